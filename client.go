@@ -1,0 +1,230 @@
+package octavus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/octavus-go/octavus/internal/wire"
+)
+
+// Version is the version of this SDK, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// maxErrorBody bounds how much of an error answer's body is read.
+const maxErrorBody = 1 << 20
+
+// ClientOptions configure a Client. The zero value of every field but
+// BaseURL works.
+type ClientOptions struct {
+	// BaseURL is the platform's address, e.g. "https://octavus.ai". One
+	// trailing slash is removed.
+	BaseURL string
+	// APIKey is sent as "Authorization: Bearer <APIKey>" when set. It is
+	// sent only to BaseURL's host: a redirect to another host loses it.
+	APIKey string
+	// HTTPClient makes the requests. Nil means a client built on
+	// http.DefaultTransport with no overall timeout (streams are long
+	// lived; cancel through the context instead). A given client is copied,
+	// not modified. Do not set its Timeout: it would cut long streams.
+	HTTPClient *http.Client
+	// Logger receives debug lines (dropped events) and errors of resource
+	// handlers. Nil means slog.Default(). The API key never appears in it.
+	Logger *slog.Logger
+}
+
+// Client talks to the Octavus platform. It is safe for concurrent use; make
+// one and share it.
+type Client struct {
+	// Agents lists and reads agent definitions.
+	Agents *AgentsAPI
+	// AgentSessions creates, reads, restores and attaches to sessions.
+	AgentSessions *AgentSessionsAPI
+	// Files gets upload URLs for files.
+	Files *FilesAPI
+
+	baseURL string
+	base    *url.URL
+	apiKey  string
+	hc      *http.Client
+	log     *slog.Logger
+}
+
+// NewClient returns a Client for opts. It fails when BaseURL is empty or is
+// not an absolute http or https URL.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if opts.BaseURL == "" {
+		return nil, errors.New("octavus: ClientOptions.BaseURL is empty")
+	}
+	base := strings.TrimSuffix(opts.BaseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("octavus: ClientOptions.BaseURL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("octavus: ClientOptions.BaseURL %q is not an absolute http(s) URL", opts.BaseURL)
+	}
+	// Any "?" or "#" starts a query or fragment, even an empty one ("x?"),
+	// which would swallow the paths appended to the base URL.
+	if strings.ContainsAny(base, "?#") {
+		return nil, fmt.Errorf("octavus: ClientOptions.BaseURL %q must not have a query or fragment", opts.BaseURL)
+	}
+	c := &Client{baseURL: base, base: u, apiKey: opts.APIKey, log: opts.Logger}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	hc := http.Client{}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	}
+	userCheck := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, c.base) {
+			req.Header.Del("Authorization")
+		}
+		if userCheck != nil {
+			return userCheck(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	c.hc = &hc
+	c.Agents = &AgentsAPI{c: c}
+	c.AgentSessions = &AgentSessionsAPI{c: c}
+	c.Files = &FilesAPI{c: c}
+	return c, nil
+}
+
+// sameOrigin reports whether a and b have the same origin (scheme, host and
+// port, with default ports filled in), as fetch decides whether a redirect
+// may keep the Authorization header.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// escapeID makes an id one safe path segment: "/", "?", "#" and "%" are
+// escaped, and the dot segments "." and ".." are written as %2E so that no
+// id reaches another endpoint.
+func escapeID(id string) string {
+	if id == "." || id == ".." {
+		return strings.Repeat("%2E", len(id))
+	}
+	return url.PathEscape(id)
+}
+
+func checkID(kind, id string) error {
+	if id == "" {
+		return fmt.Errorf("octavus: empty %s", kind)
+	}
+	return nil
+}
+
+// newRequest builds a request to path (which starts with "/") with the
+// SDK's headers. body, when not nil, is encoded as JSON.
+func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := marshalJSON(body)
+		if err != nil {
+			return nil, fmt.Errorf("octavus: encoding %s %s body: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("octavus: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "octavus-go/"+Version)
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	return req, nil
+}
+
+// doChecked is do for an answer that must fit the reference's schema:
+// check reads its fields (see decodeChecked) before it is decoded into out.
+func (c *Client) doChecked(ctx context.Context, method, path string, body any, check func(*wire.Object) error, out any) error {
+	var raw json.RawMessage
+	if err := c.do(ctx, method, path, body, &raw); err != nil {
+		return err
+	}
+	return decodeChecked(method, path, raw, check, out)
+}
+
+// decodeChecked decodes the answer raw into out after check has accepted
+// it. check reads the fields the way the reference's zod schema does: a
+// missing required field, a field of the wrong type or a value outside an
+// enumeration is an error, as the reference's schema.parse throws.
+func decodeChecked(method, path string, raw []byte, check func(*wire.Object) error, out any) error {
+	o, err := wire.Decode(raw)
+	if err == nil {
+		err = check(o)
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, out)
+	}
+	if err != nil {
+		return fmt.Errorf("octavus: %s %s: invalid answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// do sends a REST request and decodes a 2xx JSON answer into out. A non-2xx
+// answer is an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("octavus: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return readAPIError(resp, "Request failed")
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("octavus: %s %s: reading answer: %w", method, path, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("octavus: %s %s: decoding answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// readAPIError turns a non-2xx answer into an *APIError, with
+// "<prefix>: <status text>" as the fallback message.
+func readAPIError(resp *http.Response, prefix string) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	msg, code := parseAPIError(body, prefix+": "+statusText(resp))
+	return &APIError{Status: resp.StatusCode, Message: msg, Code: code}
+}
+
+// errMissing reports an answer that lacks a field the protocol requires.
+func errMissing(method, path, field string) error {
+	return fmt.Errorf("octavus: %s %s: answer has no %s", method, path, field)
+}

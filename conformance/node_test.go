@@ -1,0 +1,121 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runTimeout bounds one SDK run of one scenario.
+const runTimeout = 30 * time.Second
+
+// run is what one SDK did in one scenario.
+type run struct {
+	sse    []byte   // the bytes its SSE writer produced
+	bodies [][]byte // the raw bodies it POSTed to /trigger
+	log    []string // the platform's request log
+	stderr string   // Node only
+}
+
+var (
+	nodeSetupOnce sync.Once
+	nodeSetupErr  error
+	nodeSkipMsg   string
+)
+
+// requireNode makes sure node is installed and conformance/node_modules is
+// there (running `npm ci` once when it is not). Without node the test is
+// skipped, except under CI=true where that is a failure.
+func requireNode(t *testing.T) {
+	t.Helper()
+	nodeSetupOnce.Do(func() {
+		if _, err := exec.LookPath("node"); err != nil {
+			nodeSkipMsg = "node is not on PATH: the conformance scenarios need Node.js >= 20 to run the reference @octavus/server-sdk"
+			return
+		}
+		if _, err := os.Stat("node_modules/@octavus/server-sdk/package.json"); err == nil {
+			return
+		}
+		if _, err := exec.LookPath("npm"); err != nil {
+			nodeSetupErr = errors.New("conformance/node_modules is missing and npm is not on PATH to install it (run `npm ci` in conformance/)")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			nodeSetupErr = fmt.Errorf("`npm ci` in conformance/ failed: %v\n%s", err, out)
+		}
+	})
+	if nodeSetupErr != nil {
+		t.Fatal(nodeSetupErr)
+	}
+	if nodeSkipMsg != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(nodeSkipMsg + " (CI=true: not skipping)")
+		}
+		t.Skip(nodeSkipMsg)
+	}
+}
+
+// nodeJob is what node/run-scenario.mjs reads on stdin.
+type nodeJob struct {
+	BaseURL   string              `json:"baseUrl"`
+	APIKey    string              `json:"apiKey"`
+	SessionID string              `json:"sessionId"`
+	Request   json.RawMessage     `json:"request"`
+	Tools     map[string]toolSpec `json:"tools"`
+}
+
+// runNode plays the scenario through the reference SDK against a fresh
+// platform.
+func runNode(t *testing.T, sc *scenario) run {
+	t.Helper()
+	p := newPlatform(t, sc.Legs)
+	tools := sc.Tools
+	if tools == nil {
+		tools = map[string]toolSpec{}
+	}
+	job, err := json.Marshal(nodeJob{
+		BaseURL:   p.URL(),
+		APIKey:    apiKey,
+		SessionID: sessionID,
+		Request:   sc.Request,
+		Tools:     tools,
+	})
+	if err != nil {
+		t.Fatalf("encoding the Node job: %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "node/run-scenario.mjs")
+	cmd.Stdin = bytes.NewReader(job)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the Node reference did not finish within %v\nstdout so far:\n%s\nstderr:\n%s\nplatform log:\n%s",
+			runTimeout, stdout.Bytes(), stderr.Bytes(), joinLines(p.requestLog()))
+	}
+	if err != nil {
+		t.Fatalf("the Node reference failed: %v\nstderr:\n%s\nplatform log:\n%s",
+			err, stderr.Bytes(), joinLines(p.requestLog()))
+	}
+	return run{
+		sse:    stdout.Bytes(),
+		bodies: p.triggerBodies(),
+		log:    p.requestLog(),
+		stderr: stderr.String(),
+	}
+}

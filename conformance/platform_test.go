@@ -1,0 +1,325 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+const (
+	sessionID   = "sess_conformance"
+	apiKey      = "test-key"
+	triggerPath = "/api/agent-sessions/" + sessionID + "/trigger"
+
+	// chunkPause separates the writes of a `chunks` leg so that the reader
+	// sees them as separate reads.
+	chunkPause = 15 * time.Millisecond
+)
+
+// platform is a scripted Octavus platform: it answers the POSTs to /trigger
+// with the scenario's legs, in order, and records what it was sent.
+type platform struct {
+	srv  *httptest.Server
+	legs []leg
+
+	mu     sync.Mutex
+	next   int      // index of the next leg to serve
+	bodies [][]byte // raw bodies of the POSTs to /trigger, in order
+	log    []string // one line per request, for failure reports
+}
+
+// newPlatform starts a fresh scripted platform; it is closed when the test
+// ends.
+func newPlatform(t *testing.T, legs []leg) *platform {
+	t.Helper()
+	p := &platform{legs: legs}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
+	t.Cleanup(func() {
+		p.srv.CloseClientConnections()
+		p.srv.Close()
+	})
+	return p
+}
+
+// URL is the platform's base URL.
+func (p *platform) URL() string { return p.srv.URL }
+
+// triggerBodies returns a copy of the recorded /trigger bodies.
+func (p *platform) triggerBodies() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([][]byte(nil), p.bodies...)
+}
+
+// requestLog returns a copy of the request log.
+func (p *platform) requestLog() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.log...)
+}
+
+func (p *platform) logf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = append(p.log, fmt.Sprintf(format, args...))
+}
+
+func writeJSONError(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body, _ := json.Marshal(map[string]string{"error": message})
+	_, _ = w.Write(body)
+}
+
+func (p *platform) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		p.logf("%s %s: reading body: %v", r.Method, r.URL, err)
+		writeJSONError(w, http.StatusBadRequest, "unreadable body")
+		return
+	}
+	if r.URL.Path != triggerPath {
+		p.logf("%s %s: unknown path -> 404", r.Method, r.URL)
+		writeJSONError(w, http.StatusNotFound, "not found")
+		return
+	}
+	if r.Method != http.MethodPost {
+		p.logf("%s %s: wrong method -> 405", r.Method, r.URL)
+		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+
+	p.mu.Lock()
+	p.bodies = append(p.bodies, body)
+	p.mu.Unlock()
+
+	if got := r.Header.Get("Authorization"); got != "Bearer "+apiKey {
+		p.logf("POST %s (Authorization %q) -> 401", r.URL.Path, got)
+		writeJSONError(w, http.StatusUnauthorized, "Invalid API key")
+		return
+	}
+
+	p.mu.Lock()
+	i := p.next
+	p.next++
+	p.mu.Unlock()
+	if i >= len(p.legs) {
+		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, body, i)
+		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
+		return
+	}
+	p.logf("POST %s %s -> leg %d", r.URL.Path, body, i)
+	serveLeg(w, p.legs[i])
+}
+
+// serveLeg writes one scripted answer.
+func serveLeg(w http.ResponseWriter, l leg) {
+	status := l.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	contentType := l.ContentType
+	if contentType == "" {
+		if l.Events != nil || l.SSE != nil || l.Chunks != nil {
+			contentType = "text/event-stream"
+		} else {
+			contentType = "application/json"
+		}
+	}
+	w.Header().Set("Content-Type", contentType)
+	if contentType == "text/event-stream" {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.WriteHeader(status)
+	flush := func() {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+
+	switch {
+	case l.Events != nil:
+		var buf bytes.Buffer
+		for _, ev := range l.Events {
+			buf.WriteString("data: ")
+			_ = json.Compact(&buf, ev) // checked when the scenario was loaded
+			buf.WriteString("\n\n")
+		}
+		if l.Done == nil || *l.Done {
+			buf.WriteString("data: [DONE]\n\n")
+		}
+		_, _ = w.Write(buf.Bytes())
+	case l.SSE != nil:
+		_, _ = io.WriteString(w, *l.SSE)
+	case l.Chunks != nil:
+		chunks, _ := decodeChunks(l.Chunks) // checked when the scenario was loaded
+		for i, c := range chunks {
+			if i > 0 {
+				time.Sleep(chunkPause)
+			}
+			_, _ = w.Write(c)
+			flush()
+		}
+	case l.Body != nil:
+		_, _ = io.WriteString(w, *l.Body)
+	}
+	flush()
+}
+
+// decodeChunks turns the JSON strings of a `chunks` leg into the bytes of
+// each write.
+//
+// The strings are read as UTF-16, like JavaScript reads them, so that a
+// character can be split across writes: when one chunk ends with a high
+// surrogate ("\ud83d") and the next starts with the matching low surrogate
+// ("\ude00"), the character is written as UTF-8 and the write boundary falls
+// after its first two bytes. Any other lone surrogate is an error.
+func decodeChunks(raw []json.RawMessage) ([][]byte, error) {
+	var units []uint16
+	var bounds []int // unit index where each chunk after the first starts
+	for i, r := range raw {
+		u, err := jsonStringUnits(r)
+		if err != nil {
+			return nil, fmt.Errorf("chunks[%d]: %w", i, err)
+		}
+		if i > 0 {
+			bounds = append(bounds, len(units))
+		}
+		units = append(units, u...)
+	}
+
+	var all []byte
+	cut := make(map[int]int, len(bounds)) // unit index -> byte offset
+	for i := 0; i < len(units); i++ {
+		cut[i] = len(all)
+		u := units[i]
+		switch {
+		case utf16.IsSurrogate(rune(u)):
+			if i+1 >= len(units) {
+				return nil, errors.New("lone surrogate at the end of the chunks")
+			}
+			r := utf16.DecodeRune(rune(u), rune(units[i+1]))
+			if r == utf8.RuneError {
+				return nil, fmt.Errorf("lone surrogate %#04x", u)
+			}
+			start := len(all)
+			all = utf8.AppendRune(all, r)
+			i++
+			cut[i] = start + 2 // a boundary inside the pair splits the character
+		default:
+			all = utf8.AppendRune(all, rune(u))
+		}
+	}
+	cut[len(units)] = len(all)
+
+	out := make([][]byte, 0, len(raw))
+	prev := 0
+	for _, b := range bounds {
+		off := cut[b]
+		out = append(out, all[prev:off])
+		prev = off
+	}
+	out = append(out, all[prev:])
+	return out, nil
+}
+
+// jsonStringUnits decodes a JSON string literal into UTF-16 code units,
+// keeping lone surrogates (encoding/json would turn them into U+FFFD).
+func jsonStringUnits(raw json.RawMessage) ([]uint16, error) {
+	s := string(bytes.TrimSpace(raw))
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return nil, errors.New("not a JSON string")
+	}
+	s = s[1 : len(s)-1]
+	var units []uint16
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '"' || c < 0x20 {
+			return nil, fmt.Errorf("invalid character %q in string", c)
+		}
+		if c != '\\' {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return nil, errors.New("invalid UTF-8 in string")
+			}
+			units = utf16.AppendRune(units, r)
+			i += size
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, errors.New("unterminated escape")
+		}
+		esc := s[i+1]
+		i += 2
+		switch esc {
+		case '"', '\\', '/':
+			units = append(units, uint16(esc))
+		case 'b':
+			units = append(units, '\b')
+		case 'f':
+			units = append(units, '\f')
+		case 'n':
+			units = append(units, '\n')
+		case 'r':
+			units = append(units, '\r')
+		case 't':
+			units = append(units, '\t')
+		case 'u':
+			if i+4 > len(s) {
+				return nil, errors.New("short \\u escape")
+			}
+			v, err := strconv.ParseUint(s[i:i+4], 16, 16)
+			if err != nil {
+				return nil, fmt.Errorf("bad \\u escape %q", s[i:i+4])
+			}
+			units = append(units, uint16(v))
+			i += 4
+		default:
+			return nil, fmt.Errorf("bad escape \\%c", esc)
+		}
+	}
+	return units, nil
+}
+
+// TestDecodeChunks checks the UTF-16 reading of chunks, including a
+// character split between two writes.
+func TestDecodeChunks(t *testing.T) {
+	raw := []json.RawMessage{
+		json.RawMessage(`"data: {\"a\":\"x\ud83d"`),
+		json.RawMessage(`"\ude00y\u00e9"`),
+		json.RawMessage(`"\"}\n\n"`),
+	}
+	got, err := decodeChunks(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{
+		[]byte("data: {\"a\":\"x\xf0\x9f"),
+		[]byte("\x98\x80y\xc3\xa9"),
+		[]byte("\"}\n\n"),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d chunks, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("chunk %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if _, err := decodeChunks([]json.RawMessage{json.RawMessage(`"\ud83d"`)}); err == nil {
+		t.Error("a lone high surrogate at the end was accepted")
+	}
+	if _, err := decodeChunks([]json.RawMessage{json.RawMessage(`"\ude00x"`)}); err == nil {
+		t.Error("a lone low surrogate was accepted")
+	}
+}

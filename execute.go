@@ -1,0 +1,345 @@
+package octavus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sync"
+)
+
+// eventBuffer is the capacity of the channel Execute returns: enough to
+// keep reading the platform while the consumer writes to the browser.
+const eventBuffer = 16
+
+// Execute runs req on the session and streams its events. It returns at
+// once; the channel is closed when the execution is over.
+//
+// It runs the platform's continuation loop: it posts to the platform,
+// forwards the stream's events in order, runs the server tools the platform
+// asks for (concurrently, results in call order, each forwarded as a
+// tool-output-available or tool-output-error event) and posts their results
+// back, leg after leg, until the agent finishes. Tools without a handler are
+// handed to the browser: a client-tool-request event, then finish
+// {client-tool-calls}; the browser answers with a ContinueRequest.
+//
+// tool-request events, and the finish {tool-calls} that follows them, are
+// consumed, not forwarded. A non-2xx answer of the platform becomes one
+// error event (see NewAPIErrorEvent). When ctx is cancelled the platform
+// request and running handlers are cancelled, events not yet received are
+// dropped, and the last event is finish {stop}. If the platform connection
+// fails, the last event is an internal_error ErrorEvent, after which
+// ToSSEStream writes no [DONE] (as the reference).
+//
+// Read the channel to the end, or cancel ctx: either way no goroutine is
+// left behind. Pass the HTTP request's context (r.Context()).
+func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan StreamEvent {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	out := make(chan StreamEvent, eventBuffer)
+	x := &execution{s: s, ctx: ctx, out: out}
+	go x.run(req)
+	return out
+}
+
+// execution is the state of one Execute call.
+type execution struct {
+	s   *AgentSession
+	ctx context.Context
+	out chan StreamEvent
+
+	updates updater
+}
+
+// legBody is the JSON of one POST to /trigger: only the keys that are set.
+type legBody struct {
+	TriggerName *string         `json:"triggerName,omitempty"`
+	Input       json.RawMessage `json:"input,omitempty"`
+	ExecutionID string          `json:"executionId,omitempty"`
+	ToolResults json.RawMessage `json:"toolResults,omitempty"`
+}
+
+func (x *execution) run(req SessionRequest) {
+	defer close(x.out)
+	defer x.updates.wait()
+	defer func() {
+		// A panic here is a bug in octavus-go; it must not take the
+		// server down.
+		if v := recover(); v != nil {
+			x.s.c.log.Error("octavus: execution panicked", "panic", v, "stack", string(debug.Stack()))
+			x.fail("Internal error in octavus-go")
+		}
+	}()
+
+	var body legBody
+	var toolResults []ToolResult
+	var trigger *TriggerRequest
+	switch r := req.(type) {
+	case TriggerRequest:
+		trigger = &r
+	case *TriggerRequest:
+		trigger = r
+	case ContinueRequest:
+		body.ExecutionID, toolResults = r.ExecutionID, r.ToolResults
+	case *ContinueRequest:
+		if r != nil {
+			body.ExecutionID, toolResults = r.ExecutionID, r.ToolResults
+		}
+	}
+	if trigger == nil && body.ExecutionID == "" {
+		// A nil request, a nil pointer, or a continue request without an
+		// execution: nothing the platform could run.
+		x.emit(NewInternalErrorEvent("Invalid session request: need a TriggerRequest or a ContinueRequest with an ExecutionID"))
+		return
+	}
+	if trigger != nil {
+		name := trigger.TriggerName
+		body.TriggerName = &name
+		switch {
+		case trigger.Input != nil:
+			b, err := marshalJSON(trigger.Input)
+			if err != nil {
+				x.emit(NewInternalErrorEvent("Trigger input is not JSON: " + err.Error()))
+				return
+			}
+			body.Input = b
+		case trigger.nullInput:
+			// The browser sent "input": null; the reference passes it on.
+			body.Input = json.RawMessage("null")
+		}
+	} else if toolResults == nil {
+		toolResults = []ToolResult{}
+	}
+
+	for {
+		if x.ctx.Err() != nil {
+			x.stop()
+			return
+		}
+		body.ToolResults = nil
+		if toolResults != nil {
+			b, err := marshalJSON(toolResults)
+			if err != nil {
+				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
+				return
+			}
+			body.ToolResults = b
+		}
+		resp, err := x.post(body)
+		if err != nil {
+			if x.ctx.Err() != nil {
+				x.stop()
+				return
+			}
+			x.s.c.log.Warn("octavus: platform request failed", "session", x.s.id, "error", err)
+			x.fail("Failed to reach the Octavus platform")
+			return
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			apiErr := readAPIError(resp, "Failed to trigger")
+			resp.Body.Close()
+			x.emit(NewAPIErrorEvent(apiErr.Status, apiErr.Message))
+			return
+		}
+		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent {
+			// fetch gives these statuses no body; the reference reports it.
+			resp.Body.Close()
+			x.emit(NewInternalErrorEvent("Response body is not readable"))
+			return
+		}
+		toolResults = nil
+		leg, err := x.readLeg(resp.Body, &body.ExecutionID)
+		resp.Body.Close()
+		if x.ctx.Err() != nil || leg.cancelled {
+			x.stop()
+			return
+		}
+		if err != nil {
+			x.s.c.log.Warn("octavus: platform stream failed", "session", x.s.id, "error", err)
+			x.fail("Platform connection dropped: " + err.Error())
+			return
+		}
+		if len(leg.calls) == 0 {
+			return
+		}
+
+		var server, client []PendingToolCall
+		for _, tc := range leg.calls {
+			if x.s.tools[tc.ToolName] != nil {
+				server = append(server, tc)
+			} else {
+				client = append(client, tc)
+			}
+		}
+		var results []ToolResult
+		if len(server) > 0 {
+			var ok bool
+			if results, ok = x.runServerTools(server); !ok {
+				x.stop()
+				return
+			}
+		}
+		for _, tr := range results {
+			var ev StreamEvent
+			if tr.Error != "" {
+				ev = &ToolOutputErrorEvent{ToolCallID: tr.ToolCallID, Error: tr.Error}
+			} else {
+				raw, _ := tr.Result.(json.RawMessage)
+				ev = &ToolOutputAvailableEvent{ToolCallID: tr.ToolCallID, Output: raw}
+			}
+			if !x.emit(ev) {
+				x.stop()
+				return
+			}
+		}
+		if len(client) > 0 {
+			if body.ExecutionID == "" {
+				x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
+				return
+			}
+			ctr := &ClientToolRequestEvent{ExecutionID: body.ExecutionID, ToolCalls: client}
+			if len(results) > 0 {
+				ctr.ServerToolResults = results
+			}
+			if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: body.ExecutionID}) {
+				x.stop()
+				return
+			}
+			return
+		}
+		if leg.finished {
+			return
+		}
+		toolResults = results
+	}
+}
+
+func (x *execution) post(body legBody) (*http.Response, error) {
+	b, err := marshalJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := x.s.c.newRequest(x.ctx, http.MethodPost, "/api/agent-sessions/"+escapeID(x.s.id)+"/trigger", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.ContentLength = int64(len(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return x.s.c.hc.Do(req)
+}
+
+// emit sends ev to the consumer. It returns false when ctx was cancelled
+// first.
+func (x *execution) emit(ev StreamEvent) bool {
+	select {
+	case x.out <- ev:
+		return true
+	case <-x.ctx.Done():
+		return false
+	}
+}
+
+// stop ends a cancelled execution with finish {stop}. It first takes back
+// the events the consumer has not received, so the buffer has room and the
+// send cannot block: a consumer still reading gets finish {stop} last, one
+// that left leaves no goroutine behind.
+func (x *execution) stop() {
+drain:
+	for {
+		select {
+		case <-x.out:
+		default:
+			break drain
+		}
+	}
+	x.out <- &FinishEvent{FinishReason: FinishStop}
+}
+
+// fail ends the execution with the internal error that marks a failed
+// stream.
+func (x *execution) fail(message string) {
+	ev := NewInternalErrorEvent(message)
+	ev.terminal = true
+	if !x.emit(ev) {
+		x.stop()
+	}
+}
+
+// updater runs resource updates in order on one goroutine, started on the
+// first update, so a slow OnUpdate does not hold up the stream.
+type updater struct {
+	mu      sync.Mutex
+	queue   []func()
+	running bool
+	idle    chan struct{}
+}
+
+func (u *updater) add(f func()) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.queue = append(u.queue, f)
+	if !u.running {
+		u.running = true
+		u.idle = make(chan struct{})
+		go u.work(u.idle)
+	}
+}
+
+func (u *updater) work(idle chan struct{}) {
+	for {
+		u.mu.Lock()
+		if len(u.queue) == 0 {
+			u.running = false
+			u.mu.Unlock()
+			close(idle)
+			return
+		}
+		f := u.queue[0]
+		u.queue[0] = nil
+		u.queue = u.queue[1:]
+		u.mu.Unlock()
+		f()
+	}
+}
+
+// wait returns when every queued update has run.
+func (u *updater) wait() {
+	u.mu.Lock()
+	idle, running := u.idle, u.running
+	u.mu.Unlock()
+	if running {
+		<-idle
+	}
+}
+
+// resourceUpdate queues the OnUpdate call of the resource named in ev, if
+// one is attached.
+func (x *execution) resourceUpdate(ev *ResourceUpdateEvent) {
+	r := x.s.resources[ev.Name]
+	if r == nil {
+		return
+	}
+	ctx := context.WithoutCancel(x.ctx)
+	raw := ev.Value
+	x.updates.add(func() {
+		defer func() {
+			if v := recover(); v != nil {
+				x.s.c.log.Error("octavus: resource OnUpdate panicked", "resource", ev.Name, "panic", v, "stack", string(debug.Stack()))
+			}
+		}()
+		var value any
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &value); err != nil {
+				x.s.c.log.Error("octavus: resource value is not JSON", "resource", ev.Name, "error", err)
+				return
+			}
+		}
+		if err := r.OnUpdate(ctx, value); err != nil {
+			x.s.c.log.Error("octavus: resource OnUpdate failed", "resource", ev.Name, "error", err)
+		}
+	})
+}

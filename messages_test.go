@@ -1,0 +1,317 @@
+package octavus
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// allPartsMessage holds one part of every type, every optional field set
+// somewhere, and createdAt in JavaScript's ISO form.
+const allPartsMessage = `{"id":"m2","role":"assistant","parts":[
+ {"type":"text","text":"Hello","status":"done"},
+ {"type":"text","text":"side note","status":"streaming","thread":"side"},
+ {"type":"reasoning","text":"hmm","status":"done","thread":"side"},
+ {"type":"tool-call","toolCallId":"c1","toolName":"get-user","displayName":"Get user","args":{"id":"u1","n":[1,2.5]},"result":{"name":"Ann"},"status":"done"},
+ {"type":"tool-call","toolCallId":"c2","toolName":"fail","args":{},"error":"boom","status":"error","thread":"side"},
+ {"type":"tool-call","toolCallId":"c3","toolName":"wait","args":{},"status":"pending"},
+ {"type":"tool-call","toolCallId":"c4","toolName":"run","args":{},"result":null,"status":"running"},
+ {"type":"operation","operationId":"b1","name":"Summarize","operationType":"generate","status":"running","thread":"side"},
+ {"type":"source","sourceType":"url","id":"s1","url":"https://example.com","title":"Ex"},
+ {"type":"source","sourceType":"url","id":"s3","url":"https://example.org"},
+ {"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":"Doc","filename":"d.pdf","thread":"side"},
+ {"type":"file","id":"f1","mediaType":"image/png","url":"https://cdn.example/f1.png","filename":"f1.png","size":2048,"toolCallId":"c1","thread":"side"},
+ {"type":"file","id":"f2","mediaType":"text/plain","url":"https://cdn.example/f2.txt"},
+ {"type":"object","id":"o1","typeName":"Summary","partial":{"title":"T"},"object":{"title":"T"},"status":"done","thread":"side"},
+ {"type":"object","id":"o2","typeName":"Summary","status":"error","error":"bad json"},
+ {"type":"object","id":"o3","typeName":"Summary","partial":{},"status":"streaming"}
+],"status":"done","createdAt":"2024-01-15T10:30:00.123Z"}`
+
+func TestUIMessageRoundTrip(t *testing.T) {
+	var m UIMessage
+	require.NoError(t, json.Unmarshal([]byte(allPartsMessage), &m))
+	require.Equal(t, "m2", m.ID)
+	require.Equal(t, RoleAssistant, m.Role)
+	require.Equal(t, "done", m.Status)
+	require.True(t, m.CreatedAt.Equal(time.Date(2024, 1, 15, 10, 30, 0, 123_000_000, time.UTC)))
+	require.Len(t, m.Parts, 16)
+	require.Equal(t, UIMessagePart{Type: "tool-call", ToolCallID: "c1", ToolName: "get-user", DisplayName: "Get user",
+		Args: json.RawMessage(`{"id":"u1","n":[1,2.5]}`), Result: json.RawMessage(`{"name":"Ann"}`), Status: "done"}, m.Parts[3])
+	require.Equal(t, json.RawMessage(`null`), m.Parts[6].Result, "a null result is kept")
+	require.Equal(t, UIMessagePart{Type: "file", ID: "f1", MediaType: "image/png", URL: "https://cdn.example/f1.png",
+		Filename: "f1.png", Size: ptr(2048.0), ToolCallID: "c1", Thread: "side"}, m.Parts[11])
+
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.JSONEq(t, allPartsMessage, string(b))
+
+	// Through the parser too.
+	p, err := ParseUIMessage([]byte(allPartsMessage))
+	require.NoError(t, err)
+	require.Equal(t, m, *p)
+
+	// And a value, not only a pointer, marshals the same way.
+	b2, err := json.Marshal(&m)
+	require.NoError(t, err)
+	require.Equal(t, string(b), string(b2))
+}
+
+func TestUIMessageCreatedAtDecoding(t *testing.T) {
+	cases := []struct {
+		raw  string
+		want time.Time
+	}{
+		{`"2024-01-15T10:30:00.000Z"`, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)},
+		{`"2024-01-15T10:30:00Z"`, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)},
+		{`"2024-01-15T12:30:00.5+02:00"`, time.Date(2024, 1, 15, 10, 30, 0, 500_000_000, time.UTC)},
+		{`"2024-01-15T05:30:00-05:00"`, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)},
+		{`1705314600000`, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)},
+		{`1705314600123`, time.Date(2024, 1, 15, 10, 30, 0, 123_000_000, time.UTC)},
+		{`0`, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{`-1000`, time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{`1.705314600e12`, time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)},
+		// new Date(null) is the epoch.
+		{`null`, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{`8.64e15`, time.UnixMilli(8.64e15)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.raw, func(t *testing.T) {
+			doc := `{"id":"m1","role":"user","parts":[],"status":"done","createdAt":` + tc.raw + `}`
+			var m UIMessage
+			require.NoError(t, json.Unmarshal([]byte(doc), &m))
+			require.True(t, tc.want.Equal(m.CreatedAt), "got %v", m.CreatedAt)
+			p, err := ParseUIMessage([]byte(doc))
+			require.NoError(t, err)
+			require.True(t, tc.want.Equal(p.CreatedAt), "got %v", p.CreatedAt)
+		})
+	}
+}
+
+func TestUIMessageCreatedAtRejected(t *testing.T) {
+	// A JavaScript Date holds at most 8.64e15 ms either side of the epoch.
+	for _, raw := range []string{`"yesterday"`, `"2024-13-45T99:00:00Z"`, `{}`, `[]`, `8.64e15001`, `1e20`, `-8.7e15`} {
+		doc := `{"id":"m1","role":"user","parts":[],"status":"done","createdAt":` + raw + `}`
+		var m UIMessage
+		require.Error(t, json.Unmarshal([]byte(doc), &m), raw)
+		_, err := ParseUIMessage([]byte(doc))
+		require.Error(t, err, raw)
+	}
+}
+
+func TestUIMessageCreatedAtEncoding(t *testing.T) {
+	cases := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC), "2024-01-15T10:30:00.000Z"},
+		{time.Date(2024, 1, 15, 10, 30, 0, 123_000_000, time.UTC), "2024-01-15T10:30:00.123Z"},
+		// Milliseconds only, as a JavaScript Date holds.
+		{time.Date(2024, 1, 15, 10, 30, 0, 123_999_999, time.UTC), "2024-01-15T10:30:00.123Z"},
+		{time.Date(2024, 1, 15, 12, 30, 0, 0, time.FixedZone("CEST", 2*3600)), "2024-01-15T10:30:00.000Z"},
+		{time.Date(2024, 1, 14, 23, 30, 0, 7_000_000, time.FixedZone("EST", -5*3600)), "2024-01-15T04:30:00.007Z"},
+		{time.UnixMilli(0), "1970-01-01T00:00:00.000Z"},
+	}
+	for _, tc := range cases {
+		b, err := json.Marshal(UIMessage{ID: "m1", Role: RoleUser, Status: "done", CreatedAt: tc.at})
+		require.NoError(t, err)
+		require.Equal(t, `{"id":"m1","role":"user","parts":[],"status":"done","createdAt":"`+tc.want+`"}`, string(b))
+	}
+}
+
+func TestUIMessageInsideOtherValues(t *testing.T) {
+	// The custom encoding applies to messages inside slices and structs.
+	v := struct {
+		Messages []UIMessage `json:"messages"`
+		One      *UIMessage  `json:"one"`
+	}{
+		Messages: []UIMessage{{ID: "a", Role: RoleUser, Status: "done", CreatedAt: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)}},
+		One:      &UIMessage{ID: "b", Role: RoleAssistant, Status: "streaming", CreatedAt: time.Date(2024, 1, 15, 10, 30, 1, 0, time.UTC)},
+	}
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"messages":[{"id":"a","role":"user","parts":[],"status":"done","createdAt":"2024-01-15T10:30:00.000Z"}],
+		"one":{"id":"b","role":"assistant","parts":[],"status":"streaming","createdAt":"2024-01-15T10:30:01.000Z"}}`, string(b))
+}
+
+func TestUIMessagePartRequiredFields(t *testing.T) {
+	cases := []struct {
+		name string
+		part UIMessagePart
+		want string
+	}{
+		{"empty text", UIMessagePart{Type: "text", Status: "done"}, `{"type":"text","text":"","status":"done"}`},
+		{"empty reasoning", UIMessagePart{Type: "reasoning", Status: "streaming"}, `{"type":"reasoning","text":"","status":"streaming"}`},
+		{"text with thread", UIMessagePart{Type: "text", Text: "x", Status: "done", Thread: "side"}, `{"type":"text","text":"x","status":"done","thread":"side"}`},
+		{"tool-call without args", UIMessagePart{Type: "tool-call", ToolCallID: "c1", ToolName: "t", Status: "pending"},
+			`{"type":"tool-call","toolCallId":"c1","toolName":"t","args":{},"status":"pending"}`},
+		{"tool-call with args and result", UIMessagePart{Type: "tool-call", ToolCallID: "c1", ToolName: "t", Status: "done",
+			Args: json.RawMessage(`{"a":1}`), Result: json.RawMessage(`"ok"`), DisplayName: "T"},
+			`{"type":"tool-call","toolCallId":"c1","toolName":"t","displayName":"T","args":{"a":1},"result":"ok","status":"done"}`},
+		{"tool-call error", UIMessagePart{Type: "tool-call", ToolCallID: "c1", ToolName: "t", Status: "error", Error: "boom"},
+			`{"type":"tool-call","toolCallId":"c1","toolName":"t","args":{},"error":"boom","status":"error"}`},
+		{"tool-call empty ids", UIMessagePart{Type: "tool-call", Status: "pending"},
+			`{"type":"tool-call","toolCallId":"","toolName":"","args":{},"status":"pending"}`},
+		{"operation", UIMessagePart{Type: "operation", OperationID: "b1", Name: "N", OperationType: "generate", Status: "done"},
+			`{"type":"operation","operationId":"b1","name":"N","operationType":"generate","status":"done"}`},
+		{"empty operation", UIMessagePart{Type: "operation", Status: "running"},
+			`{"type":"operation","operationId":"","name":"","operationType":"","status":"running"}`},
+		{"source url", UIMessagePart{Type: "source", SourceType: "url", ID: "s1", URL: "https://x"},
+			`{"type":"source","sourceType":"url","id":"s1","url":"https://x"}`},
+		{"source document without title", UIMessagePart{Type: "source", SourceType: "document", ID: "s2", MediaType: "application/pdf"},
+			`{"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":""}`},
+		{"file", UIMessagePart{Type: "file", ID: "f1", MediaType: "text/plain", URL: "https://x/f"},
+			`{"type":"file","id":"f1","mediaType":"text/plain","url":"https://x/f"}`},
+		{"file with zero size", UIMessagePart{Type: "file", ID: "f1", MediaType: "text/plain", URL: "https://x/f", Size: ptr(0.0)},
+			`{"type":"file","id":"f1","mediaType":"text/plain","url":"https://x/f","size":0}`},
+		{"empty file", UIMessagePart{Type: "file"}, `{"type":"file","id":"","mediaType":"","url":""}`},
+		{"empty object", UIMessagePart{Type: "object", Status: "streaming"}, `{"type":"object","id":"","typeName":"","status":"streaming"}`},
+		{"empty source url", UIMessagePart{Type: "source", SourceType: "url"}, `{"type":"source","sourceType":"url","id":"","url":""}`},
+		{"object", UIMessagePart{Type: "object", ID: "o1", TypeName: "T", Status: "streaming"},
+			`{"type":"object","id":"o1","typeName":"T","status":"streaming"}`},
+		{"object done", UIMessagePart{Type: "object", ID: "o1", TypeName: "T", Status: "done",
+			Partial: json.RawMessage(`{"a":1}`), Object: json.RawMessage(`{"a":1}`)},
+			`{"type":"object","id":"o1","typeName":"T","partial":{"a":1},"object":{"a":1},"status":"done"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.part)
+			require.NoError(t, err)
+			require.JSONEq(t, tc.want, string(b))
+		})
+	}
+}
+
+func TestUIMessagePartNoHTMLEscaping(t *testing.T) {
+	// What the SDK sends (Restore's body) is not HTML-escaped, as
+	// JSON.stringify; json.Marshal itself escapes whatever MarshalJSON gives.
+	f := newFakePlatform(t)
+	f.handle("POST /api/agent-sessions/s/restore", jsonRoute(`{"sessionId":"s","restored":true}`))
+	_, err := f.client(t).AgentSessions.Restore(t.Context(), "s", []UIMessage{{ID: "m<1>", Role: RoleUser, Status: "done",
+		Parts: []UIMessagePart{{Type: "text", Text: "<b>a & b</b>", Status: "done"}}}}, nil)
+	require.NoError(t, err)
+	body := string(oneRequest(t, f).Body)
+	require.Contains(t, body, `"text":"<b>a & b</b>"`)
+	require.Contains(t, body, `"id":"m<1>"`)
+}
+
+func TestParseUIMessageValid(t *testing.T) {
+	m, err := ParseUIMessage([]byte(`{"id":"m1","role":"user","parts":[{"type":"text","text":"Hi","status":"done"}],"status":"done","createdAt":"2024-01-15T10:30:00.000Z"}`))
+	require.NoError(t, err)
+	require.Equal(t, "m1", m.ID)
+	require.Equal(t, RoleUser, m.Role)
+	require.Equal(t, []UIMessagePart{{Type: "text", Text: "Hi", Status: "done"}}, m.Parts)
+	require.True(t, m.CreatedAt.Equal(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)))
+
+	// Unknown keys are dropped, as zod does.
+	m, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[],"status":"streaming","createdAt":0,"extra":true}`))
+	require.NoError(t, err)
+	require.Equal(t, "streaming", m.Status)
+}
+
+// validUI is a valid message to edit into invalid ones.
+const validUI = `{"id":"m1","role":"user","parts":[{"type":"text","text":"Hi","status":"done"},
+ {"type":"tool-call","toolCallId":"c1","toolName":"t","args":{},"status":"done"}],"status":"done","createdAt":"2024-01-15T10:30:00.000Z"}`
+
+func invalidUIMessages(t *testing.T) map[string]string {
+	part := func(m map[string]any, i int) map[string]any { return m["parts"].([]any)[i].(map[string]any) }
+	return map[string]string{
+		"not json":               `{`,
+		"array":                  `[]`,
+		"string":                 `"m1"`,
+		"null":                   `null`,
+		"bad role":               editJSON(t, validUI, func(m map[string]any) { m["role"] = "system" }),
+		"role missing":           editJSON(t, validUI, func(m map[string]any) { delete(m, "role") }),
+		"bad status":             editJSON(t, validUI, func(m map[string]any) { m["status"] = "pending" }),
+		"status missing":         editJSON(t, validUI, func(m map[string]any) { delete(m, "status") }),
+		"missing id":             editJSON(t, validUI, func(m map[string]any) { delete(m, "id") }),
+		"id number":              editJSON(t, validUI, func(m map[string]any) { m["id"] = 1 }),
+		"parts missing":          editJSON(t, validUI, func(m map[string]any) { delete(m, "parts") }),
+		"parts object":           editJSON(t, validUI, func(m map[string]any) { m["parts"] = map[string]any{} }),
+		"createdAt missing":      editJSON(t, validUI, func(m map[string]any) { delete(m, "createdAt") }),
+		"unknown part type":      editJSON(t, validUI, func(m map[string]any) { part(m, 0)["type"] = "image" }),
+		"part without type":      editJSON(t, validUI, func(m map[string]any) { delete(part(m, 0), "type") }),
+		"text part without text": editJSON(t, validUI, func(m map[string]any) { delete(part(m, 0), "text") }),
+		"text part bad status":   editJSON(t, validUI, func(m map[string]any) { part(m, 0)["status"] = "error" }),
+		"tool-call args array":   editJSON(t, validUI, func(m map[string]any) { part(m, 1)["args"] = []any{} }),
+		"tool-call no args":      editJSON(t, validUI, func(m map[string]any) { delete(part(m, 1), "args") }),
+		"tool-call bad status":   editJSON(t, validUI, func(m map[string]any) { part(m, 1)["status"] = "streaming" }),
+		"thread null":            editJSON(t, validUI, func(m map[string]any) { part(m, 0)["thread"] = nil }),
+	}
+}
+
+func TestParseUIMessageInvalid(t *testing.T) {
+	for name, doc := range invalidUIMessages(t) {
+		t.Run(name, func(t *testing.T) {
+			m, err := ParseUIMessage([]byte(doc))
+			require.Error(t, err)
+			require.Nil(t, m)
+		})
+	}
+}
+
+func TestParseUIMessages(t *testing.T) {
+	ms, err := ParseUIMessages([]byte(`[` + validUI + `,` + allPartsMessage + `]`))
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	require.Equal(t, "m1", ms[0].ID)
+	require.Equal(t, "m2", ms[1].ID)
+	require.Len(t, ms[1].Parts, 16)
+
+	ms, err = ParseUIMessages([]byte(`[]`))
+	require.NoError(t, err)
+	require.NotNil(t, ms)
+	require.Empty(t, ms)
+}
+
+func TestParseUIMessagesInvalid(t *testing.T) {
+	for _, doc := range []string{`{}`, validUI, `"x"`, `null`, `5`, `[null]`, `[1]`, `not json`} {
+		ms, err := ParseUIMessages([]byte(doc))
+		require.Error(t, err, doc)
+		require.Nil(t, ms, doc)
+	}
+	for name, bad := range invalidUIMessages(t) {
+		t.Run(name, func(t *testing.T) {
+			ms, err := ParseUIMessages([]byte(`[` + validUI + `,` + bad + `]`))
+			require.Error(t, err)
+			require.Nil(t, ms)
+		})
+	}
+}
+
+func TestChatMessageJSON(t *testing.T) {
+	const doc = `{"id":"m2","role":"assistant","parts":[
+	  {"type":"text","visible":true,"content":"Hi","thread":"side"},
+	  {"type":"tool-call","visible":false,"toolCall":{"id":"c1","name":"t","arguments":{"a":1},"status":"pending"}},
+	  {"type":"file","visible":true,"file":{"id":"f1","mediaType":"image/png","url":"https://x/f"}}
+	],"createdAt":"2024-01-15T10:30:00.000Z","visible":false,"content":"Hi"}`
+	var m ChatMessage
+	require.NoError(t, json.Unmarshal([]byte(doc), &m))
+	require.Equal(t, ChatMessage{ID: "m2", Role: RoleAssistant, Parts: []MessagePart{
+		{Type: "text", Visible: true, Content: "Hi", Thread: "side"},
+		{Type: "tool-call", Visible: false, ToolCall: &ToolCallInfo{ID: "c1", Name: "t", Arguments: json.RawMessage(`{"a":1}`), Status: "pending"}},
+		{Type: "file", Visible: true, File: &FileInfo{ID: "f1", MediaType: "image/png", URL: "https://x/f"}},
+	}, CreatedAt: "2024-01-15T10:30:00.000Z", Visible: ptr(false), Content: "Hi"}, m)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.JSONEq(t, doc, string(b))
+}
+
+func TestParseUIMessageAcceptsCancelledParts(t *testing.T) {
+	// The browser's client SDK marks stopped tool calls and operations
+	// "cancelled"; stored messages with them must parse.
+	doc := `{"id":"m1","role":"assistant","parts":[
+	 {"type":"tool-call","toolCallId":"c1","toolName":"t","args":{},"status":"cancelled"},
+	 {"type":"operation","operationId":"b1","name":"N","operationType":"generate","status":"cancelled"}
+	],"status":"done","createdAt":"2024-01-15T10:30:00.000Z"}`
+	m, err := ParseUIMessage([]byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, "cancelled", m.Parts[0].Status)
+	require.Equal(t, "cancelled", m.Parts[1].Status)
+	// Other parts keep their own enumerations.
+	_, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[{"type":"object","id":"o","typeName":"T","status":"cancelled"}],"status":"done","createdAt":0}`))
+	require.Error(t, err)
+	_, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[{"type":"text","text":"","status":"cancelled"}],"status":"done","createdAt":0}`))
+	require.Error(t, err)
+}

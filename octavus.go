@@ -1,0 +1,285 @@
+// Package octavus is a Go server SDK for the Octavus agent platform.
+//
+// It mirrors the official TypeScript @octavus/server-sdk 2.0.0: a Go backend
+// creates and attaches to agent sessions, runs the platform's
+// tool-continuation loop with its own Go tool handlers, hands the tools it has
+// no handler for to the browser, and streams everything to the browser as
+// Server-Sent Events that the official @octavus/client-sdk understands.
+//
+// A typical HTTP route is three lines:
+//
+//	sessionID, req, err := octavus.ReadRequest(r)          // the browser's JSON
+//	session := client.AgentSessions.Attach(sessionID, opts) // your tools
+//	octavus.ToSSEStream(session.Execute(r.Context(), req)).ServeHTTP(w, r)
+//
+// or one, with [AgentSessionsAPI.Handler].
+//
+// Execute returns a channel of [StreamEvent] values. Each event type of the
+// protocol is its own pointer type ([*StartEvent], [*TextDeltaEvent], ...);
+// json.Marshal of an event gives exactly the wire JSON, "type" included.
+//
+// Pass the request's context to Execute: when the browser goes away the
+// execution stops, the platform request is cancelled and running tool
+// handlers see their context cancelled.
+package octavus
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/octavus-go/octavus/internal/wire"
+)
+
+// ToolResult is the outcome of one tool call, sent back to the platform on
+// the next leg of an execution (server tools) or by the browser in a
+// continue request (client tools).
+//
+// Result holds the tool's return value. A nil Result is sent as "no result"
+// (the key is omitted, like undefined in TypeScript); json.RawMessage("null")
+// sends JSON null. When a ToolResult is decoded from JSON, a present
+// "result" is kept as a json.RawMessage of its exact bytes.
+type ToolResult struct {
+	ToolCallID     string `json:"toolCallId"`
+	ToolName       string `json:"toolName,omitempty"`
+	Result         any    `json:"result,omitempty"`
+	Error          string `json:"error,omitempty"`
+	OutputVariable string `json:"outputVariable,omitempty"`
+	BlockIndex     *int   `json:"blockIndex,omitempty"`
+
+	// extra holds the keys of a decoded result that ToolResult has no
+	// field for. They are written back as they came: the reference passes
+	// the browser's tool results to the platform verbatim.
+	extra map[string]json.RawMessage
+}
+
+var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "outputVariable", "blockIndex"}
+
+// MarshalJSON encodes the result; keys of a decoded result that ToolResult
+// has no field for are kept.
+func (r ToolResult) MarshalJSON() ([]byte, error) {
+	type plain ToolResult
+	b, err := marshalJSON(plain(r))
+	if err != nil || len(r.extra) == 0 {
+		return b, err
+	}
+	extra, err := marshalJSON(r.extra)
+	if err != nil {
+		return nil, err
+	}
+	// Both are non-empty objects: join them.
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	return append(out, extra[1:]...), nil
+}
+
+// UnmarshalJSON decodes a ToolResult, keeping "result" as raw JSON so that a
+// present null is told apart from an absent result and numbers keep their
+// exact digits.
+func (r *ToolResult) UnmarshalJSON(data []byte) error {
+	o, err := wire.Decode(data)
+	if err != nil {
+		return err
+	}
+	tr, err := toolResultFrom(o, true)
+	if err != nil {
+		return err
+	}
+	*r = tr
+	return nil
+}
+
+// toolResultFrom reads a tool result. keepExtra keeps unknown keys (a
+// result from the browser, passed on verbatim); without it they are dropped
+// (a result inside a platform event, which the reference's schema strips).
+func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
+	tr := ToolResult{
+		ToolCallID: o.String("toolCallId"),
+	}
+	tr.ToolName, _ = o.OptString("toolName")
+	if raw := o.Unknown("result"); raw != nil {
+		tr.Result = raw
+	}
+	tr.Error, _ = o.OptString("error")
+	tr.OutputVariable, _ = o.OptString("outputVariable")
+	if n, ok := o.OptInt("blockIndex"); ok {
+		tr.BlockIndex = &n
+	}
+	if keepExtra {
+		tr.extra = o.Unread(toolResultKeys...)
+	}
+	return tr, o.Err()
+}
+
+// PendingToolCall is a tool call the platform asks the SDK (or, through the
+// SDK, the browser) to run.
+type PendingToolCall struct {
+	ToolCallID string `json:"toolCallId"`
+	ToolName   string `json:"toolName"`
+	// Args is the call's arguments: always a JSON object.
+	Args json.RawMessage `json:"args"`
+	// Source is "llm" or "block" when the platform says where the call came from.
+	Source         string `json:"source,omitempty"`
+	OutputVariable string `json:"outputVariable,omitempty"`
+	BlockIndex     *int   `json:"blockIndex,omitempty"`
+}
+
+func pendingToolCallFrom(o *wire.Object) PendingToolCall {
+	tc := PendingToolCall{
+		ToolCallID: o.String("toolCallId"),
+		ToolName:   o.String("toolName"),
+		Args:       o.Record("args"),
+		Source:     o.OptEnum("source", "llm", "block"),
+	}
+	tc.OutputVariable, _ = o.OptString("outputVariable")
+	if n, ok := o.OptInt("blockIndex"); ok {
+		tc.BlockIndex = &n
+	}
+	return tc
+}
+
+// FileReference points at a file uploaded to the platform (see
+// [FilesAPI.GetUploadURLs]); pass it in a trigger's input.
+type FileReference struct {
+	ID        string   `json:"id"`
+	MediaType string   `json:"mediaType"`
+	URL       string   `json:"url"`
+	Filename  string   `json:"filename,omitempty"`
+	Size      *float64 `json:"size,omitempty"`
+}
+
+// IsFileReference reports whether v (a decoded JSON value, raw JSON bytes, or
+// a FileReference) has the shape of a file reference: id, mediaType and url
+// strings, optional filename string and size number.
+func IsFileReference(v any) bool {
+	raw, ok := toRaw(v)
+	if !ok {
+		return false
+	}
+	o, err := wire.Decode(raw)
+	if err != nil {
+		return false
+	}
+	return isFileReferenceObject(o)
+}
+
+func isFileReferenceObject(o *wire.Object) bool {
+	o.String("id")
+	o.String("mediaType")
+	o.String("url")
+	o.OptString("filename")
+	o.OptNumber("size")
+	return o.Err() == nil
+}
+
+// IsFileReferenceArray reports whether v is a JSON array whose every item is
+// a file reference (an empty array counts, and so does a nil Go slice such
+// as []FileReference(nil)).
+func IsFileReferenceArray(v any) bool {
+	switch v.(type) {
+	case json.RawMessage, []byte:
+	default:
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+			return true
+		}
+	}
+	raw, ok := toRaw(v)
+	if !ok {
+		return false
+	}
+	var items []json.RawMessage
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		return false
+	}
+	for _, it := range items {
+		o, err := wire.Decode(it)
+		if err != nil || !isFileReferenceObject(o) {
+			return false
+		}
+	}
+	return true
+}
+
+func toRaw(v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case json.RawMessage:
+		return x, true
+	case []byte:
+		return x, true
+	}
+	b, err := json.Marshal(v)
+	return b, err == nil
+}
+
+// MainThread is the name of the main conversation thread. Message parts with
+// no thread belong to it.
+const MainThread = "main"
+
+// ResolveThread returns thread, or MainThread when thread is empty.
+func ResolveThread(thread string) string {
+	if thread == "" {
+		return MainThread
+	}
+	return thread
+}
+
+// IsMainThread reports whether thread names the main thread (empty counts).
+func IsMainThread(thread string) bool { return thread == "" || thread == MainThread }
+
+// ThreadForPart returns the value to store in a part's thread field: empty
+// for the main thread, thread otherwise.
+func ThreadForPart(thread string) string {
+	if IsMainThread(thread) {
+		return ""
+	}
+	return thread
+}
+
+// IsOtherThread reports whether a part with this thread belongs to a thread
+// other than the main one.
+func IsOtherThread(thread string) bool { return !IsMainThread(thread) }
+
+// The built-in tools of Octavus skills. The platform runs them itself; they
+// show up in streams as tool calls.
+const (
+	SkillToolRead      = "octavus_skill_read"
+	SkillToolList      = "octavus_skill_list"
+	SkillToolRun       = "octavus_skill_run"
+	SkillToolCodeRun   = "octavus_code_run"
+	SkillToolFileWrite = "octavus_file_write"
+	SkillToolFileRead  = "octavus_file_read"
+)
+
+// IsOctavusSkillTool reports whether toolName is one of the built-in skill tools.
+func IsOctavusSkillTool(toolName string) bool {
+	switch toolName {
+	case SkillToolRead, SkillToolList, SkillToolRun, SkillToolCodeRun, SkillToolFileWrite, SkillToolFileRead:
+		return true
+	}
+	return false
+}
+
+// SkillSlugFromToolCall returns the skill a built-in skill tool call is
+// about (its "skill" argument), or "" when the call is not a skill tool or
+// names no skill.
+func SkillSlugFromToolCall(toolName string, args map[string]any) string {
+	if !IsOctavusSkillTool(toolName) {
+		return ""
+	}
+	s, _ := args["skill"].(string)
+	return s
+}
+
+// GenerateID returns an id of the reference's form: the Unix time in
+// milliseconds, a dash, and seven base-36 characters. It is for client-side
+// ids (messages, parts); it is not a secret.
+func GenerateID() string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var b [7]byte
+	for i := range b {
+		b[i] = digits[rand.IntN(len(digits))]
+	}
+	return strconv.FormatInt(time.Now().UnixMilli(), 10) + "-" + string(b[:])
+}

@@ -1,0 +1,402 @@
+package octavustest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultAPIKey is the API key a Server expects unless WithAPIKey says otherwise.
+const DefaultAPIKey = "test-key"
+
+// Server is a fake Octavus platform listening on a local address.
+// Create it with NewServer and stop it with Close.
+type Server struct {
+	// URL is the base URL of the fake platform, "http://127.0.0.1:port",
+	// without a trailing slash. Read-only.
+	URL string
+	// APIKey is the key requests must send as "Authorization: Bearer <key>".
+	// Empty means no check. Read-only.
+	APIKey string
+
+	ts        *httptest.Server
+	now       func() time.Time
+	lenient   bool
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	mu            sync.Mutex
+	agents        map[string]*agentState
+	agentOrder    []string
+	sessions      map[string]*session
+	defaultScript []Turn
+	counters      map[string]int
+	requests      []*Request
+	changed       chan struct{} // closed and replaced whenever a request arrives or is served
+	faults        []*fault
+	files         map[string]*uploadedFile
+}
+
+// Option configures a Server created by NewServer.
+type Option func(*config)
+
+type config struct {
+	apiKey  string
+	script  []Turn
+	now     func() time.Time
+	lenient bool
+}
+
+// WithAPIKey sets the API key the server expects instead of DefaultAPIKey.
+// An empty key turns the Authorization check off.
+func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
+
+// WithScript sets the server's default script: the turns that answer trigger
+// POSTs of sessions whose agent and session have no script of their own. Each
+// session plays its script from the first turn on, one turn per POST.
+func WithScript(turns ...Turn) Option {
+	return func(c *config) { c.script = append([]Turn(nil), turns...) }
+}
+
+// WithClock sets the clock used for createdAt/updatedAt timestamps and
+// Request.Time, so that tests can compare them exactly. Default: time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLenientContinuations turns the continuation checks off: a trigger POST
+// is accepted whatever tool calls are pending (they are dropped), and so is a
+// continuation of an execution the server never started. Use it to begin a
+// test mid-execution, e.g. with a browser's continue request, or to replay
+// recorded platform answers verbatim.
+func WithLenientContinuations() Option { return func(c *config) { c.lenient = true } }
+
+// NewServer starts a fake platform. The caller must Close it.
+func NewServer(opts ...Option) *Server {
+	cfg := config{apiKey: DefaultAPIKey, now: time.Now}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	s := &Server{
+		APIKey:        cfg.apiKey,
+		now:           cfg.now,
+		lenient:       cfg.lenient,
+		closing:       make(chan struct{}),
+		agents:        map[string]*agentState{},
+		sessions:      map[string]*session{},
+		defaultScript: cfg.script,
+		counters:      map[string]int{},
+		changed:       make(chan struct{}),
+		files:         map[string]*uploadedFile{},
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.ts.URL
+	return s
+}
+
+// Close releases every stalled stream, shuts the server down and waits for
+// in-flight requests to finish.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.ts.Close()
+}
+
+// Client returns an *http.Client configured for the server; Close closes its
+// idle connections.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Agent describes an agent registered with AddAgent. Zero fields get defaults.
+type Agent struct {
+	ID          string   // default "agent_N"
+	Slug        string   // default: Name lower-cased with dashes, else ID
+	Name        string   // default: Slug
+	Description string   // empty is served as null (list) or left out (definition)
+	Format      string   // "interactive" (default) or "worker"
+	ProjectID   string   // default "proj_test"
+	Protocol    string   // the agent's protocol YAML, served by GET /api/agents/{id}
+	Prompts     []Prompt // served by GET /api/agents/{id}
+	// Script answers trigger POSTs of this agent's sessions that have no
+	// script of their own. Nil falls back to the server's default script.
+	Script []Turn
+}
+
+// Prompt is one prompt file of an agent definition.
+type Prompt struct {
+	Name    string
+	Content string
+}
+
+type agentState struct {
+	Agent
+	createdAt time.Time
+}
+
+// AddAgent registers an agent (replacing one with the same ID) and returns its ID.
+func (s *Server) AddAgent(a Agent) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.ID == "" {
+		a.ID = s.freshIDLocked("agent", func(id string) bool { return s.agents[id] != nil })
+	}
+	if a.Slug == "" {
+		a.Slug = strings.ToLower(strings.Join(strings.Fields(a.Name), "-"))
+		if a.Slug == "" {
+			a.Slug = a.ID
+		}
+	}
+	if a.Name == "" {
+		a.Name = a.Slug
+	}
+	if a.Format == "" {
+		a.Format = "interactive"
+	}
+	if a.ProjectID == "" {
+		a.ProjectID = "proj_test"
+	}
+	a.Prompts = append([]Prompt(nil), a.Prompts...)
+	if a.Script != nil {
+		a.Script = append([]Turn{}, a.Script...)
+	}
+	if _, ok := s.agents[a.ID]; !ok {
+		s.agentOrder = append(s.agentOrder, a.ID)
+	}
+	s.agents[a.ID] = &agentState{Agent: a, createdAt: s.now()}
+	return a.ID
+}
+
+// Session describes a session created directly by a test with AddSession.
+type Session struct {
+	ID      string         // default "sess_N"; any string, even with "/", "?" or "#"
+	AgentID string         // need not be registered
+	Input   map[string]any // the session input; default {}
+	// Script answers this session's trigger POSTs. Nil falls back to the
+	// agent's script, then to the server's default script.
+	Script []Turn
+}
+
+// AddSession creates an active session (replacing one with the same ID) and
+// returns its ID. It is the test-side twin of POST /api/agent-sessions.
+func (s *Server) AddSession(sess Session) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess.ID == "" {
+		sess.ID = s.freshSessionIDLocked()
+	}
+	st := s.newSessionLocked(sess.ID, sess.AgentID, sess.Input)
+	if sess.Script != nil {
+		st.script = append([]Turn{}, sess.Script...)
+	}
+	return sess.ID
+}
+
+// SetScript replaces a session's script and restarts it at its first turn.
+// It reports whether the session exists.
+func (s *Server) SetScript(sessionID string, turns ...Turn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.sessions[sessionID]
+	if ok {
+		st.script = append([]Turn{}, turns...)
+		st.cursor = 0
+	}
+	return ok
+}
+
+// ExpireSession marks a session expired, as the platform does after a period
+// of inactivity: GETs answer the expired shape, triggers answer 404, and
+// restore brings it back. It reports whether the session exists.
+func (s *Server) ExpireSession(sessionID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.sessions[sessionID]
+	if ok {
+		st.expired = true
+	}
+	return ok
+}
+
+// Failure is an HTTP error answer. It is a Turn (answer one trigger POST with
+// it) and the argument of FailNext and FailNextTriggers. A Failure changes no
+// session state: a trigger answered with it adds no message and leaves pending
+// tool calls pending.
+type Failure struct {
+	Status      int    // default 500
+	Body        string // raw body; default {"error":"<status text>","code":"<CODE>"}
+	ContentType string // default "application/json"
+	RetryAfter  string // the Retry-After header, when not empty
+}
+
+func (f Failure) write(w http.ResponseWriter) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Body == "" {
+		writeError(w, status, http.StatusText(status))
+		return
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, f.Body)
+}
+
+type fault struct {
+	left         int
+	failure      Failure
+	triggersOnly bool
+}
+
+// FailNext answers the next n requests of any kind with f, before the API key
+// check and before routing. Queued faults are used up in the order given.
+func (s *Server) FailNext(n int, f Failure) { s.addFault(n, f, false) }
+
+// FailNextTriggers answers the next n trigger POSTs with f, before the API key
+// check. The script does not advance for them.
+func (s *Server) FailNextTriggers(n int, f Failure) { s.addFault(n, f, true) }
+
+func (s *Server) addFault(n int, f Failure, triggersOnly bool) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{left: n, failure: f, triggersOnly: triggersOnly})
+}
+
+func (s *Server) takeFault(isTrigger bool) (Failure, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.triggersOnly && !isTrigger {
+			continue
+		}
+		f.left--
+		if f.left == 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return f.failure, true
+	}
+	return Failure{}, false
+}
+
+func (s *Server) nextIDLocked(kind string) string {
+	s.counters[kind]++
+	return kind + "_" + strconv.Itoa(s.counters[kind])
+}
+
+// freshIDLocked is nextIDLocked, skipping ids a test has already taken.
+func (s *Server) freshIDLocked(kind string, taken func(string) bool) string {
+	for {
+		if id := s.nextIDLocked(kind); !taken(id) {
+			return id
+		}
+	}
+}
+
+func (s *Server) freshSessionIDLocked() string {
+	return s.freshIDLocked("sess", func(id string) bool { return s.sessions[id] != nil })
+}
+
+func (s *Server) nextID(kind string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextIDLocked(kind)
+}
+
+// serveHTTP records the request, applies injected faults and the API key
+// check, and routes on the escaped path so that a percent-encoded id is always
+// one literal path segment.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, readErr := io.ReadAll(r.Body)
+	rec := s.record(r, body)
+	defer func() { s.served(rec, r.Context().Err() != nil) }()
+
+	segs, pathErr := splitPath(r.URL.EscapedPath())
+	isTrigger := pathErr == nil && r.Method == http.MethodPost && len(segs) == 4 &&
+		segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "trigger"
+	if f, ok := s.takeFault(isTrigger); ok {
+		f.write(w)
+		return
+	}
+	if pathErr != nil {
+		writeError(w, http.StatusBadRequest, "Invalid path: "+pathErr.Error())
+		return
+	}
+	if len(segs) == 2 && (segs[0] == "uploads" || segs[0] == "files") {
+		s.serveFile(w, r, segs[0], segs[1], body) // presigned URLs carry no API key
+		return
+	}
+	if !s.authorized(w, r) {
+		return
+	}
+	if readErr != nil {
+		writeError(w, http.StatusBadRequest, "Could not read body: "+readErr.Error())
+		return
+	}
+	route := func(method string, h func()) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeErrorCode(w, http.StatusMethodNotAllowed, "Method not allowed", "METHOD_NOT_ALLOWED")
+			return
+		}
+		h()
+	}
+	switch {
+	case len(segs) == 2 && segs[0] == "api" && segs[1] == "agent-sessions":
+		route(http.MethodPost, func() { s.createSession(w, body) })
+	case len(segs) == 3 && segs[0] == "api" && segs[1] == "agent-sessions":
+		route(http.MethodGet, func() { s.getSession(w, segs[2], r.URL.Query().Get("format") == "ui") })
+	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "restore":
+		route(http.MethodPost, func() { s.restoreSession(w, segs[2], body) })
+	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "trigger":
+		route(http.MethodPost, func() { s.trigger(w, r, rec, segs[2], body) })
+	case len(segs) == 2 && segs[0] == "api" && segs[1] == "agents":
+		route(http.MethodGet, func() { s.listAgents(w) })
+	case len(segs) == 3 && segs[0] == "api" && segs[1] == "agents":
+		route(http.MethodGet, func() { s.getAgent(w, segs[2]) })
+	case len(segs) == 3 && segs[0] == "api" && segs[1] == "files" && segs[2] == "upload-urls":
+		route(http.MethodPost, func() { s.uploadURLs(w, r, body) })
+	default:
+		writeError(w, http.StatusNotFound, "Not found: "+r.URL.EscapedPath())
+	}
+}
+
+// splitPath splits an escaped path into its unescaped segments, without the
+// leading empty one: "/api/agents/a%2Fb" gives ["api", "agents", "a/b"].
+func splitPath(escaped string) ([]string, error) {
+	segs := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
+	for i, seg := range segs {
+		un, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, err
+		}
+		segs[i] = un
+	}
+	return segs, nil
+}
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if s.APIKey == "" {
+		return true
+	}
+	got := r.Header.Get("Authorization")
+	switch {
+	case got == "":
+		writeErrorCode(w, http.StatusUnauthorized, "Missing API key", "UNAUTHORIZED")
+		return false
+	case got != "Bearer "+s.APIKey:
+		writeErrorCode(w, http.StatusUnauthorized, "Invalid API key", "UNAUTHORIZED")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,121 @@
+package octavus
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/octavus-go/octavus/internal/wire"
+)
+
+// MaxRequestBody is the largest browser request body ReadRequest accepts
+// (1 MiB); a larger one is answered 413.
+const MaxRequestBody = 1 << 20
+
+// ReadRequest reads the passthrough body the browser posts to your route:
+// the session request of DecodeSessionRequest plus "sessionId":
+//
+//	{"sessionId":"...","type":"trigger","triggerName":"user-message","input":{...}}
+//	{"sessionId":"...","type":"continue","executionId":"...","toolResults":[...]}
+//
+// Its errors are *RequestError: 405 for a method other than POST, 415 for a
+// body that is not application/json, 413 for a body over MaxRequestBody,
+// 400 for malformed JSON or a missing or mistyped field (the message names
+// it). Answer them with WriteRequestError. It never calls the platform.
+func ReadRequest(r *http.Request) (sessionID string, req SessionRequest, err error) {
+	if r.Method != http.MethodPost {
+		return "", nil, &RequestError{Status: http.StatusMethodNotAllowed, Message: "method must be POST"}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", nil, &RequestError{Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBody+1))
+	if err != nil {
+		return "", nil, badRequest("reading body: %v", err)
+	}
+	if len(data) > MaxRequestBody {
+		return "", nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: "body is larger than 1 MiB"}
+	}
+	if !json.Valid(data) {
+		return "", nil, badRequest("body is not valid JSON")
+	}
+	o, err := wire.Decode(data)
+	if err != nil {
+		return "", nil, badRequest("body must be a JSON object")
+	}
+	if o.Kind("sessionId") != '"' {
+		return "", nil, badRequest(`"sessionId" is required and must be a string`)
+	}
+	sessionID = o.String("sessionId")
+	if sessionID == "" {
+		return "", nil, badRequest(`"sessionId" must not be empty`)
+	}
+	req, err = sessionRequestFrom(o)
+	if err != nil {
+		return "", nil, err
+	}
+	return sessionID, req, nil
+}
+
+// WriteRequestError answers err as JSON {"error": "..."}: with its status
+// when it is a *RequestError, 400 otherwise.
+func WriteRequestError(w http.ResponseWriter, err error) {
+	status, msg := http.StatusBadRequest, err.Error()
+	var re *RequestError
+	if errors.As(err, &re) {
+		status, msg = re.Status, re.Message
+	}
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := marshalJSON(struct {
+		Error string `json:"error"`
+	}{msg})
+	_, _ = w.Write(b)
+}
+
+// HandlerOptions configure AgentSessionsAPI.Handler.
+type HandlerOptions struct {
+	// Tools and Resources are attached to the session of every request.
+	Tools     ToolHandlers
+	Resources []Resource
+	// Authorize, when set, is called before anything is sent to the
+	// platform: check there that the signed-in user owns sessionID. A
+	// *RequestError is answered with its status and message; any other
+	// error with 403 {"error":"Forbidden"}.
+	Authorize func(r *http.Request, sessionID string) error
+}
+
+// Handler returns the passthrough route of the HTTP transport in one call:
+// it reads the browser's request (ReadRequest; malformed ones are answered
+// 4xx without calling the platform), attaches to its session with opts'
+// tools and resources, and streams Execute's events back with ToSSEStream,
+// cancelling the execution when the browser goes away.
+//
+//	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
+func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
+	attach := AttachOptions{Tools: opts.Tools, Resources: opts.Resources}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessionID, req, err := ReadRequest(r)
+		if err != nil {
+			WriteRequestError(w, err)
+			return
+		}
+		if opts.Authorize != nil {
+			if err := opts.Authorize(r, sessionID); err != nil {
+				var re *RequestError
+				if !errors.As(err, &re) {
+					err = &RequestError{Status: http.StatusForbidden, Message: "Forbidden"}
+				}
+				WriteRequestError(w, err)
+				return
+			}
+		}
+		session := a.Attach(sessionID, attach)
+		ToSSEStream(session.Execute(r.Context(), req)).ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,218 @@
+package octavus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/octavus-go/octavus/internal/wire"
+)
+
+// AgentSession is a session attached with your tools and resources. Make one
+// with AgentSessionsAPI.Attach; it is cheap, so attach per request. It is
+// safe for concurrent use, though a session runs one execution at a time on
+// the platform.
+type AgentSession struct {
+	c         *Client
+	id        string
+	tools     ToolHandlers
+	resources map[string]Resource
+}
+
+// AttachOptions are the tools and resources of an attached session. The
+// zero value attaches with no tools (every tool call goes to the browser)
+// and no resources.
+type AttachOptions struct {
+	// Tools are the server tools, by tool name. A tool the platform asks
+	// for that has no handler here is a client tool: it is handed to the
+	// browser in a client-tool-request.
+	Tools ToolHandlers
+	// Resources are told when the agent updates them.
+	Resources []Resource
+}
+
+// Resource is told when the agent updates a resource of the session (a
+// "resource-update" event), so you can persist it. Name is the resource's
+// name in the agent's protocol.
+//
+// OnUpdate runs for each update of that name, in stream order, one at a
+// time, without holding up the stream. value is the decoded JSON value. Its
+// ctx carries the execution's values but is not cancelled with it: an
+// update the agent made is worth saving even when the browser went away. An
+// error is logged and the stream goes on. Every update has finished before
+// Execute's channel is closed.
+type Resource interface {
+	Name() string
+	OnUpdate(ctx context.Context, value any) error
+}
+
+// ResourceFunc returns a Resource named name that calls fn on each update.
+func ResourceFunc(name string, fn func(ctx context.Context, value any) error) Resource {
+	return resourceFunc{name, fn}
+}
+
+type resourceFunc struct {
+	name string
+	fn   func(ctx context.Context, value any) error
+}
+
+func (r resourceFunc) Name() string                                  { return r.name }
+func (r resourceFunc) OnUpdate(ctx context.Context, value any) error { return r.fn(ctx, value) }
+
+func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
+	s := &AgentSession{c: c, id: id, tools: opts.Tools}
+	if len(opts.Resources) > 0 {
+		s.resources = make(map[string]Resource, len(opts.Resources))
+		for _, r := range opts.Resources {
+			if r != nil {
+				s.resources[r.Name()] = r
+			}
+		}
+	}
+	return s
+}
+
+// SessionID returns the id of the session.
+func (s *AgentSession) SessionID() string { return s.id }
+
+// SessionRequest is what Execute runs: a TriggerRequest or a
+// ContinueRequest (values or pointers). Decode the browser's JSON into one
+// with DecodeSessionRequest.
+type SessionRequest interface {
+	isSessionRequest()
+}
+
+// TriggerRequest starts an execution with one of the agent's triggers.
+type TriggerRequest struct {
+	TriggerName string
+	// Input is the trigger's input; nil sends none (an empty non-nil map
+	// sends {}).
+	Input map[string]any
+
+	// nullInput records a decoded "input": null, which is sent on as null
+	// while Input stays nil.
+	nullInput bool
+}
+
+// ContinueRequest continues an execution after the browser ran its client
+// tools: ToolResults holds the results of the client tools and the
+// serverToolResults of the client-tool-request.
+type ContinueRequest struct {
+	ExecutionID string
+	ToolResults []ToolResult
+}
+
+func (TriggerRequest) isSessionRequest()  {}
+func (ContinueRequest) isSessionRequest() {}
+
+// MarshalJSON encodes the request as the browser sends it:
+// {"type":"trigger","triggerName":...,"input":...}.
+func (r TriggerRequest) MarshalJSON() ([]byte, error) {
+	return marshalJSON(struct {
+		Type        string         `json:"type"`
+		TriggerName string         `json:"triggerName"`
+		Input       map[string]any `json:"input,omitempty"`
+	}{"trigger", r.TriggerName, r.Input})
+}
+
+// MarshalJSON encodes the request as the browser sends it:
+// {"type":"continue","executionId":...,"toolResults":[...]}.
+func (r ContinueRequest) MarshalJSON() ([]byte, error) {
+	results := r.ToolResults
+	if results == nil {
+		results = []ToolResult{}
+	}
+	return marshalJSON(struct {
+		Type        string       `json:"type"`
+		ExecutionID string       `json:"executionId"`
+		ToolResults []ToolResult `json:"toolResults"`
+	}{"continue", r.ExecutionID, results})
+}
+
+// RequestError is a browser request that octavus-go refuses before anything
+// reaches the platform. Status is the HTTP status to answer with (400 for a
+// malformed request) and Message says what is wrong; the passthrough
+// helpers answer {"error": Message}.
+type RequestError struct {
+	Status  int
+	Message string
+}
+
+func (e *RequestError) Error() string { return "octavus: bad request: " + e.Message }
+
+func badRequest(format string, args ...any) *RequestError {
+	return &RequestError{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+// DecodeSessionRequest decodes the JSON the browser's @octavus/client-sdk
+// sends, discriminated by "type":
+//
+//	{"type":"trigger","triggerName":"user-message","input":{...}}
+//	{"type":"continue","executionId":"...","toolResults":[...]}
+//
+// A body without "type" is a trigger, as the reference treats it. Other
+// keys (such as sessionId) are ignored. Errors are *RequestError (status
+// 400) naming the field that is wrong.
+func DecodeSessionRequest(data []byte) (SessionRequest, error) {
+	o, err := wire.Decode(data)
+	if err != nil {
+		return nil, badRequest("body must be a JSON object")
+	}
+	return sessionRequestFrom(o)
+}
+
+func sessionRequestFrom(o *wire.Object) (SessionRequest, error) {
+	typ := "trigger"
+	if o.Has("type") {
+		t, _ := o.OptString("type")
+		if o.Err() != nil || (t != "trigger" && t != "continue") {
+			return nil, badRequest(`"type" must be "trigger" or "continue"`)
+		}
+		typ = t
+	}
+	if typ == "trigger" {
+		if o.Kind("triggerName") != '"' {
+			return nil, badRequest(`"triggerName" is required and must be a string`)
+		}
+		req := TriggerRequest{TriggerName: o.String("triggerName")}
+		if req.TriggerName == "" {
+			return nil, badRequest(`"triggerName" must not be empty`)
+		}
+		switch o.Kind("input") {
+		case 0:
+		case 'n':
+			req.nullInput = true
+		case '{':
+			if err := json.Unmarshal(o.Unknown("input"), &req.Input); err != nil {
+				return nil, badRequest(`"input": %v`, err)
+			}
+		default:
+			return nil, badRequest(`"input" must be an object`)
+		}
+		return req, nil
+	}
+	if o.Kind("executionId") != '"' {
+		return nil, badRequest(`"executionId" is required and must be a string`)
+	}
+	req := ContinueRequest{ExecutionID: o.String("executionId")}
+	if req.ExecutionID == "" {
+		return nil, badRequest(`"executionId" must not be empty`)
+	}
+	if o.Kind("toolResults") != '[' {
+		return nil, badRequest(`"toolResults" is required and must be an array`)
+	}
+	items, _ := o.OptArray("toolResults")
+	if o.Err() != nil {
+		return nil, badRequest(`"toolResults" must be an array of objects`)
+	}
+	req.ToolResults = make([]ToolResult, 0, len(items))
+	for _, it := range items {
+		tr, err := toolResultFrom(it, true)
+		if err != nil {
+			return nil, badRequest("%v", err)
+		}
+		req.ToolResults = append(req.ToolResults, tr)
+	}
+	return req, nil
+}

@@ -1,0 +1,228 @@
+package octavus
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/octavus-go/octavus/internal/wire"
+)
+
+// AgentSessionsAPI creates, reads and restores agent sessions, and attaches
+// to them to run executions. Get it from Client.AgentSessions.
+type AgentSessionsAPI struct{ c *Client }
+
+// SessionStatus says whether a session is active or expired.
+type SessionStatus string
+
+// The session statuses.
+const (
+	SessionActive  SessionStatus = "active"
+	SessionExpired SessionStatus = "expired"
+)
+
+// SessionState is a session's full state (for your server, not the
+// browser: it holds hidden content). For an expired session only ID,
+// AgentID, Status and CreatedAt are set; check Status (or Expired).
+type SessionState struct {
+	ID        string         `json:"id"`
+	AgentID   string         `json:"agentId"`
+	Input     map[string]any `json:"input,omitempty"`
+	Variables map[string]any `json:"variables,omitempty"`
+	Resources map[string]any `json:"resources,omitempty"`
+	Messages  []ChatMessage  `json:"messages,omitempty"`
+	// Status is SessionActive or SessionExpired (an active answer without a
+	// status reads as SessionActive).
+	Status    SessionStatus `json:"status"`
+	CreatedAt string        `json:"createdAt"`
+	UpdatedAt string        `json:"updatedAt,omitempty"`
+}
+
+// Expired reports whether the session's state has expired; Restore it from
+// stored UIMessages to continue.
+func (s *SessionState) Expired() bool { return s.Status == SessionExpired }
+
+// UISessionState is a session's messages as the browser shows them. For an
+// expired session Messages is empty and CreatedAt is set; check Status (or
+// Expired).
+type UISessionState struct {
+	SessionID string        `json:"sessionId"`
+	AgentID   string        `json:"agentId"`
+	Messages  []UIMessage   `json:"messages"`
+	Status    SessionStatus `json:"status"`
+	// CreatedAt is set for an expired session only.
+	CreatedAt string `json:"createdAt,omitempty"`
+}
+
+// Expired reports whether the session's state has expired.
+func (s *UISessionState) Expired() bool { return s.Status == SessionExpired }
+
+// RestoreSessionResult is the answer of Restore.
+type RestoreSessionResult struct {
+	SessionID string `json:"sessionId"`
+	// Restored is true when the session was restored from the messages,
+	// false when it was still active (and nothing changed).
+	Restored bool `json:"restored"`
+}
+
+// Create starts a session of agent agentID and returns its id. input
+// fills the agent's declared inputs (nil sends none).
+func (a *AgentSessionsAPI) Create(ctx context.Context, agentID string, input map[string]any) (string, error) {
+	if err := checkID("agent id", agentID); err != nil {
+		return "", err
+	}
+	// omitzero, not omitempty: an empty (non-nil) input is sent as {}.
+	body := struct {
+		AgentID string         `json:"agentId"`
+		Input   map[string]any `json:"input,omitzero"`
+	}{agentID, input}
+	var out struct {
+		SessionID string `json:"sessionId"`
+	}
+	const path = "/api/agent-sessions"
+	check := func(o *wire.Object) error {
+		o.String("sessionId")
+		return o.Err()
+	}
+	if err := a.c.doChecked(ctx, http.MethodPost, path, body, check, &out); err != nil {
+		return "", err
+	}
+	if out.SessionID == "" {
+		return "", errMissing(http.MethodPost, path, "sessionId")
+	}
+	return out.SessionID, nil
+}
+
+// expiredState reads the expired-session answer {sessionId, agentId,
+// status: "expired", createdAt}; ok is false when raw does not fit it (the
+// reference's expiredSessionResponseSchema.safeParse).
+func expiredState(raw []byte) (sessionID, agentID, createdAt string, ok bool) {
+	o, err := wire.Decode(raw)
+	if err != nil {
+		return "", "", "", false
+	}
+	sessionID = o.String("sessionId")
+	agentID = o.String("agentId")
+	o.Literal("status", string(SessionExpired))
+	createdAt = o.String("createdAt")
+	return sessionID, agentID, createdAt, o.Err() == nil
+}
+
+// checkSessionState checks an active session's state as the reference's
+// sessionStateSchema.
+func checkSessionState(o *wire.Object) error {
+	o.String("id")
+	o.String("agentId")
+	o.Record("input")
+	o.Record("variables")
+	o.Record("resources")
+	for _, m := range o.Array("messages") {
+		if err := checkChatMessage(m); err != nil {
+			return err
+		}
+	}
+	o.OptEnum("status", string(SessionActive))
+	o.String("createdAt")
+	o.String("updatedAt")
+	return o.Err()
+}
+
+// checkUISessionState checks an active session's UI messages as the
+// reference's uiSessionResponseSchema.
+func checkUISessionState(o *wire.Object) error {
+	o.String("sessionId")
+	o.String("agentId")
+	for _, m := range o.Array("messages") {
+		if err := checkUIMessage(m); err != nil {
+			return err
+		}
+	}
+	o.OptEnum("status", string(SessionActive))
+	return o.Err()
+}
+
+// Get returns the session's full state, active or expired (Status says
+// which). It is for your server's own use: it includes hidden content.
+func (a *AgentSessionsAPI) Get(ctx context.Context, sessionID string) (*SessionState, error) {
+	if err := checkID("session id", sessionID); err != nil {
+		return nil, err
+	}
+	path := "/api/agent-sessions/" + escapeID(sessionID)
+	var raw json.RawMessage
+	if err := a.c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	if id, agentID, createdAt, ok := expiredState(raw); ok {
+		return &SessionState{ID: id, AgentID: agentID, Status: SessionExpired, CreatedAt: createdAt}, nil
+	}
+	var st SessionState
+	if err := decodeChecked(http.MethodGet, path, raw, checkSessionState, &st); err != nil {
+		return nil, err
+	}
+	if st.Status == "" {
+		st.Status = SessionActive
+	}
+	return &st, nil
+}
+
+// GetMessages returns the session's messages as the browser shows them
+// (hidden content filtered out), or, for an expired session, Status
+// SessionExpired and no messages: Restore it before continuing.
+func (a *AgentSessionsAPI) GetMessages(ctx context.Context, sessionID string) (*UISessionState, error) {
+	if err := checkID("session id", sessionID); err != nil {
+		return nil, err
+	}
+	path := "/api/agent-sessions/" + escapeID(sessionID) + "?format=ui"
+	var raw json.RawMessage
+	if err := a.c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	if id, agentID, createdAt, ok := expiredState(raw); ok {
+		return &UISessionState{SessionID: id, AgentID: agentID, Status: SessionExpired, CreatedAt: createdAt}, nil
+	}
+	var st UISessionState
+	if err := decodeChecked(http.MethodGet, path, raw, checkUISessionState, &st); err != nil {
+		return nil, err
+	}
+	st.Status = SessionActive
+	st.CreatedAt = ""
+	return &st, nil
+}
+
+// Restore brings an expired session back from the UIMessages you stored
+// (from GetMessages or the browser). input is the session input, as for
+// Create (nil sends none). Restored is false when the session was still
+// active.
+func (a *AgentSessionsAPI) Restore(ctx context.Context, sessionID string, messages []UIMessage, input map[string]any) (*RestoreSessionResult, error) {
+	if err := checkID("session id", sessionID); err != nil {
+		return nil, err
+	}
+	if messages == nil {
+		messages = []UIMessage{}
+	}
+	body := struct {
+		Messages []UIMessage    `json:"messages"`
+		Input    map[string]any `json:"input,omitzero"`
+	}{messages, input}
+	path := "/api/agent-sessions/" + escapeID(sessionID) + "/restore"
+	var out RestoreSessionResult
+	check := func(o *wire.Object) error {
+		o.String("sessionId")
+		o.Bool("restored")
+		return o.Err()
+	}
+	if err := a.c.doChecked(ctx, http.MethodPost, path, body, check, &out); err != nil {
+		return nil, err
+	}
+	if out.SessionID == "" {
+		return nil, errMissing(http.MethodPost, path, "sessionId")
+	}
+	return &out, nil
+}
+
+// Attach returns a handle on session sessionID with your tool handlers and
+// resources; call Execute on it. Attaching makes no request and is cheap:
+// attach per HTTP request, with the tools of that request's user.
+func (a *AgentSessionsAPI) Attach(sessionID string, opts AttachOptions) *AgentSession {
+	return newAgentSession(a.c, sessionID, opts)
+}

@@ -1,0 +1,118 @@
+package octavus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+)
+
+// ToolHandler runs one server tool. args is the call's arguments, decoded
+// from JSON (numbers are float64). ctx is cancelled when the execution is
+// (the browser went away, or the caller's ctx was cancelled).
+//
+// The returned value is sent to the platform as the tool's result, encoded
+// with encoding/json: nil means "no result" (the key is left out, like
+// undefined in TypeScript), json.RawMessage("null") sends JSON null. A
+// non-nil error fails the call: its message is the result's error (and is
+// shown to the model, so keep secrets out of it; an empty message is sent
+// as "" as the reference does). A panic fails the call with "Tool execution
+// failed"; its value and stack go to the log, not to the browser.
+type ToolHandler func(ctx context.Context, args map[string]any) (any, error)
+
+// ToolHandlers maps tool names to their handlers.
+type ToolHandlers map[string]ToolHandler
+
+// toolFailed is the error of a handler that panicked: the reference's
+// message for a throw that is not an Error.
+const toolFailed = "Tool execution failed"
+
+// runServerTools runs the calls concurrently and returns their results in
+// call order. It returns ok=false as soon as ctx is cancelled, without
+// waiting for the handlers; they finish in the background into a buffered
+// channel, so none of them is left blocked.
+func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResult, ok bool) {
+	type done struct {
+		i  int
+		tr ToolResult
+	}
+	ch := make(chan done, len(calls))
+	for i, tc := range calls {
+		h := x.s.tools[tc.ToolName]
+		go func() { ch <- done{i, x.runTool(h, tc)} }()
+	}
+	results = make([]ToolResult, len(calls))
+	for range calls {
+		select {
+		case d := <-ch:
+			results[d.i] = d.tr
+		case <-x.ctx.Done():
+			return nil, false
+		}
+	}
+	return results, true
+}
+
+// runTool runs one handler and turns its outcome into a ToolResult whose
+// Result, when set, is the json.RawMessage sent to the platform.
+func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
+	tr = ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex}
+	defer func() {
+		if v := recover(); v != nil {
+			x.s.c.log.Error("octavus: tool handler panicked", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "panic", v, "stack", string(debug.Stack()))
+			tr.Result = nil
+			tr.Error = toolFailed
+		}
+	}()
+	var args map[string]any
+	if len(tc.Args) > 0 {
+		if err := json.Unmarshal(tc.Args, &args); err != nil {
+			tr.Error = "invalid tool arguments: " + err.Error()
+			return tr
+		}
+	}
+	if args == nil {
+		args = map[string]any{}
+	}
+	result, err := h(x.ctx, args)
+	if err != nil {
+		tr.Error = err.Error()
+		if tr.Error == "" {
+			// The reference sends an Error's empty message as it is
+			// ("error": "") and, since "" is falsy there, forwards a
+			// tool-output-available without output.
+			tr.extra = map[string]json.RawMessage{"error": json.RawMessage(`""`)}
+		}
+		return tr
+	}
+	raw, err := encodeResult(result)
+	if err != nil {
+		tr.Error = fmt.Sprintf("Tool %s returned a result that is not JSON: %v", tc.ToolName, err)
+		return tr
+	}
+	if raw != nil {
+		tr.Result = raw
+	}
+	return tr
+}
+
+// encodeResult encodes a handler's result; nil (and an empty RawMessage)
+// is no result.
+func encodeResult(v any) (json.RawMessage, error) {
+	switch r := v.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		if len(r) == 0 {
+			return nil, nil
+		}
+		if !json.Valid(r) {
+			return nil, fmt.Errorf("invalid json.RawMessage")
+		}
+	}
+	b, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
+}
