@@ -128,12 +128,36 @@ type ProviderErrorInfo struct {
 	StatusCode *float64 `json:"statusCode,omitempty"`
 	ErrorType  string   `json:"errorType,omitempty"`
 	RequestID  string   `json:"requestId,omitempty"`
+
+	extra extras
+}
+
+// MarshalJSON encodes the info with the unset optional fields left out.
+func (p ProviderErrorInfo) MarshalJSON() ([]byte, error) {
+	type plain ProviderErrorInfo
+	b, err := marshalJSON(plain(p))
+	if err != nil {
+		return nil, err
+	}
+	return mergeExtra(b, p.extra)
 }
 
 // ToolErrorInfo names the tool behind a tool error.
 type ToolErrorInfo struct {
 	Name   string `json:"name"`
 	CallID string `json:"callId,omitempty"`
+
+	extra extras
+}
+
+// MarshalJSON encodes the info with the unset optional fields left out.
+func (t ToolErrorInfo) MarshalJSON() ([]byte, error) {
+	type plain ToolErrorInfo
+	b, err := marshalJSON(plain(t))
+	if err != nil {
+		return nil, err
+	}
+	return mergeExtra(b, t.extra)
 }
 
 // ErrorEvent is a structured error in a stream. The browser's
@@ -149,6 +173,8 @@ type ErrorEvent struct {
 	Provider   *ProviderErrorInfo `json:"provider,omitempty"`
 	Tool       *ToolErrorInfo     `json:"tool,omitempty"`
 
+	extra extras
+
 	// terminal marks the error that ends a failed stream: ToSSEStream
 	// writes it instead of [DONE], as the reference's toSSEStream does when
 	// its event source throws.
@@ -158,7 +184,7 @@ type ErrorEvent struct {
 // MarshalJSON encodes the event with its "type".
 func (e *ErrorEvent) MarshalJSON() ([]byte, error) {
 	type plain ErrorEvent
-	return marshalTagged(`"error"`, (*plain)(e))
+	return marshalTagged(`"error"`, (*plain)(e), e.extra)
 }
 
 // Err returns the event as an *OctavusError, for use with the guards
@@ -186,21 +212,21 @@ func errorEventFrom(o *wire.Object) *ErrorEvent {
 	if f, ok := o.OptNumber("retryAfter"); ok {
 		e.RetryAfter = &f
 	}
-	e.Code, _ = o.OptString("code")
+	e.Code = e.extra.str(o, "code")
 	if p := o.OptObject("provider"); p != nil {
 		info := &ProviderErrorInfo{Name: p.String("name")}
-		info.Model, _ = p.OptString("model")
+		info.Model = info.extra.str(p, "model")
 		if f, ok := p.OptNumber("statusCode"); ok {
 			info.StatusCode = &f
 		}
-		info.ErrorType, _ = p.OptString("errorType")
-		info.RequestID, _ = p.OptString("requestId")
+		info.ErrorType = info.extra.str(p, "errorType")
+		info.RequestID = info.extra.str(p, "requestId")
 		o.Adopt(p)
 		e.Provider = info
 	}
 	if t := o.OptObject("tool"); t != nil {
 		info := &ToolErrorInfo{Name: t.String("name")}
-		info.CallID, _ = t.OptString("callId")
+		info.CallID = info.extra.str(t, "callId")
 		o.Adopt(t)
 		e.Tool = info
 	}

@@ -92,18 +92,24 @@ const (
 type StartEvent struct {
 	MessageID   string `json:"messageId,omitempty"`
 	ExecutionID string `json:"executionId,omitempty"`
+
+	extra extras
 }
 
 // FinishEvent ends a stream.
 type FinishEvent struct {
 	FinishReason FinishReason `json:"finishReason"`
 	ExecutionID  string       `json:"executionId,omitempty"`
+
+	extra extras
 }
 
 // TextStartEvent opens a text part.
 type TextStartEvent struct {
 	ID           string `json:"id"`
 	ResponseType string `json:"responseType,omitempty"`
+
+	extra extras
 }
 
 // TextDeltaEvent carries a piece of text of the part ID.
@@ -138,6 +144,8 @@ type ToolInputStartEvent struct {
 	ToolCallID string `json:"toolCallId"`
 	ToolName   string `json:"toolName"`
 	Title      string `json:"title,omitempty"`
+
+	extra extras
 }
 
 // ToolInputDeltaEvent carries a piece of a tool call's input JSON text.
@@ -177,6 +185,8 @@ type SourceURLEvent struct {
 	ID    string `json:"id"`
 	URL   string `json:"url"`
 	Title string `json:"title,omitempty"`
+
+	extra extras
 }
 
 // SourceDocumentEvent cites a document (a "source" event with sourceType
@@ -186,6 +196,8 @@ type SourceDocumentEvent struct {
 	MediaType string `json:"mediaType"`
 	Title     string `json:"title"`
 	Filename  string `json:"filename,omitempty"`
+
+	extra extras
 }
 
 // BlockStartEvent says an execution block of the agent's protocol started.
@@ -197,12 +209,16 @@ type BlockStartEvent struct {
 	Description  string      `json:"description,omitempty"`
 	OutputToChat *bool       `json:"outputToChat,omitempty"`
 	Thread       string      `json:"thread,omitempty"`
+
+	extra extras
 }
 
 // BlockEndEvent says an execution block ended.
 type BlockEndEvent struct {
 	BlockID string `json:"blockId"`
 	Summary string `json:"summary,omitempty"`
+
+	extra extras
 }
 
 // ResourceUpdateEvent says the agent changed a resource. The SDK calls the
@@ -236,6 +252,8 @@ type FileAvailableEvent struct {
 	Filename   string   `json:"filename,omitempty"`
 	Size       *float64 `json:"size,omitempty"`
 	ToolCallID string   `json:"toolCallId,omitempty"`
+
+	extra extras
 }
 
 func (*StartEvent) EventType() EventType               { return EventStart }
@@ -289,115 +307,115 @@ func (*FileAvailableEvent) isStreamEvent()       {}
 // MarshalJSON encodes the event with its "type".
 func (e *StartEvent) MarshalJSON() ([]byte, error) {
 	type plain StartEvent
-	return marshalTagged(`"start"`, (*plain)(e))
+	return marshalTagged(`"start"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *FinishEvent) MarshalJSON() ([]byte, error) {
 	type plain FinishEvent
-	return marshalTagged(`"finish"`, (*plain)(e))
+	return marshalTagged(`"finish"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextStartEvent) MarshalJSON() ([]byte, error) {
 	type plain TextStartEvent
-	return marshalTagged(`"text-start"`, (*plain)(e))
+	return marshalTagged(`"text-start"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextDeltaEvent) MarshalJSON() ([]byte, error) {
 	type plain TextDeltaEvent
-	return marshalTagged(`"text-delta"`, (*plain)(e))
+	return marshalTagged(`"text-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextEndEvent) MarshalJSON() ([]byte, error) {
 	type plain TextEndEvent
-	return marshalTagged(`"text-end"`, (*plain)(e))
+	return marshalTagged(`"text-end"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningStartEvent) MarshalJSON() ([]byte, error) {
 	type plain ReasoningStartEvent
-	return marshalTagged(`"reasoning-start"`, (*plain)(e))
+	return marshalTagged(`"reasoning-start"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningDeltaEvent) MarshalJSON() ([]byte, error) {
 	type plain ReasoningDeltaEvent
-	return marshalTagged(`"reasoning-delta"`, (*plain)(e))
+	return marshalTagged(`"reasoning-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningEndEvent) MarshalJSON() ([]byte, error) {
 	type plain ReasoningEndEvent
-	return marshalTagged(`"reasoning-end"`, (*plain)(e))
+	return marshalTagged(`"reasoning-end"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputStartEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolInputStartEvent
-	return marshalTagged(`"tool-input-start"`, (*plain)(e))
+	return marshalTagged(`"tool-input-start"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputDeltaEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolInputDeltaEvent
-	return marshalTagged(`"tool-input-delta"`, (*plain)(e))
+	return marshalTagged(`"tool-input-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputEndEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolInputEndEvent
-	return marshalTagged(`"tool-input-end"`, (*plain)(e))
+	return marshalTagged(`"tool-input-end"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolInputAvailableEvent
-	return marshalTagged(`"tool-input-available"`, (*plain)(e))
+	return marshalTagged(`"tool-input-available"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolOutputAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolOutputAvailableEvent
-	return marshalTagged(`"tool-output-available"`, (*plain)(e))
+	return marshalTagged(`"tool-output-available"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolOutputErrorEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolOutputErrorEvent
-	return marshalTagged(`"tool-output-error"`, (*plain)(e))
+	return marshalTagged(`"tool-output-error"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type" and "sourceType".
 func (e *SourceURLEvent) MarshalJSON() ([]byte, error) {
 	type plain SourceURLEvent
-	return marshalTagged(`"source","sourceType":"url"`, (*plain)(e))
+	return marshalTagged(`"source","sourceType":"url"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type" and "sourceType".
 func (e *SourceDocumentEvent) MarshalJSON() ([]byte, error) {
 	type plain SourceDocumentEvent
-	return marshalTagged(`"source","sourceType":"document"`, (*plain)(e))
+	return marshalTagged(`"source","sourceType":"document"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *BlockStartEvent) MarshalJSON() ([]byte, error) {
 	type plain BlockStartEvent
-	return marshalTagged(`"block-start"`, (*plain)(e))
+	return marshalTagged(`"block-start"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *BlockEndEvent) MarshalJSON() ([]byte, error) {
 	type plain BlockEndEvent
-	return marshalTagged(`"block-end"`, (*plain)(e))
+	return marshalTagged(`"block-end"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ResourceUpdateEvent) MarshalJSON() ([]byte, error) {
 	type plain ResourceUpdateEvent
-	return marshalTagged(`"resource-update"`, (*plain)(e))
+	return marshalTagged(`"resource-update"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type". A nil ToolCalls is written
@@ -408,7 +426,7 @@ func (e *ToolRequestEvent) MarshalJSON() ([]byte, error) {
 	if c.ToolCalls == nil {
 		c.ToolCalls = []PendingToolCall{}
 	}
-	return marshalTagged(`"tool-request"`, (*plain)(&c))
+	return marshalTagged(`"tool-request"`, (*plain)(&c), nil)
 }
 
 // MarshalJSON encodes the event with its "type". A nil ToolCalls is written
@@ -419,13 +437,13 @@ func (e *ClientToolRequestEvent) MarshalJSON() ([]byte, error) {
 	if c.ToolCalls == nil {
 		c.ToolCalls = []PendingToolCall{}
 	}
-	return marshalTagged(`"client-tool-request"`, (*plain)(&c))
+	return marshalTagged(`"client-tool-request"`, (*plain)(&c), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *FileAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain FileAvailableEvent
-	return marshalTagged(`"file-available"`, (*plain)(e))
+	return marshalTagged(`"file-available"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the call; a nil Args is written as {}.
@@ -434,14 +452,22 @@ func (tc PendingToolCall) MarshalJSON() ([]byte, error) {
 	if tc.Args == nil {
 		tc.Args = json.RawMessage("{}")
 	}
-	return marshalJSON((*plain)(&tc))
+	b, err := marshalJSON((*plain)(&tc))
+	if err != nil {
+		return nil, err
+	}
+	return mergeExtra(b, tc.extra)
 }
 
 // marshalTagged encodes v (a struct without a MarshalJSON method) and puts
-// `"type":<tag>` first. tag is the raw JSON after the colon.
-func marshalTagged(tag string, v any) ([]byte, error) {
+// `"type":<tag>` first. tag is the raw JSON after the colon. extra is
+// merged in (see mergeExtra).
+func marshalTagged(tag string, v any, extra extras) ([]byte, error) {
 	body, err := marshalJSON(v)
 	if err != nil {
+		return nil, err
+	}
+	if body, err = mergeExtra(body, extra); err != nil {
 		return nil, err
 	}
 	out := make([]byte, 0, len(body)+len(tag)+9)
@@ -525,18 +551,18 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 	switch typ {
 	case EventStart:
 		e := &StartEvent{}
-		e.MessageID, _ = o.OptString("messageId")
-		e.ExecutionID, _ = o.OptString("executionId")
+		e.MessageID = e.extra.str(o, "messageId")
+		e.ExecutionID = e.extra.str(o, "executionId")
 		return e
 	case EventFinish:
 		e := &FinishEvent{FinishReason: FinishReason(o.Enum("finishReason", finishReasons...))}
-		e.ExecutionID, _ = o.OptString("executionId")
+		e.ExecutionID = e.extra.str(o, "executionId")
 		return e
 	case EventError:
 		return errorEventFrom(o)
 	case EventTextStart:
 		e := &TextStartEvent{ID: o.String("id")}
-		e.ResponseType, _ = o.OptString("responseType")
+		e.ResponseType = e.extra.str(o, "responseType")
 		return e
 	case EventTextDelta:
 		return &TextDeltaEvent{ID: o.String("id"), Delta: o.String("delta")}
@@ -550,7 +576,7 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 		return &ReasoningEndEvent{ID: o.String("id")}
 	case EventToolInputStart:
 		e := &ToolInputStartEvent{ToolCallID: o.String("toolCallId"), ToolName: o.String("toolName")}
-		e.Title, _ = o.OptString("title")
+		e.Title = e.extra.str(o, "title")
 		return e
 	case EventToolInputDelta:
 		return &ToolInputDeltaEvent{ToolCallID: o.String("toolCallId"), InputTextDelta: o.String("inputTextDelta")}
@@ -566,11 +592,11 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 		switch o.Enum("sourceType", "url", "document") {
 		case "url":
 			e := &SourceURLEvent{ID: o.String("id"), URL: o.String("url")}
-			e.Title, _ = o.OptString("title")
+			e.Title = e.extra.str(o, "title")
 			return e
 		default:
 			e := &SourceDocumentEvent{ID: o.String("id"), MediaType: o.String("mediaType"), Title: o.String("title")}
-			e.Filename, _ = o.OptString("filename")
+			e.Filename = e.extra.str(o, "filename")
 			return e
 		}
 	case EventBlockStart:
@@ -580,15 +606,15 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 			BlockType: o.String("blockType"),
 			Display:   DisplayMode(o.Enum("display", "hidden", "name", "description", "stream")),
 		}
-		e.Description, _ = o.OptString("description")
+		e.Description = e.extra.str(o, "description")
 		if b, ok := o.OptBool("outputToChat"); ok {
 			e.OutputToChat = &b
 		}
-		e.Thread, _ = o.OptString("thread")
+		e.Thread = e.extra.str(o, "thread")
 		return e
 	case EventBlockEnd:
 		e := &BlockEndEvent{BlockID: o.String("blockId")}
-		e.Summary, _ = o.OptString("summary")
+		e.Summary = e.extra.str(o, "summary")
 		return e
 	case EventResourceUpdate:
 		return &ResourceUpdateEvent{Name: o.String("name"), Value: o.Present("value")}
@@ -608,11 +634,11 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 		return e
 	case EventFileAvailable:
 		e := &FileAvailableEvent{ID: o.String("id"), MediaType: o.String("mediaType"), URL: o.String("url")}
-		e.Filename, _ = o.OptString("filename")
+		e.Filename = e.extra.str(o, "filename")
 		if f, ok := o.OptNumber("size"); ok {
 			e.Size = &f
 		}
-		e.ToolCallID, _ = o.OptString("toolCallId")
+		e.ToolCallID = e.extra.str(o, "toolCallId")
 		return e
 	}
 	return nil

@@ -531,7 +531,6 @@ var evtRejectCases = []evtRejectCase{
 	{name: "toolCallId missing in call", in: `{"type":"tool-request","toolCalls":[{"toolName":"n","args":{}}]}`, field: "toolCalls[0].toolCallId"},
 	{name: "pending source outside enum", in: `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"source":"user"}]}`, field: "toolCalls[0].source"},
 	{name: "pending source null", in: `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"source":null}]}`, field: "toolCalls[0].source"},
-	{name: "fractional blockIndex", in: `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"blockIndex":1.5}]}`, field: "toolCalls[0].blockIndex"},
 	{name: "blockIndex string", in: `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"blockIndex":"1"}]}`, field: "toolCalls[0].blockIndex"},
 	{name: "blockIndex overflow", in: `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"blockIndex":1e400}]}`, field: "toolCalls[0].blockIndex"},
 	{name: "client executionId missing", in: `{"type":"client-tool-request","toolCalls":[]}`, field: "executionId"},
@@ -539,7 +538,6 @@ var evtRejectCases = []evtRejectCase{
 	{name: "serverToolResults null", in: `{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":null}`, field: "serverToolResults"},
 	{name: "serverToolResults object", in: `{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":{}}`, field: "serverToolResults"},
 	{name: "serverToolResults item null", in: `{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":[null]}`, field: "serverToolResults"},
-	{name: "serverToolResults fractional blockIndex", in: `{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":[{"toolCallId":"c","blockIndex":0.5}]}`, field: "serverToolResults[0].blockIndex"},
 	{name: "serverToolResults error null", in: `{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":[{"toolCallId":"c","error":null}]}`, field: "serverToolResults[0].error"},
 	{name: "size string", in: `{"type":"file-available","id":"f","mediaType":"m","url":"u","size":"10"}`, field: "size"},
 	{name: "size overflow", in: `{"type":"file-available","id":"f","mediaType":"m","url":"u","size":1e400}`, field: "size"},
@@ -725,7 +723,7 @@ var evtEventSchemas = []evtEventSchema{
 var evtBadValues = map[string][]string{
 	"string":  {`1`, `0`, `true`, `false`, `null`, `{}`, `[]`, `["s"]`},
 	"number":  {`"1"`, `""`, `true`, `null`, `{}`, `[]`, `[1]`, `1e400`, `-1e400`},
-	"int":     {`"1"`, `true`, `null`, `{}`, `[]`, `1e400`, `1.5`, `-0.25`, `1e-3`},
+	"int":     {`"1"`, `true`, `null`, `{}`, `[]`, `1e400`},
 	"bool":    {`"true"`, `"false"`, `1`, `0`, `null`, `{}`, `[]`},
 	"enum":    {`""`, `"x"`, `1`, `true`, `null`, `{}`, `[]`},
 	"literal": {`""`, `"x"`, `1`, `true`, `null`, `{}`, `[]`},
@@ -739,7 +737,7 @@ var evtBadValues = map[string][]string{
 var evtGoodValues = map[string][]string{
 	"string":  {`""`, `"x"`, `"<b>&amp;</b>"`, `"日本語 😀"`, `"line\nbreak \"quoted\" \\ slash"`},
 	"number":  {`0`, `1`, `-1`, `1.5`, `1e3`, `12.25`, `-7.125`, `1e-7`},
-	"int":     {`0`, `1`, `7`, `2147483647`},
+	"int":     {`0`, `1`, `7`, `2147483647`, `1.5`, `-0.25`, `1e-3`, `4294967296`},
 	"bool":    {`true`, `false`},
 	"record":  {`{}`, `{"a":1}`, `{"a":null,"b":[1,{"c":"d"}],"e":{"f":true}}`},
 	"unknown": {`null`, `0`, `-1.5`, `"s"`, `""`, `true`, `false`, `[]`, `[1,"a",null,{}]`, `{}`, `{"a":{"b":[null]}}`},
@@ -908,9 +906,6 @@ func TestParseStreamEventSchemaFields(t *testing.T) {
 			switch {
 			case tc.value == "":
 				require.False(t, ok, "%s: absent field written: %s", tc.path, out)
-			case tc.value == `""` && tc.kind == "string" && !tc.req:
-				// Deliberate: an empty optional string is written as unset.
-				require.False(t, ok, "%s: %s", tc.path, out)
 			default:
 				require.True(t, ok, "%s missing from %s", tc.path, out)
 				require.JSONEq(t, tc.value, string(got))
@@ -1136,14 +1131,33 @@ func TestParseStreamEventNumbers(t *testing.T) {
 }
 
 func TestParseStreamEventEmptyOptionalString(t *testing.T) {
-	// Deliberate difference: Go cannot tell "" from unset, so an optional
-	// string present as "" is written back without its key.
+	// An optional string present as "" is written back as "", as the
+	// reference forwards it; the Go field reads "".
 	ev, err := ParseStreamEvent([]byte(`{"type":"start","messageId":"","executionId":""}`))
 	require.NoError(t, err)
-	require.Equal(t, &StartEvent{}, ev)
+	start := ev.(*StartEvent)
+	require.Equal(t, "", start.MessageID)
+	require.Equal(t, "", start.ExecutionID)
 	b, err := json.Marshal(ev)
 	require.NoError(t, err)
-	require.Equal(t, `{"type":"start"}`, string(b))
+	require.JSONEq(t, `{"type":"start","messageId":"","executionId":""}`, string(b))
+	// Setting the field afterwards wins over the remembered "".
+	start.ExecutionID = "e1"
+	b, err = json.Marshal(ev)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"type":"start","messageId":"","executionId":"e1"}`, string(b))
+}
+
+func TestParseStreamEventFractionalBlockIndex(t *testing.T) {
+	// The reference accepts any number; a block index that is not a whole
+	// int is kept as it came (BlockIndex stays nil).
+	ev, err := ParseStreamEvent([]byte(`{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"blockIndex":1.5}]}`))
+	require.NoError(t, err)
+	tc := ev.(*ToolRequestEvent).ToolCalls[0]
+	require.Nil(t, tc.BlockIndex)
+	b, err := json.Marshal(ev)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"n","args":{},"blockIndex":1.5}]}`, string(b))
 }
 
 func TestStreamEventMarshalGoBuilt(t *testing.T) {

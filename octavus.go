@@ -26,6 +26,8 @@ package octavus
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"sort"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
@@ -50,10 +52,11 @@ type ToolResult struct {
 	OutputVariable string `json:"outputVariable,omitempty"`
 	BlockIndex     *int   `json:"blockIndex,omitempty"`
 
-	// extra holds the keys of a decoded result that ToolResult has no
-	// field for. They are written back as they came: the reference passes
-	// the browser's tool results to the platform verbatim.
-	extra map[string]json.RawMessage
+	// extra holds what the fields cannot express: keys of a decoded result
+	// that ToolResult has no field for (the reference passes the browser's
+	// tool results to the platform verbatim), a present empty string, a
+	// block index that is not a whole number.
+	extra extras
 }
 
 var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "outputVariable", "blockIndex"}
@@ -63,16 +66,10 @@ var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "outp
 func (r ToolResult) MarshalJSON() ([]byte, error) {
 	type plain ToolResult
 	b, err := marshalJSON(plain(r))
-	if err != nil || len(r.extra) == 0 {
-		return b, err
-	}
-	extra, err := marshalJSON(r.extra)
 	if err != nil {
 		return nil, err
 	}
-	// Both are non-empty objects: join them.
-	out := append(b[:len(b)-1:len(b)-1], ',')
-	return append(out, extra[1:]...), nil
+	return mergeExtra(b, r.extra)
 }
 
 // UnmarshalJSON decodes a ToolResult, keeping "result" as raw JSON so that a
@@ -98,19 +95,89 @@ func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
 	tr := ToolResult{
 		ToolCallID: o.String("toolCallId"),
 	}
-	tr.ToolName, _ = o.OptString("toolName")
+	tr.ToolName = tr.extra.str(o, "toolName")
 	if raw := o.Unknown("result"); raw != nil {
 		tr.Result = raw
 	}
-	tr.Error, _ = o.OptString("error")
-	tr.OutputVariable, _ = o.OptString("outputVariable")
-	if n, ok := o.OptInt("blockIndex"); ok {
-		tr.BlockIndex = &n
-	}
+	tr.Error = tr.extra.str(o, "error")
+	tr.OutputVariable = tr.extra.str(o, "outputVariable")
+	tr.BlockIndex = tr.extra.blockIndex(o, "blockIndex")
 	if keepExtra {
-		tr.extra = o.Unread(toolResultKeys...)
+		for k, v := range o.Unread(toolResultKeys...) {
+			tr.extra.set(k, v)
+		}
 	}
 	return tr, o.Err()
+}
+
+// extras holds the keys of a decoded value that its typed fields cannot
+// express, so that the value is written back as the reference would: an
+// optional string present as "", a block index that is not a whole number
+// (the reference accepts any number), unknown keys of a browser's tool
+// result. A key is written back only while the typed fields leave it out.
+type extras map[string]json.RawMessage
+
+func (x *extras) set(key string, raw json.RawMessage) {
+	if *x == nil {
+		*x = make(extras, 1)
+	}
+	(*x)[key] = raw
+}
+
+// str reads an optional string, remembering a present "".
+func (x *extras) str(o *wire.Object, key string) string {
+	s, ok := o.OptString(key)
+	if ok && s == "" && o.Err() == nil {
+		x.set(key, json.RawMessage(`""`))
+	}
+	return s
+}
+
+// blockIndex reads an optional number as an int, remembering a number
+// that is not a whole int as raw JSON.
+func (x *extras) blockIndex(o *wire.Object, key string) *int {
+	f, raw, ok := o.OptNumberRaw(key)
+	if !ok || o.Err() != nil {
+		return nil
+	}
+	if f == math.Trunc(f) && f <= math.MaxInt32 && f >= math.MinInt32 {
+		n := int(f)
+		return &n
+	}
+	x.set(key, raw)
+	return nil
+}
+
+// mergeExtra adds to body (a JSON object) the keys of extra it lacks.
+func mergeExtra(body []byte, extra extras) ([]byte, error) {
+	if len(extra) == 0 {
+		return body, nil
+	}
+	o, err := wire.Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if !o.Has(k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return body, nil
+	}
+	sort.Strings(keys)
+	out := append([]byte(nil), body[:len(body)-1]...)
+	for i, k := range keys {
+		if i > 0 || len(body) > 2 {
+			out = append(out, ',')
+		}
+		kb, _ := json.Marshal(k)
+		out = append(out, kb...)
+		out = append(out, ':')
+		out = append(out, extra[k]...)
+	}
+	return append(out, '}'), nil
 }
 
 // PendingToolCall is a tool call the platform asks the SDK (or, through the
@@ -124,6 +191,8 @@ type PendingToolCall struct {
 	Source         string `json:"source,omitempty"`
 	OutputVariable string `json:"outputVariable,omitempty"`
 	BlockIndex     *int   `json:"blockIndex,omitempty"`
+
+	extra extras
 }
 
 func pendingToolCallFrom(o *wire.Object) PendingToolCall {
@@ -133,10 +202,8 @@ func pendingToolCallFrom(o *wire.Object) PendingToolCall {
 		Args:       o.Record("args"),
 		Source:     o.OptEnum("source", "llm", "block"),
 	}
-	tc.OutputVariable, _ = o.OptString("outputVariable")
-	if n, ok := o.OptInt("blockIndex"); ok {
-		tc.BlockIndex = &n
-	}
+	tc.OutputVariable = tc.extra.str(o, "outputVariable")
+	tc.BlockIndex = tc.extra.blockIndex(o, "blockIndex")
 	return tc
 }
 

@@ -57,6 +57,13 @@ func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResul
 // Result, when set, is the json.RawMessage sent to the platform.
 func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 	tr = ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex}
+	// An outputVariable present as "" or a fractional blockIndex of the
+	// call is echoed as the reference echoes it.
+	for _, k := range []string{"outputVariable", "blockIndex"} {
+		if raw, ok := tc.extra[k]; ok {
+			tr.extra.set(k, raw)
+		}
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			x.s.c.log.Error("octavus: tool handler panicked", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "panic", v, "stack", string(debug.Stack()))
@@ -81,7 +88,7 @@ func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 			// The reference sends an Error's empty message as it is
 			// ("error": "") and, since "" is falsy there, forwards a
 			// tool-output-available without output.
-			tr.extra = map[string]json.RawMessage{"error": json.RawMessage(`""`)}
+			tr.extra.set("error", json.RawMessage(`""`))
 		}
 		return tr
 	}

@@ -337,10 +337,10 @@ func parseToolResults(raw json.RawMessage) ([]ToolResult, error) {
 func decodeBody(body []byte, allowed ...string) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
-		return nil, fmt.Errorf("Invalid JSON body: %v", err)
+		return nil, fmt.Errorf("invalid JSON body: %v", err)
 	}
 	if obj == nil {
-		return nil, errors.New("Invalid JSON body: expected an object")
+		return nil, errors.New("invalid JSON body: expected an object")
 	}
 	var unknown []string
 	for k := range obj {
@@ -350,7 +350,7 @@ func decodeBody(body []byte, allowed ...string) (map[string]json.RawMessage, err
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("Unknown field(s): %s", strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("unknown field(s): %s", strings.Join(unknown, ", "))
 	}
 	return obj, nil
 }

@@ -64,7 +64,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	// Accept the trigger: check again (another POST may have raced this one)
 	// and update the session.
 	s.mu.Lock()
-	sess, status, problem = s.checkTriggerLocked(sessionID, tb)
+	sess, _, problem = s.checkTriggerLocked(sessionID, tb)
 	if problem != "" {
 		s.mu.Unlock()
 		writeErrorCode(w, http.StatusConflict, "Concurrent trigger: "+problem, "CONFLICT")

@@ -229,6 +229,17 @@ func (o *Object) OptNumber(key string) (f float64, ok bool) {
 	return f, true
 }
 
+// OptNumberRaw reads an optional finite number and also returns its raw
+// JSON text.
+func (o *Object) OptNumberRaw(key string) (f float64, raw json.RawMessage, ok bool) {
+	raw = o.fields[key]
+	f, ok = o.OptNumber(key)
+	if !ok {
+		return 0, nil, false
+	}
+	return f, raw, true
+}
+
 // OptInt reads an optional number that must be a whole number that fits an
 // int. The reference accepts any number here; octavus-go keeps block indexes
 // as ints (a fractional index is refused).

@@ -1,0 +1,160 @@
+package octavus_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/octavus-go/octavus"
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+// A fake platform whose agent calls get-user-account, then answers with
+// what the tool returned.
+func newDemoPlatform() *octavustest.Server {
+	return octavustest.NewServer(octavustest.WithScript(octavustest.Repeat(
+		octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+			if len(req.ToolResults) == 0 {
+				return octavustest.Stream(octavustest.ToolCall{Name: "get-user-account"})
+			}
+			user := req.ToolResults[0].Result.(map[string]any)
+			return octavustest.Stream(octavustest.Text("Hello, ", user["name"].(string), "!"))
+		}),
+	)))
+}
+
+// Execute runs the continuation loop: the server tool runs in Go, its result
+// goes back to the platform, and the final answer streams in.
+func Example() {
+	platform := newDemoPlatform()
+	defer platform.Close()
+
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	agentID := platform.AddAgent(octavustest.Agent{Name: "Support"})
+	sessionID, err := client.AgentSessions.Create(ctx, agentID, nil)
+	if err != nil {
+		panic(err)
+	}
+
+	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
+		Tools: octavus.ToolHandlers{
+			"get-user-account": func(ctx context.Context, args map[string]any) (any, error) {
+				return map[string]any{"name": "Ada"}, nil
+			},
+		},
+	})
+	for ev := range session.Execute(ctx, octavus.TriggerRequest{
+		TriggerName: "user-message",
+		Input:       map[string]any{"USER_MESSAGE": "Who am I?"},
+	}) {
+		switch ev := ev.(type) {
+		case *octavus.ToolOutputAvailableEvent:
+			fmt.Printf("tool %s returned %s\n", ev.ToolCallID, ev.Output)
+		case *octavus.TextDeltaEvent:
+			fmt.Printf("text %q\n", ev.Delta)
+		case *octavus.FinishEvent:
+			fmt.Println("finish", ev.FinishReason)
+		}
+	}
+	// Output:
+	// tool call_1 returned {"name":"Ada"}
+	// text "Hello, "
+	// text "Ada"
+	// text "!"
+	// finish stop
+}
+
+// Handler is the whole passthrough route of the HTTP transport: the browser
+// posts {sessionId, type, ...} and reads Server-Sent Events back.
+func ExampleAgentSessionsAPI_Handler() {
+	platform := newDemoPlatform()
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	sessionID := platform.AddSession(octavustest.Session{})
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{
+		Tools: octavus.ToolHandlers{
+			"get-user-account": func(context.Context, map[string]any) (any, error) {
+				return map[string]any{"name": "Grace"}, nil
+			},
+		},
+	}))
+	app := httptest.NewServer(mux)
+	defer app.Close()
+
+	body := `{"sessionId":"` + sessionID + `","type":"trigger","triggerName":"user-message","input":{"USER_MESSAGE":"Hi"}}`
+	resp, err := http.Post(app.URL+"/api/trigger", "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Header.Get("Content-Type"))
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "tool-output") || strings.Contains(sc.Text(), "DONE") {
+			fmt.Println(sc.Text())
+		}
+	}
+	// Output:
+	// text/event-stream
+	// data: {"type":"tool-output-available","toolCallId":"call_1","output":{"name":"Grace"}}
+	// data: [DONE]
+}
+
+// Every REST call returns *APIError for a non-2xx answer.
+func ExampleAPIError() {
+	platform := octavustest.NewServer()
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+
+	_, err := client.AgentSessions.Get(context.Background(), "no-such-session")
+	var apiErr *octavus.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.Status, apiErr.Code)
+	}
+	// Output:
+	// 404 NOT_FOUND
+}
+
+// ToSSEStream writes any channel of events as the browser's SSE.
+func ExampleToSSEStream() {
+	events := make(chan octavus.StreamEvent, 2)
+	events <- &octavus.TextDeltaEvent{ID: "t1", Delta: "Hi"}
+	events <- &octavus.FinishEvent{FinishReason: octavus.FinishStop}
+	close(events)
+
+	rec := httptest.NewRecorder()
+	octavus.ToSSEStream(events).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	fmt.Print(rec.Body.String())
+	// Output:
+	// data: {"type":"text-delta","id":"t1","delta":"Hi"}
+	//
+	// data: {"type":"finish","finishReason":"stop"}
+	//
+	// data: [DONE]
+}
+
+// ParseStreamEvent decodes one event and drops what the protocol does not know.
+func ExampleParseStreamEvent() {
+	ev, err := octavus.ParseStreamEvent([]byte(`{"type":"text-delta","id":"t1","delta":"Hi","debug":true}`))
+	if err != nil {
+		panic(err)
+	}
+	delta := ev.(*octavus.TextDeltaEvent)
+	fmt.Println(delta.ID, delta.Delta)
+
+	_, err = octavus.ParseStreamEvent([]byte(`{"type":"text-delta","id":"t1"}`))
+	fmt.Println(errors.Is(err, octavus.ErrInvalidEvent))
+	// Output:
+	// t1 Hi
+	// true
+}
