@@ -111,13 +111,13 @@ func TestGetAgentBadAnswers(t *testing.T) {
 	settings := func(m map[string]any) map[string]any { return m["settings"].(map[string]any) }
 	prompt := func(m map[string]any) map[string]any { return m["prompts"].([]any)[0].(map[string]any) }
 	cases := map[string]string{
-		"not json":              `nope`,
-		"empty":                 `{}`,
-		"settings not object":   editJSON(t, agentDefinitionAnswer, func(m map[string]any) { m["settings"] = "x" }),
-		"bad format":            editJSON(t, agentDefinitionAnswer, func(m map[string]any) { settings(m)["format"] = "chat" }),
-		"null description":      editJSON(t, agentDefinitionAnswer, func(m map[string]any) { settings(m)["description"] = nil }),
-		"prompts null":          editJSON(t, agentDefinitionAnswer, func(m map[string]any) { m["prompts"] = nil }),
-		"prompt without name":   editJSON(t, agentDefinitionAnswer, func(m map[string]any) { delete(prompt(m), "name") }),
+		"not json":               `nope`,
+		"empty":                  `{}`,
+		"settings not object":    editJSON(t, agentDefinitionAnswer, func(m map[string]any) { m["settings"] = "x" }),
+		"bad format":             editJSON(t, agentDefinitionAnswer, func(m map[string]any) { settings(m)["format"] = "chat" }),
+		"null description":       editJSON(t, agentDefinitionAnswer, func(m map[string]any) { settings(m)["description"] = nil }),
+		"prompts null":           editJSON(t, agentDefinitionAnswer, func(m map[string]any) { m["prompts"] = nil }),
+		"prompt without name":    editJSON(t, agentDefinitionAnswer, func(m map[string]any) { delete(prompt(m), "name") }),
 		"prompt without content": editJSON(t, agentDefinitionAnswer, func(m map[string]any) { delete(prompt(m), "content") }),
 	}
 	for _, key := range []string{"settings", "protocol", "prompts", "id"} {

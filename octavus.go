@@ -27,9 +27,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"sort"
 	"math/rand/v2"
 	"reflect"
+	"sort"
 	"strconv"
 	"time"
 
