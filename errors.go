@@ -135,11 +135,7 @@ type ProviderErrorInfo struct {
 // MarshalJSON encodes the info with the unset optional fields left out.
 func (p ProviderErrorInfo) MarshalJSON() ([]byte, error) {
 	type plain ProviderErrorInfo
-	b, err := marshalJSON(plain(p))
-	if err != nil {
-		return nil, err
-	}
-	return mergeExtra(b, p.extra)
+	return marshalWithExtra(plain(p), p.extra)
 }
 
 // ToolErrorInfo names the tool behind a tool error.
@@ -153,11 +149,7 @@ type ToolErrorInfo struct {
 // MarshalJSON encodes the info with the unset optional fields left out.
 func (t ToolErrorInfo) MarshalJSON() ([]byte, error) {
 	type plain ToolErrorInfo
-	b, err := marshalJSON(plain(t))
-	if err != nil {
-		return nil, err
-	}
-	return mergeExtra(b, t.extra)
+	return marshalWithExtra(plain(t), t.extra)
 }
 
 // ErrorEvent is a structured error in a stream. The browser's

@@ -452,22 +452,15 @@ func (tc PendingToolCall) MarshalJSON() ([]byte, error) {
 	if tc.Args == nil {
 		tc.Args = json.RawMessage("{}")
 	}
-	b, err := marshalJSON((*plain)(&tc))
-	if err != nil {
-		return nil, err
-	}
-	return mergeExtra(b, tc.extra)
+	return marshalWithExtra((*plain)(&tc), tc.extra)
 }
 
 // marshalTagged encodes v (a struct without a MarshalJSON method) and puts
 // `"type":<tag>` first. tag is the raw JSON after the colon. extra is
 // merged in (see mergeExtra).
 func marshalTagged(tag string, v any, extra extras) ([]byte, error) {
-	body, err := marshalJSON(v)
+	body, err := marshalWithExtra(v, extra)
 	if err != nil {
-		return nil, err
-	}
-	if body, err = mergeExtra(body, extra); err != nil {
 		return nil, err
 	}
 	out := make([]byte, 0, len(body)+len(tag)+9)

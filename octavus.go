@@ -65,11 +65,7 @@ var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "outp
 // has no field for are kept.
 func (r ToolResult) MarshalJSON() ([]byte, error) {
 	type plain ToolResult
-	b, err := marshalJSON(plain(r))
-	if err != nil {
-		return nil, err
-	}
-	return mergeExtra(b, r.extra)
+	return marshalWithExtra(plain(r), r.extra)
 }
 
 // UnmarshalJSON decodes a ToolResult, keeping "result" as raw JSON so that a
@@ -146,6 +142,16 @@ func (x *extras) blockIndex(o *wire.Object, key string) *int {
 	}
 	x.set(key, raw)
 	return nil
+}
+
+// marshalWithExtra encodes v (a struct without a MarshalJSON method) and
+// merges extra in.
+func marshalWithExtra(v any, extra extras) ([]byte, error) {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return mergeExtra(b, extra)
 }
 
 // mergeExtra adds to body (a JSON object) the keys of extra it lacks.

@@ -148,29 +148,26 @@ func (o *Object) OptString(key string) (s string, ok bool) {
 
 // Enum reads a required string that must be one of allowed.
 func (o *Object) Enum(key string, allowed ...string) string {
-	s := o.String(key)
-	if o.err != nil {
-		return ""
-	}
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
-	}
-	o.fail(key, "%q is not one of %q", s, allowed)
-	return ""
+	return o.oneOf(key, o.String(key), allowed)
 }
 
 // OptEnum reads an optional string that, when present, must be one of allowed.
 func (o *Object) OptEnum(key string, allowed ...string) string {
 	s, ok := o.OptString(key)
-	if !ok || o.err != nil {
+	if !ok {
 		return ""
 	}
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
+	return o.oneOf(key, s, allowed)
+}
+
+// oneOf returns s when it is one of allowed (and no error came before),
+// else records the error and returns "".
+func (o *Object) oneOf(key, s string, allowed []string) string {
+	if o.err != nil {
+		return ""
+	}
+	if slices.Contains(allowed, s) {
+		return s
 	}
 	o.fail(key, "%q is not one of %q", s, allowed)
 	return ""
