@@ -158,3 +158,48 @@ func ExampleParseStreamEvent() {
 	// t1 Hi
 	// true
 }
+
+// Testing your own tool handlers with octavustest: script the agent to call
+// your tool, run the execution, and check what your handler sent back to
+// the platform and what the browser would see.
+func Example_testYourTools() {
+	// The handler under test.
+	lookupOrder := func(ctx context.Context, args map[string]any) (any, error) {
+		if args["orderId"] != "A-1" {
+			return nil, fmt.Errorf("order %v not found", args["orderId"])
+		}
+		return map[string]any{"status": "shipped"}, nil
+	}
+
+	platform := octavustest.NewServer(octavustest.WithScript(
+		octavustest.Stream(
+			octavustest.ToolCall{Name: "lookup-order", Args: map[string]any{"orderId": "A-1"}},
+			octavustest.ToolCall{Name: "lookup-order", Args: map[string]any{"orderId": "B-2"}},
+		),
+		octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+			return octavustest.Stream(octavustest.Text(fmt.Sprintf("%d results", len(req.ToolResults))))
+		}),
+	))
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	sessionID := platform.AddSession(octavustest.Session{})
+
+	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
+		Tools: octavus.ToolHandlers{"lookup-order": lookupOrder},
+	})
+	for ev := range session.Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message"}) {
+		switch ev := ev.(type) {
+		case *octavus.ToolOutputAvailableEvent:
+			fmt.Println("ok:", string(ev.Output))
+		case *octavus.ToolOutputErrorEvent:
+			fmt.Println("error:", ev.Error)
+		}
+	}
+	// The second POST carried the tool results to the platform.
+	reqs := platform.Requests()
+	fmt.Println(string(reqs[len(reqs)-1].Body))
+	// Output:
+	// ok: {"status":"shipped"}
+	// error: order B-2 not found
+	// {"triggerName":"user-message","executionId":"exec_1","toolResults":[{"toolCallId":"call_1","toolName":"lookup-order","result":{"status":"shipped"}},{"toolCallId":"call_2","toolName":"lookup-order","error":"order B-2 not found"}]}
+}
