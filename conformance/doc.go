@@ -7,6 +7,12 @@
 // SDK wrote and the trigger bodies each SDK posted must match. The format of
 // a scenario is described in README.md.
 //
+// TestClientChat goes one step further: the official browser client
+// (@octavus/client-sdk OctavusChat, in Node) chats with the example
+// examples/nethttp and with a Node port of it written with the reference
+// SDK (node/reference-server.mjs), and both chats must end with the same
+// UIMessages.
+//
 // Run it with:
 //
 //	go test ./conformance/...

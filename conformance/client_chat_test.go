@@ -1,0 +1,796 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+// TestClientChat runs the official browser client (@octavus/client-sdk
+// OctavusChat with createHttpTransport, in Node) against the Go example
+// examples/nethttp, a real process backed by a scripted octavustest
+// platform, and checks the chat's end state: UIMessages, status, error,
+// the requests the transport sent, the client tools it ran and the
+// callbacks it fired. Each case then runs the same client job against
+// node/reference-server.mjs, a Node port of the example written with the
+// official @octavus/server-sdk, on a fresh platform with the same script,
+// and both runs must end the same (message ids and createdAt, made up by
+// the client, are normalised), and must have posted the same trigger bodies
+// to the platform.
+func TestClientChat(t *testing.T) {
+	requireNode(t)
+	exampleBin := buildExample(t)
+	startGo := func(t *testing.T, ctx context.Context, env []string) *appServer {
+		return startAppServer(t, ctx, "examples/nethttp", []string{exampleBin, "-addr", "127.0.0.1:0"}, env)
+	}
+	startNode := func(t *testing.T, ctx context.Context, env []string) *appServer {
+		return startAppServer(t, ctx, "node/reference-server.mjs", []string{"node", "node/reference-server.mjs", "-addr", "127.0.0.1:0"}, env)
+	}
+
+	for _, c := range clientChatCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
+			defer cancel()
+			gosdk := runChatSide(t, ctx, "octavus-go (examples/nethttp)", c, startGo)
+			ref := runChatSide(t, ctx, "reference (node/reference-server.mjs)", c, startNode)
+			checkChatSides(t, c, gosdk, ref)
+		})
+	}
+}
+
+// chatCase is one conversation played through both app servers.
+type chatCase struct {
+	name   string
+	about  string
+	script []octavustest.Turn // the agent's script on the platform
+	job    chatJob            // the chat client's job (URL filled in)
+	// want is the end state both runs must reach (see chatOutput.view).
+	want view
+	// wantGo, when set, is octavus-go's end state where it deliberately
+	// differs from the reference; why says why.
+	wantGo *view
+	why    string
+	// aborted says, per trigger POST the platform received, whether the
+	// app server must have gone away before it was answered. abortedGo,
+	// when not nil, is the same for octavus-go where it deliberately sends
+	// other POSTs (the trigger bodies are then not compared).
+	aborted   []bool
+	abortedGo []bool
+}
+
+// chatSide is one run of a case against one app server.
+type chatSide struct {
+	label    string
+	out      chatOutput
+	raw      []byte
+	view     jsonValue
+	triggers []octavustest.Request
+	platform *octavustest.Server
+	app      *appServer
+}
+
+// runChatSide starts a fresh platform whose agent plays c.script, an app
+// server pointed at it, runs the chat client against the app server and
+// waits until the platform has served every trigger POST.
+func runChatSide(t *testing.T, ctx context.Context, label string, c chatCase, start func(*testing.T, context.Context, []string) *appServer) *chatSide {
+	t.Helper()
+	p := octavustest.NewServer()
+	t.Cleanup(p.Close) // after the app server's cleanup, registered later
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
+	app := start(t, ctx, []string{
+		"OCTAVUS_API_URL=" + p.URL,
+		"OCTAVUS_API_KEY=" + p.APIKey,
+		"OCTAVUS_AGENT_ID=" + agentID,
+	})
+	diag := func() string {
+		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.logs(), joinLines(requestLog(p)))
+	}
+	job := c.job
+	job.URL = app.url
+	out, raw := runChatClient(t, ctx, job, diag)
+	triggers, err := triggerRequests(ctx, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, diag())
+	}
+	v, err := out.view()
+	if err != nil {
+		t.Fatalf("%s: the chat's end state: %v\n%s\n%s", label, err, raw, diag())
+	}
+	return &chatSide{label: label, out: out, raw: raw, view: v, triggers: triggers, platform: p, app: app}
+}
+
+// checkChatSides checks both runs of c against what c expects and against
+// each other.
+func checkChatSides(t *testing.T, c chatCase, gosdk, ref *chatSide) {
+	t.Helper()
+	want := c.want.json(t)
+	wantGo := want
+	if c.wantGo != nil {
+		wantGo = c.wantGo.json(t)
+	}
+
+	var problems []string
+	if c.wantGo == nil && !gosdk.view.equal(ref.view) {
+		problems = append(problems, "the two runs end differently:\n"+pathDiff(ref.label, ref.view, gosdk.label, gosdk.view))
+	}
+	if !ref.view.equal(want) {
+		problems = append(problems, "the reference run does not end as expected:\n"+pathDiff("expected", want, ref.label, ref.view))
+	}
+	if !gosdk.view.equal(wantGo) {
+		problems = append(problems, "the octavus-go run does not end as expected:\n"+pathDiff("expected", wantGo, gosdk.label, gosdk.view))
+	}
+	abortedGo := c.aborted
+	if c.abortedGo != nil {
+		abortedGo = c.abortedGo
+	}
+	for _, side := range []*chatSide{gosdk, ref} {
+		aborted := c.aborted
+		if side == gosdk {
+			aborted = abortedGo
+		}
+		if len(side.triggers) != len(aborted) {
+			problems = append(problems, fmt.Sprintf("%s: the platform got %d trigger POSTs, want %d", side.label, len(side.triggers), len(aborted)))
+			continue
+		}
+		for i, r := range side.triggers {
+			if r.Aborted != aborted[i] {
+				problems = append(problems, fmt.Sprintf("%s: trigger POST %d (#%d): aborted by the app server = %v, want %v",
+					side.label, i+1, r.Seq, r.Aborted, aborted[i]))
+			}
+		}
+	}
+	goBodies, refBodies := triggerBodyValues(gosdk.triggers), triggerBodyValues(ref.triggers)
+	if c.abortedGo == nil && !listsEqual(refBodies, goBodies) {
+		problems = append(problems, "the platform got different trigger bodies:\n"+
+			renderDiff(ref.label, refBodies, gosdk.label, goBodies))
+	}
+	if len(problems) == 0 {
+		if c.wantGo != nil {
+			t.Logf("deliberate divergence (%s):\n%s", c.why, pathDiff(ref.label, ref.view, gosdk.label, gosdk.view))
+		}
+		return
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
+	if c.wantGo != nil {
+		fmt.Fprintf(&b, "deliberate divergence: %s\n", c.why)
+	}
+	for _, p := range problems {
+		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(p, "\n"))
+		b.WriteString("\n")
+	}
+	for _, side := range []*chatSide{gosdk, ref} {
+		fmt.Fprintf(&b, "\n%s, end state (normalised):\n%s", side.label, pretty(side.view))
+		fmt.Fprintf(&b, "%s, chat client output:\n  %s\n", side.label, strings.TrimSpace(string(side.raw)))
+		fmt.Fprintf(&b, "%s, platform requests:\n%s", side.label, joinLines(requestLog(side.platform)))
+		b.WriteString(side.app.logs())
+	}
+	t.Error(b.String())
+}
+
+// pathDiff lists the JSON paths where two end states differ.
+func pathDiff(aLabel string, a jsonValue, bLabel string, b jsonValue) string {
+	lines := jsonPathDiff("$", a, b)
+	return fmt.Sprintf("  (%s vs %s)\n%s", aLabel, bLabel, joinLines(lines))
+}
+
+func triggerBodyValues(reqs []octavustest.Request) []jsonValue {
+	out := make([]jsonValue, len(reqs))
+	for i, r := range reqs {
+		out[i] = decodeJSON(string(r.Body))
+	}
+	return out
+}
+
+// obj is a JSON object literal.
+type obj = map[string]any
+
+// view is an expected end state; json() renders it as chatOutput.view
+// does, numbering messages msg-1, msg-2, ... in order.
+type view struct {
+	status          string
+	err             obj
+	messages        []obj
+	statuses        []string
+	requests        []obj
+	clientToolCalls []obj
+	callbacks       []string
+	stopped         bool
+}
+
+func (v view) json(t *testing.T) jsonValue {
+	t.Helper()
+	messages := make([]obj, len(v.messages))
+	for i, m := range v.messages {
+		c := obj{"id": fmt.Sprintf("msg-%d", i+1), "status": "done", "createdAt": createdAtOK}
+		for k, e := range m {
+			c[k] = e
+		}
+		messages[i] = c
+	}
+	nonNil := func(l []obj) []obj {
+		if l == nil {
+			return []obj{}
+		}
+		return l
+	}
+	var errValue any
+	if v.err != nil {
+		errValue = v.err
+	}
+	b, err := json.Marshal(obj{
+		"status":          v.status,
+		"error":           errValue,
+		"messages":        messages,
+		"statuses":        v.statuses,
+		"requests":        nonNil(v.requests),
+		"clientToolCalls": nonNil(v.clientToolCalls),
+		"callbacks":       v.callbacks,
+		"stopped":         v.stopped,
+	})
+	if err != nil {
+		t.Fatalf("encoding the expected end state: %v", err)
+	}
+	return decodeJSON(string(b))
+}
+
+// Builders of expected messages and parts.
+
+func userMessage(text string) obj {
+	return obj{"role": "user", "parts": []obj{textPart(text)}}
+}
+
+func assistantMessage(parts ...obj) obj {
+	return obj{"role": "assistant", "parts": parts}
+}
+
+func textPart(text string) obj {
+	return obj{"type": "text", "text": text, "status": "done"}
+}
+
+func userTrigger(text string) chatSend {
+	return chatSend{TriggerName: "user-message", Input: obj{"USER_MESSAGE": text}, UserMessage: text}
+}
+
+func triggerRequest(text string) obj {
+	return obj{"type": "trigger", "triggerName": "user-message", "input": obj{"USER_MESSAGE": text}}
+}
+
+// The example's server tool and what it returns.
+const serverTool = "get-user-account"
+
+var account = obj{"name": "Demo User", "plan": "pro"}
+
+// A tool the example has no handler for: a client tool.
+const clientTool = "confirm-with-user"
+
+var (
+	confirmArgs   = obj{"question": "Upgrade to the pro plan?"}
+	confirmResult = obj{"confirmed": true}
+)
+
+// toolResult finds the continuation's result for toolName.
+func toolResult(req octavustest.TriggerRequest, toolName string) (octavustest.ToolResult, bool) {
+	for _, r := range req.ToolResults {
+		if r.ToolName == toolName {
+			return r, true
+		}
+	}
+	return octavustest.ToolResult{}, false
+}
+
+// unexpected answers a continuation the script did not expect; the
+// message then shows up in the chat's end state.
+func unexpected(req octavustest.TriggerRequest) octavustest.Turn {
+	return octavustest.Failure{Status: 400, Body: fmt.Sprintf(`{"error":%q}`, "unexpected continuation: "+string(req.Body))}
+}
+
+// answerFromAccount answers the server tool's result as the example's own
+// fake platform does.
+var answerFromAccount = octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+	r, ok := toolResult(req, serverTool)
+	acct, isObj := r.Result.(map[string]any)
+	if !ok || !isObj {
+		return unexpected(req)
+	}
+	return octavustest.Stream(octavustest.Text("You are ", fmt.Sprint(acct["name"]), " on the ", fmt.Sprint(acct["plan"]), " plan."))
+})
+
+// answerFromConfirmation answers the client tool's result or error.
+var answerFromConfirmation = octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+	r, ok := toolResult(req, clientTool)
+	if !ok {
+		return unexpected(req)
+	}
+	if r.Error != "" {
+		return octavustest.Stream(octavustest.Text("Okay, I will not: ", r.Error))
+	}
+	res, _ := r.Result.(map[string]any)
+	return octavustest.Stream(octavustest.Text(fmt.Sprintf("Confirmed: %v.", res["confirmed"])))
+})
+
+func clientChatCases() []chatCase {
+	no := "The user said no"
+	return []chatCase{
+		{
+			name:  "text",
+			about: "two streamed text answers in one chat",
+			script: []octavustest.Turn{
+				octavustest.Stream(octavustest.Text("Hello", " from", " Octavus.")),
+				octavustest.Stream(octavustest.Text("Still", " here.")),
+			},
+			job: chatJob{
+				SessionInput: obj{"COMPANY_NAME": "Acme Corp"},
+				Sends:        []chatSend{userTrigger("Hi"), userTrigger("Are you there?")},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Hi"),
+					assistantMessage(textPart("Hello from Octavus.")),
+					userMessage("Are you there?"),
+					assistantMessage(textPart("Still here.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi"), triggerRequest("Are you there?")},
+				callbacks: []string{"finish", "finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name:  "server-tool",
+			about: "a server tool round: the example's get-user-account handler runs and the agent answers with its result",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("Let me look you up."),
+					octavustest.ToolCall{Name: serverTool, Args: obj{"userId": "u_1"}},
+				),
+				answerFromAccount,
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Who am I?")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Who am I?"),
+					assistantMessage(
+						textPart("Let me look you up."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": serverTool, "args": obj{"userId": "u_1"}, "status": "done", "result": account},
+						textPart("You are Demo User on the pro plan."),
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Who am I?")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name:  "client-tool",
+			about: "a tool the example has no handler for goes to the browser; clientTools answers it and the chat continues",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("I need your confirmation."),
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				answerFromConfirmation,
+			},
+			job: chatJob{
+				Sends:       []chatSend{userTrigger("Upgrade me")},
+				ClientTools: map[string]clientToolSpec{clientTool: {Result: confirmResult}},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("I need your confirmation."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+						textPart("Confirmed: true."),
+					),
+				},
+				statuses: []string{"idle", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": clientTool, "result": confirmResult},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name:  "client-tool-fails",
+			about: "a client tool handler throws: the part ends in error and the error goes back to the agent",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("I need your confirmation."),
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				answerFromConfirmation,
+			},
+			job: chatJob{
+				Sends:       []chatSend{userTrigger("Upgrade me")},
+				ClientTools: map[string]clientToolSpec{clientTool: {Error: &no}},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("I need your confirmation."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "error", "error": no},
+						textPart("Okay, I will not: "+no),
+					),
+				},
+				statuses: []string{"idle", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": clientTool, "error": no},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name:  "interactive-client-tool",
+			about: "an 'interactive' client tool: the chat waits in awaiting-input until the call is submitted, then continues",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("I need your confirmation."),
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				answerFromConfirmation,
+			},
+			job: chatJob{
+				Sends:       []chatSend{userTrigger("Upgrade me")},
+				ClientTools: map[string]clientToolSpec{clientTool: {Interactive: true, Result: confirmResult}},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("I need your confirmation."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+						textPart("Confirmed: true."),
+					),
+				},
+				statuses: []string{"idle", "streaming", "awaiting-input", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": clientTool, "result": confirmResult},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name: "client-tool-continuation-fails",
+			about: "the platform answers the client tool's continue with 503: the chat ends in error; the client SDK leaves " +
+				"the assistant message in status streaming on this path (send()'s own error path finalises it)",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("I need your confirmation."),
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				octavustest.Failure{Status: 503},
+			},
+			job: chatJob{
+				Sends:       []chatSend{userTrigger("Upgrade me")},
+				ClientTools: map[string]clientToolSpec{clientTool: {Result: confirmResult}},
+			},
+			want: view{
+				status: "error",
+				err: obj{
+					"name": "OctavusError", "errorType": "provider_overloaded", "message": "Service Unavailable",
+					"source": "platform", "retryable": true,
+				},
+				messages: []obj{
+					userMessage("Upgrade me"),
+					{
+						"role": "assistant", "status": "streaming", "parts": []obj{
+							textPart("I need your confirmation."),
+							{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+						},
+					},
+				},
+				statuses: []string{"idle", "streaming", "error"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": clientTool, "result": confirmResult},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"error:provider_overloaded"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name:  "mixed-tools",
+			about: "one turn asks for the server tool and a client tool: the server result rides along in client-tool-request and comes back in continue",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("Checking."),
+					octavustest.ToolCall{Name: serverTool},
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+					acct, ok1 := toolResult(req, serverTool)
+					conf, ok2 := toolResult(req, clientTool)
+					a, _ := acct.Result.(map[string]any)
+					c, _ := conf.Result.(map[string]any)
+					if !ok1 || !ok2 || a == nil || c == nil {
+						return unexpected(req)
+					}
+					return octavustest.Stream(octavustest.Text(fmt.Sprintf("%v confirmed: %v.", a["name"], c["confirmed"])))
+				}),
+			},
+			job: chatJob{
+				Sends:       []chatSend{userTrigger("Upgrade me")},
+				ClientTools: map[string]clientToolSpec{clientTool: {Result: confirmResult}},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("Checking."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": serverTool, "args": obj{}, "status": "done", "result": account},
+						obj{"type": "tool-call", "toolCallId": "call_2", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+						textPart("Demo User confirmed: true."),
+					),
+				},
+				statuses: []string{"idle", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": serverTool, "result": account},
+						{"toolCallId": "call_2", "toolName": clientTool, "result": confirmResult},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_2", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+		},
+		{
+			name: "stop",
+			about: "stop() after the first text delta while the platform stalls: the app server aborts the platform request, " +
+				"the chat is idle with the partial text; the next send works",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Event(obj{"type": "text-start", "id": "t1"}),
+					octavustest.Event(obj{"type": "text-delta", "id": "t1", "delta": "Partial answer"}),
+					octavustest.Stall(nil), // until the app server goes away
+					octavustest.Event(obj{"type": "text-delta", "id": "t1", "delta": " that never arrives"}),
+					octavustest.Event(obj{"type": "text-end", "id": "t1"}),
+				),
+				octavustest.Stream(octavustest.Text("Back again.")),
+			},
+			job: chatJob{
+				Sends: []chatSend{
+					{TriggerName: "user-message", Input: obj{"USER_MESSAGE": "Tell me a long story"}, UserMessage: "Tell me a long story", StopOnFirstTextDelta: true},
+					userTrigger("Still there?"),
+				},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Tell me a long story"),
+					assistantMessage(textPart("Partial answer")),
+					userMessage("Still there?"),
+					assistantMessage(textPart("Back again.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Tell me a long story"), triggerRequest("Still there?")},
+				callbacks: []string{"stop", "finish"},
+				stopped:   true,
+			},
+			aborted: []bool{true, false},
+		},
+		{
+			name:  "rate-limited",
+			about: "the platform answers 429 with a JSON error, a code and Retry-After: the chat ends in error with rate_limit_error",
+			script: []octavustest.Turn{
+				octavustest.Failure{
+					Status:     429,
+					Body:       `{"error":"Too many requests for this project","code":"RATE_LIMITED"}`,
+					RetryAfter: "7",
+				},
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Hi")}},
+			want: view{
+				status: "error",
+				// The reference's createApiErrorEvent keeps neither the
+				// body's code nor Retry-After; octavus-go does the same.
+				err: obj{
+					"name": "OctavusError", "errorType": "rate_limit_error", "message": "Too many requests for this project",
+					"source": "platform", "retryable": true,
+				},
+				messages:  []obj{userMessage("Hi")},
+				statuses:  []string{"idle", "streaming", "error"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{"error:rate_limit_error"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:   "provider-overloaded",
+			about:  "the platform answers 503 (default body): the chat ends in error with provider_overloaded",
+			script: []octavustest.Turn{octavustest.Failure{Status: 503}},
+			job:    chatJob{Sends: []chatSend{userTrigger("Hi")}},
+			want: view{
+				status: "error",
+				err: obj{
+					"name": "OctavusError", "errorType": "provider_overloaded", "message": "Service Unavailable",
+					"source": "platform", "retryable": true,
+				},
+				messages:  []obj{userMessage("Hi")},
+				statuses:  []string{"idle", "streaming", "error"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{"error:provider_overloaded"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:  "error-event-mid-stream",
+			about: "the platform streams some text, then a provider error event: the chat ends in error and keeps the text",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("Working on it"),
+					octavustest.Event(providerError),
+				),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Hi")}},
+			want: view{
+				status: "error",
+				err: obj{
+					"name": "OctavusError", "errorType": "provider_error", "message": "The model provider failed",
+					"source": "provider", "retryable": true, "retryAfter": 3, "provider": providerError["provider"],
+				},
+				messages: []obj{
+					userMessage("Hi"),
+					assistantMessage(textPart("Working on it")),
+				},
+				statuses:  []string{"idle", "streaming", "error"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{"error:provider_error"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:  "reasoning-sources-files",
+			about: "reasoning, text inside a block, a url source and a file become their UIMessage parts",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Reasoning("The user wants", " the report."),
+					octavustest.Block("answer", octavustest.Text("Here is the report.")),
+					octavustest.Source("https://example.com/report", "The report"),
+					octavustest.File("application/pdf", "https://files.example.com/report.pdf", "report.pdf"),
+				),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Report, please")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Report, please"),
+					assistantMessage(
+						obj{"type": "reasoning", "text": "The user wants the report.", "status": "done"},
+						textPart("Here is the report."),
+						obj{"type": "source", "sourceType": "url", "id": "src_1", "url": "https://example.com/report", "title": "The report"},
+						obj{"type": "file", "id": "file_1", "mediaType": "application/pdf", "url": "https://files.example.com/report.pdf", "filename": "report.pdf"},
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Report, please")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:  "connection-cut",
+			about: "the platform connection drops mid-stream: the chat ends in internal_error and keeps the text",
+			script: []octavustest.Turn{
+				octavustest.Stream(octavustest.Text("Half an ans"), octavustest.Cut()),
+			},
+			job:     chatJob{Sends: []chatSend{userTrigger("Hi")}},
+			want:    connectionCut("terminated"),
+			wantGo:  ptr(connectionCut("Platform connection dropped: unexpected EOF")),
+			why:     "network error text: octavus-go says what happened where the reference passes on undici's \"terminated\" (README, Divergences)",
+			aborted: []bool{false},
+		},
+		{
+			name:   "unknown-session",
+			about:  "the chat uses a session the platform does not know: not_found_error",
+			script: []octavustest.Turn{octavustest.Stream(octavustest.Text("Never sent."))},
+			job:    chatJob{Sends: []chatSend{userTrigger("Hi")}, SessionID: ptr("sess_unknown")},
+			want: view{
+				status: "error",
+				err: obj{
+					"name": "OctavusError", "errorType": "not_found_error", "message": "Session not found: sess_unknown",
+					"source": "platform", "retryable": false,
+				},
+				messages:  []obj{userMessage("Hi")},
+				statuses:  []string{"idle", "streaming", "error"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{"error:not_found_error"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:   "empty-session-id",
+			about:  "the browser sends sessionId \"\": the reference posts to /api/agent-sessions//trigger, octavus-go answers 400 itself",
+			script: []octavustest.Turn{octavustest.Stream(octavustest.Text("Never sent."))},
+			job:    chatJob{Sends: []chatSend{userTrigger("Hi")}, SessionID: ptr("")},
+			want: emptySessionID(obj{
+				"name": "OctavusError", "errorType": "not_found_error", "message": "Session not found: ",
+				"source": "platform", "retryable": false,
+			}, "error:not_found_error"),
+			// createHttpTransport turns a non-2xx answer into an Error whose
+			// message is the raw body text, hence internal_error from the
+			// client with the JSON text as its message.
+			wantGo: ptr(emptySessionID(obj{
+				"name": "OctavusError", "errorType": "internal_error", "message": `{"error":"\"sessionId\" must not be empty"}`,
+				"source": "client", "retryable": false,
+			}, "error:internal_error")),
+			why:       "Handler refuses a malformed browser request with 4xx before the platform (README, Divergences)",
+			aborted:   []bool{false},
+			abortedGo: []bool{},
+		},
+	}
+}
+
+// emptySessionID is the end state of the empty-session-id case.
+func emptySessionID(err obj, callback string) view {
+	return view{
+		status:    "error",
+		err:       err,
+		messages:  []obj{userMessage("Hi")},
+		statuses:  []string{"idle", "streaming", "error"},
+		requests:  []obj{triggerRequest("Hi")},
+		callbacks: []string{callback},
+	}
+}
+
+// connectionCut is the end state of the connection-cut case with the
+// error message each SDK gives.
+func connectionCut(message string) view {
+	return view{
+		status: "error",
+		err: obj{
+			"name": "OctavusError", "errorType": "internal_error", "message": message,
+			"source": "platform", "retryable": false,
+		},
+		messages: []obj{
+			userMessage("Hi"),
+			assistantMessage(textPart("Half an ans")),
+		},
+		statuses:  []string{"idle", "streaming", "error"},
+		requests:  []obj{triggerRequest("Hi")},
+		callbacks: []string{"error:internal_error"},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var providerError = obj{
+	"type": "error", "errorType": "provider_error", "message": "The model provider failed",
+	"source": "provider", "retryable": true, "retryAfter": 3,
+	"provider": obj{"name": "anthropic", "model": "claude-sonnet-4", "statusCode": 529, "errorType": "overloaded_error", "requestId": "req_123"},
+}

@@ -1,0 +1,413 @@
+package conformance
+
+// Infrastructure of TestClientChat: the two app servers (the Go example
+// examples/nethttp and its Node port node/reference-server.mjs) run as real
+// processes, and the official browser client driven by node/chat-client.mjs.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+const (
+	// buildTimeout bounds `go build` of the example (a cold cache with
+	// -race takes a while).
+	buildTimeout = 5 * time.Minute
+	// clientCaseTimeout bounds one case: both app servers, both chat
+	// clients, and the platform checks.
+	clientCaseTimeout = 60 * time.Second
+	// chatClientTimeout is the chat client's own deadline; it prints its
+	// state on stderr when it gives up, which says more than a kill.
+	chatClientTimeout = 20 * time.Second
+	// stopGrace is how long a stopped app server may take to exit after
+	// SIGINT before it is killed.
+	stopGrace = 10 * time.Second
+)
+
+// raceEnabled reports whether this test binary was built with -race; the
+// Go example is then built with -race too, so that a data race in the SDK
+// under real HTTP traffic fails the test.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// buildExample builds examples/nethttp into a temporary folder of t (the
+// parent test, so that every case reuses the binary) and returns its path.
+func buildExample(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go is not on PATH to build examples/nethttp: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "nethttp")
+	args := []string{"build", "-o", bin}
+	if raceEnabled() {
+		args = append(args, "-race")
+	}
+	args = append(args, "./examples/nethttp")
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd.Dir = ".." // the module root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writer and a reader.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listeningLine is what both app servers print once they accept requests.
+var listeningLine = regexp.MustCompile(`^Listening on (http://\S+)$`)
+
+// urlWatcher is a process's stdout: it keeps everything and reports the URL
+// of the first "Listening on <url>" line.
+type urlWatcher struct {
+	syncBuffer
+	mu      sync.Mutex
+	partial []byte
+	found   bool
+	url     chan string // receives the URL once
+}
+
+func (w *urlWatcher) Write(p []byte) (int, error) {
+	if _, err := w.syncBuffer.Write(p); err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimRight(string(w.partial[:i]), "\r")
+		w.partial = w.partial[i+1:]
+		if m := listeningLine.FindStringSubmatch(line); m != nil && !w.found {
+			w.found = true
+			w.url <- m[1]
+		}
+	}
+	return len(p), nil
+}
+
+// appServer is a running app server process with the HTTP-transport
+// routes.
+type appServer struct {
+	name   string
+	url    string
+	cmd    *exec.Cmd
+	stdout *urlWatcher
+	stderr *syncBuffer
+
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // set before exited is closed
+}
+
+// startAppServer starts argv with env added to the environment and waits,
+// at most until ctx is done, for its "Listening on <url>" line. The process
+// is stopped (SIGINT, then SIGKILL after stopGrace) when t ends; a data race
+// report on its stderr then fails t.
+func startAppServer(t *testing.T, ctx context.Context, name string, argv, env []string) *appServer {
+	t.Helper()
+	app := &appServer{
+		name:   name,
+		stdout: &urlWatcher{url: make(chan string, 1)},
+		stderr: &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	app.cmd = exec.Command(argv[0], argv[1:]...)
+	app.cmd.Env = append(os.Environ(), env...)
+	app.cmd.Stdout = app.stdout
+	app.cmd.Stderr = app.stderr
+	if err := app.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		app.waitErr = app.cmd.Wait()
+		close(app.exited)
+	}()
+	t.Cleanup(func() {
+		app.stop()
+		if strings.Contains(app.stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race:\n%s", name, app.logs())
+		}
+	})
+
+	select {
+	case app.url = <-app.stdout.url:
+		return app
+	case <-app.exited:
+		t.Fatalf("%s exited before it listened: %v\n%s", name, app.waitErr, app.logs())
+	case <-ctx.Done():
+		t.Fatalf("%s did not print its URL in time\n%s", name, app.logs())
+	}
+	return nil
+}
+
+// stop ends the process: SIGINT (the example shuts down on it), SIGKILL if
+// it is still there after stopGrace.
+func (a *appServer) stop() {
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	if err := a.cmd.Process.Signal(os.Interrupt); err != nil {
+		_ = a.cmd.Process.Kill()
+	}
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	select {
+	case <-a.exited:
+	case <-timer.C:
+		_ = a.cmd.Process.Kill()
+		<-a.exited
+	}
+}
+
+// logs is the process's output so far, for failure reports.
+func (a *appServer) logs() string {
+	return fmt.Sprintf("%s stdout:\n%s%s stderr:\n%s", a.name, indentText(a.stdout.String()), a.name, indentText(a.stderr.String()))
+}
+
+func indentText(s string) string {
+	if s == "" {
+		return "  (empty)\n"
+	}
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+// chatJob is what node/chat-client.mjs reads on stdin.
+type chatJob struct {
+	URL          string                    `json:"url"`
+	SessionInput map[string]any            `json:"sessionInput,omitempty"`
+	Sends        []chatSend                `json:"sends"`
+	ClientTools  map[string]clientToolSpec `json:"clientTools,omitempty"`
+	// SessionID, when set, is the session id the chat uses in place of
+	// the one POST /api/sessions gave.
+	SessionID *string `json:"sessionId,omitempty"`
+	TimeoutMs int64   `json:"timeoutMs"`
+}
+
+// chatSend is one chat.send(triggerName, input, {userMessage: {content}}).
+// With StopOnFirstTextDelta, chat.stop() is called once the answer has
+// some text.
+type chatSend struct {
+	TriggerName          string         `json:"triggerName"`
+	Input                map[string]any `json:"input,omitempty"`
+	UserMessage          string         `json:"userMessage,omitempty"`
+	StopOnFirstTextDelta bool           `json:"stopOnFirstTextDelta,omitempty"`
+}
+
+// clientToolSpec is a client tool. An automatic one throws Error when set,
+// else returns Result. An Interactive one is the string 'interactive' in
+// clientTools; its pending calls are cancelled with Error as the reason
+// when set, else submitted with Result.
+type clientToolSpec struct {
+	Interactive bool    `json:"interactive,omitempty"`
+	Result      any     `json:"result,omitempty"`
+	Error       *string `json:"error,omitempty"`
+}
+
+// chatOutput is what node/chat-client.mjs prints: where the chat ended.
+type chatOutput struct {
+	SessionID       string          `json:"sessionId"`
+	Status          string          `json:"status"`
+	Error           json.RawMessage `json:"error"`
+	Messages        json.RawMessage `json:"messages"`
+	Statuses        []string        `json:"statuses"`
+	Requests        json.RawMessage `json:"requests"`
+	ClientToolCalls json.RawMessage `json:"clientToolCalls"`
+	Callbacks       []string        `json:"callbacks"`
+	Stopped         bool            `json:"stopped"`
+}
+
+// runChatClient runs node/chat-client.mjs with job and decodes its output.
+// diag adds to a failure report.
+func runChatClient(t *testing.T, ctx context.Context, job chatJob, diag func() string) (chatOutput, []byte) {
+	t.Helper()
+	job.TimeoutMs = chatClientTimeout.Milliseconds()
+	in, err := json.Marshal(job)
+	if err != nil {
+		t.Fatalf("encoding the chat job: %v", err)
+	}
+	cmd := exec.CommandContext(ctx, "node", "node/chat-client.mjs")
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("the chat client did not finish in time\nstdout:\n%s\nstderr:\n%s\n%s",
+			indentText(stdout.String()), indentText(stderr.String()), diag())
+	}
+	if err != nil {
+		t.Fatalf("the chat client failed: %v\nstdout:\n%s\nstderr:\n%s\n%s",
+			err, indentText(stdout.String()), indentText(stderr.String()), diag())
+	}
+	var out chatOutput
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("the chat client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
+			err, indentText(stdout.String()), indentText(stderr.String()), diag())
+	}
+	return out, stdout.Bytes()
+}
+
+// view is the comparable part of a chat's end state: everything the chat
+// client reports except the session id, with the messages normalised.
+func (o chatOutput) view() (jsonValue, error) {
+	messages, err := normalizeMessages(o.Messages)
+	if err != nil {
+		return jsonValue{}, err
+	}
+	v := map[string]any{
+		"status":          o.Status,
+		"error":           rawOrNull(o.Error),
+		"messages":        messages,
+		"statuses":        o.Statuses,
+		"requests":        rawOrNull(o.Requests),
+		"clientToolCalls": rawOrNull(o.ClientToolCalls),
+		"callbacks":       o.Callbacks,
+		"stopped":         o.Stopped,
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return jsonValue{}, err
+	}
+	return decodeJSON(string(b)), nil
+}
+
+func rawOrNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 {
+		return json.RawMessage("null")
+	}
+	return r
+}
+
+// createdAtOK stands for a message's createdAt that is a valid time.
+const createdAtOK = "(valid time)"
+
+// normalizeMessages replaces what the client SDK makes up at random: each
+// message id (generateId(): "<Date.now()>-<random>") becomes "msg-N" in
+// order of first appearance, each createdAt (a Date, so an ISO time) becomes
+// createdAtOK once checked. Part ids are left alone: in these cases they
+// all come from the platform (toolCallId), which is deterministic.
+func normalizeMessages(raw json.RawMessage) (any, error) {
+	var msgs []map[string]any
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	ids := map[string]string{}
+	for i, m := range msgs {
+		id, ok := m["id"].(string)
+		if !ok || id == "" {
+			return nil, fmt.Errorf("messages[%d]: no string id", i)
+		}
+		if _, seen := ids[id]; !seen {
+			ids[id] = fmt.Sprintf("msg-%d", len(ids)+1)
+		}
+		m["id"] = ids[id]
+		created, ok := m["createdAt"].(string)
+		if !ok {
+			return nil, fmt.Errorf("messages[%d]: createdAt %v is not a string", i, m["createdAt"])
+		}
+		if _, err := time.Parse(time.RFC3339Nano, created); err != nil {
+			return nil, fmt.Errorf("messages[%d]: createdAt: %w", i, err)
+		}
+		m["createdAt"] = createdAtOK
+	}
+	if len(ids) != len(msgs) {
+		return nil, fmt.Errorf("%d messages share %d ids", len(msgs), len(ids))
+	}
+	return msgs, nil
+}
+
+// pretty renders a JSON value indented, keys sorted.
+func pretty(v jsonValue) string {
+	if !v.valid {
+		return v.compact()
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	if err := enc.Encode(v.v); err != nil {
+		return v.compact()
+	}
+	return "  " + b.String()
+}
+
+// triggerRequests waits until every trigger POST the platform received has
+// been served and returns them in arrival order.
+func triggerRequests(ctx context.Context, p *octavustest.Server) ([]octavustest.Request, error) {
+	var out []octavustest.Request
+	for _, r := range p.Requests() {
+		if r.Method != "POST" || !strings.HasSuffix(r.Path, "/trigger") {
+			continue
+		}
+		done, err := p.WaitDone(ctx, r.Seq)
+		if err != nil {
+			return nil, fmt.Errorf("trigger POST #%d (%s) is still open on the platform: the app server neither read it to the end nor aborted it (%w)", r.Seq, r.Path, err)
+		}
+		out = append(out, done)
+	}
+	return out, nil
+}
+
+// requestLog is one line per platform request, for failure reports.
+func requestLog(p *octavustest.Server) []string {
+	var lines []string
+	for _, r := range p.Requests() {
+		line := fmt.Sprintf("#%d %s %s", r.Seq, r.Method, r.Path)
+		if r.RawQuery != "" {
+			line += "?" + r.RawQuery
+		}
+		if len(r.Body) > 0 {
+			line += " " + string(r.Body)
+		}
+		line += fmt.Sprintf(" (served %v, aborted %v)", r.Served, r.Aborted)
+		lines = append(lines, line)
+	}
+	return lines
+}
