@@ -271,13 +271,7 @@ func runChatClient(t *testing.T, ctx context.Context, job chatJob, diag func() s
 	if err != nil {
 		t.Fatalf("encoding the chat job: %v", err)
 	}
-	cmd := exec.CommandContext(ctx, "node", "node/chat-client.mjs")
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	stdout, stderr, err := runNodeScript(ctx, "node/chat-client.mjs", in)
 	if ctx.Err() != nil {
 		t.Fatalf("the chat client did not finish in time\nstdout:\n%s\nstderr:\n%s\n%s",
 			indentText(stdout.String()), indentText(stderr.String()), diag())

@@ -77,6 +77,18 @@ type nodeJob struct {
 
 // runNode plays the scenario through the reference SDK against a fresh
 // platform.
+// runNodeScript runs `node script` (a path relative to conformance/) with
+// job on its standard input and returns what it printed.
+func runNodeScript(ctx context.Context, script string, job []byte) (stdout, stderr bytes.Buffer, err error) {
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Stdin = bytes.NewReader(job)
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err = cmd.Run()
+	return stdout, stderr, err
+}
+
 func runNode(t *testing.T, sc *scenario) run {
 	t.Helper()
 	p := newPlatform(t, sc.Legs)
@@ -97,13 +109,7 @@ func runNode(t *testing.T, sc *scenario) run {
 
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "node/run-scenario.mjs")
-	cmd.Stdin = bytes.NewReader(job)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	stdout, stderr, err := runNodeScript(ctx, "node/run-scenario.mjs", job)
 	if ctx.Err() != nil {
 		t.Fatalf("the Node reference did not finish within %v\nstdout so far:\n%s\nstderr:\n%s\nplatform log:\n%s",
 			runTimeout, stdout.Bytes(), stderr.Bytes(), joinLines(p.requestLog()))
