@@ -237,21 +237,6 @@ func (o *Object) OptNumberRaw(key string) (f float64, raw json.RawMessage, ok bo
 	return f, raw, true
 }
 
-// OptInt reads an optional number that must be a whole number that fits an
-// int. The reference accepts any number here; octavus-go keeps block indexes
-// as ints (a fractional index is refused).
-func (o *Object) OptInt(key string) (n int, ok bool) {
-	f, ok := o.OptNumber(key)
-	if !ok || o.err != nil {
-		return 0, false
-	}
-	if f != math.Trunc(f) || f > math.MaxInt32 || f < math.MinInt32 {
-		o.fail(key, "want a whole number, got %v", f)
-		return 0, false
-	}
-	return int(f), true
-}
-
 // Unknown reads a field of any JSON value (zod's z.unknown()). It returns nil
 // when the key is absent, and the raw bytes (possibly "null") otherwise.
 func (o *Object) Unknown(key string) json.RawMessage {
