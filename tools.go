@@ -81,7 +81,11 @@ func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 	if args == nil {
 		args = map[string]any{}
 	}
-	result, err := h(x.ctx, args)
+	ctx := x.ctx
+	if len(tc.Args) > 0 {
+		ctx = context.WithValue(ctx, rawArgsKey{}, tc.Args)
+	}
+	result, err := h(ctx, args)
 	if err != nil {
 		tr.Error = err.Error()
 		if tr.Error == "" {
