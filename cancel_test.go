@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,12 +154,15 @@ func TestExecuteConnectionRefused(t *testing.T) {
 	require.NoError(t, l.Close())
 	c, err := NewClient(ClientOptions{BaseURL: "http://" + addr, APIKey: "sk-secret-key"})
 	require.NoError(t, err)
+	var waits []time.Duration
+	c.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	rec := httptest.NewRecorder()
 	ToSSEStream(c.AgentSessions.Attach("s", AttachOptions{}).Execute(context.Background(), userMessage)).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 	payloads, done := ssePayloads(t, rec.Body.String())
-	requireJSONList(t, []string{`{"type":"error","errorType":"internal_error","message":"Failed to reach the Octavus platform","source":"platform","retryable":false}`}, payloads)
+	requireJSONList(t, []string{`{"type":"error","errorType":"internal_error","message":"Failed to reach the Octavus platform","source":"platform","retryable":true}`}, payloads)
 	assert.False(t, done)
 	assert.NotContains(t, rec.Body.String(), "sk-secret-key")
+	assert.Len(t, waits, 2, "a refused connection is retried twice")
 }
 
 // ssePayloads splits an SSE body into its data payloads and reports

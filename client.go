@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
 )
@@ -35,9 +37,44 @@ type ClientOptions struct {
 	// lived; cancel through the context instead). A given client is copied,
 	// not modified. Do not set its Timeout: it would cut long streams.
 	HTTPClient *http.Client
-	// Logger receives debug lines (dropped events) and errors of resource
-	// handlers. Nil means slog.Default(). The API key never appears in it.
+	// Logger receives debug lines (dropped events, retries, truncated tool
+	// results) and errors of tool and resource handlers. Nil means
+	// slog.Default(). The API key never appears in it.
 	Logger *slog.Logger
+
+	// MaxRetries is how often a platform request is retried when it fails
+	// to connect or is answered 408, 429, 502, 503 or 504. A stream is
+	// retried only before any of its events was read, so no event is ever
+	// sent twice. The waits grow from 1 s, doubling, to at most 8 s, with
+	// jitter; a Retry-After header (seconds or an HTTP date) is honoured,
+	// clamped to 8 s. Cancelling the context ends a wait at once. Zero means
+	// 2; a negative value turns retries off.
+	MaxRetries int
+	// StreamIdleTimeout ends a platform stream that sent no byte (event or
+	// heartbeat comment) for this long, as a dropped connection; it bounds
+	// connecting and waiting for the answer's headers too. The platform
+	// sends a heartbeat every 15 s. Zero means 60 s; negative disables it.
+	StreamIdleTimeout time.Duration
+	// MaxEventSize bounds one event line the platform may send, in bytes.
+	// A longer line ends the execution with an error event instead of
+	// growing memory. Zero means 8 MiB.
+	MaxEventSize int
+	// MaxContinuationBody bounds the JSON body that sends tool results back
+	// to the platform, in bytes. When the results of a round are larger,
+	// the largest are cut to a head-and-tail preview with a note asking the
+	// model to request less, so the run goes on. Zero means 4 MiB; negative
+	// disables the cut.
+	MaxContinuationBody int
+	// OnTruncate, when set, is called for each tool result that was cut to
+	// fit MaxContinuationBody.
+	OnTruncate func(TruncatedResult)
+	// ResultSigningKey, when set, signs the server tool results handed to
+	// the browser in a client-tool-request, so the browser cannot forge
+	// them: the signature travels inside the executionId the browser sends
+	// back, and a continue request whose server results do not match it is
+	// refused (see AgentSession.CheckRequest). Use 32 random bytes, the
+	// same on every server that may receive the continue request.
+	ResultSigningKey []byte
 }
 
 // Client talks to the Octavus platform. It is safe for concurrent use; make
@@ -55,6 +92,15 @@ type Client struct {
 	apiKey  string
 	hc      *http.Client
 	log     *slog.Logger
+
+	maxRetries  int
+	idleTimeout time.Duration
+	maxEvent    int
+	maxBody     int
+	onTruncate  func(TruncatedResult)
+	signingKey  []byte
+	sleep       func(ctx context.Context, d time.Duration) error // waits between retries; replaced in tests
+	jitter      func() float64                                   // in [0, 1); replaced in tests
 }
 
 // NewClient returns a Client for opts. It fails when BaseURL is empty or is
@@ -80,6 +126,16 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.maxRetries = orDefault(opts.MaxRetries, defaultMaxRetries)
+	c.idleTimeout = orDefault(opts.StreamIdleTimeout, defaultStreamIdleTimeout)
+	c.maxEvent = orDefault(opts.MaxEventSize, defaultMaxEventSize)
+	c.maxBody = orDefault(opts.MaxContinuationBody, defaultMaxContinuationBody)
+	c.onTruncate = opts.OnTruncate
+	if len(opts.ResultSigningKey) > 0 {
+		c.signingKey = bytes.Clone(opts.ResultSigningKey)
+	}
+	c.sleep = sleepCtx
+	c.jitter = rand.Float64
 	hc := http.Client{}
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient
@@ -194,11 +250,15 @@ func decodeChecked(method, path string, raw []byte, check func(*wire.Object) err
 // do sends a REST request and decodes a 2xx JSON answer into out. A non-2xx
 // answer is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	req, err := c.newRequest(ctx, method, path, body)
-	if err != nil {
-		return err
+	var buildErr error
+	resp, err := c.send(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := c.newRequest(ctx, method, path, body)
+		buildErr = err
+		return req, err
+	})
+	if buildErr != nil {
+		return buildErr
 	}
-	resp, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("octavus: %s %s: %w", method, path, err)
 	}

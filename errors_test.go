@@ -79,7 +79,7 @@ func TestAPIErrorOfEveryCall(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer srv.Close()
-			c, err := NewClient(ClientOptions{BaseURL: srv.URL, APIKey: "k"})
+			c, err := NewClient(ClientOptions{BaseURL: srv.URL, APIKey: "k", MaxRetries: -1})
 			require.NoError(t, err)
 			errs := everyCall(c)
 			require.Len(t, errs, 7)
@@ -120,7 +120,7 @@ func TestAPIErrorCustomReasonPhrase(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.statusLine, func(t *testing.T) {
 			srv := rawStatusServer(t, tc.statusLine, tc.body)
-			c, err := NewClient(ClientOptions{BaseURL: srv.URL})
+			c, err := NewClient(ClientOptions{BaseURL: srv.URL, MaxRetries: -1})
 			require.NoError(t, err)
 			for call, err := range everyCall(c) {
 				var apiErr *APIError

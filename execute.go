@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // eventBuffer is the capacity of the channel Execute returns: enough to
@@ -70,7 +73,7 @@ func (x *execution) run(req SessionRequest) {
 		// server down.
 		if v := recover(); v != nil {
 			x.s.c.log.Error("octavus: execution panicked", "panic", v, "stack", string(debug.Stack()))
-			x.fail("Internal error in octavus-go")
+			x.fail("Internal error in octavus-go", false)
 		}
 	}()
 
@@ -128,40 +131,19 @@ func (x *execution) run(req SessionRequest) {
 			}
 			body.ToolResults = b
 		}
-		resp, err := x.post(body)
-		if err != nil {
-			if x.ctx.Err() != nil {
-				x.stop()
-				return
-			}
-			x.s.c.log.Warn("octavus: platform request failed", "session", x.s.id, "error", err)
-			x.fail("Failed to reach the Octavus platform")
-			return
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			apiErr := readAPIError(resp, "Failed to trigger")
-			resp.Body.Close()
-			x.emit(NewAPIErrorEvent(apiErr.Status, apiErr.Message))
-			return
-		}
-		if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent {
-			// fetch gives these statuses no body; the reference reports it.
-			resp.Body.Close()
-			x.emit(NewInternalErrorEvent("Response body is not readable"))
-			return
-		}
-		toolResults = nil
-		leg, err := x.readLeg(resp.Body, &body.ExecutionID)
-		resp.Body.Close()
+		leg, err := x.runLeg(&body)
 		if x.ctx.Err() != nil || leg.cancelled {
 			x.stop()
 			return
 		}
 		if err != nil {
-			x.s.c.log.Warn("octavus: platform stream failed", "session", x.s.id, "error", err)
-			x.fail("Platform connection dropped: " + err.Error())
+			x.failed(err)
 			return
 		}
+		if leg.stopped {
+			return
+		}
+		toolResults = nil
 		if len(leg.calls) == 0 {
 			return
 		}
@@ -217,19 +199,116 @@ func (x *execution) run(req SessionRequest) {
 	}
 }
 
-func (x *execution) post(body legBody) (*http.Response, error) {
+// errIdle is the cause of a leg cancelled by the idle watchdog.
+var errIdle = errors.New("no data from the platform")
+
+// legError is a failed platform request or stream, reported as one
+// retryable error event with msg; err, which may name hosts and addresses,
+// goes only to the log.
+type legError struct {
+	msg string
+	err error
+}
+
+func (e *legError) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *legError) Unwrap() error { return e.err }
+
+// runLeg posts body to the platform and forwards the stream it answers.
+// A failed request or stream is a *legError; an error answer of the
+// platform is forwarded as its error event and ends the execution
+// (leg.stopped).
+//
+// The idle watchdog cancels the leg when no byte arrived for
+// StreamIdleTimeout, counting from each attempt to connect and from each
+// read.
+func (x *execution) runLeg(body *legBody) (l leg, err error) {
 	b, err := marshalJSON(body)
 	if err != nil {
-		return nil, err
+		return l, err
 	}
-	req, err := x.s.c.newRequest(x.ctx, http.MethodPost, "/api/agent-sessions/"+escapeID(x.s.id)+"/trigger", nil)
+	c := x.s.c
+	ctx, cancel := context.WithCancelCause(x.ctx)
+	defer cancel(nil)
+	var idle *time.Timer
+	if c.idleTimeout > 0 {
+		idle = time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
+		defer idle.Stop()
+	}
+	path := "/api/agent-sessions/" + escapeID(x.s.id) + "/trigger"
+	resp, err := c.send(ctx, func(ctx context.Context) (*http.Request, error) {
+		if idle != nil {
+			idle.Reset(c.idleTimeout)
+		}
+		req, err := c.newRequest(ctx, http.MethodPost, path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.ContentLength = int64(len(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		return req, nil
+	})
 	if err != nil {
-		return nil, err
+		if context.Cause(ctx) == errIdle {
+			return l, &legError{fmt.Sprintf("Platform connection dropped: no answer for %v", c.idleTimeout), err}
+		}
+		return l, &legError{"Failed to reach the Octavus platform", err}
 	}
-	req.Body = io.NopCloser(bytes.NewReader(b))
-	req.ContentLength = int64(len(b))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	return x.s.c.hc.Do(req)
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := readAPIError(resp, "Failed to trigger")
+		x.emit(NewAPIErrorEvent(apiErr.Status, apiErr.Message))
+		l.stopped = true
+		return l, nil
+	}
+	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusResetContent {
+		// fetch gives these statuses no body; the reference reports it.
+		x.emit(NewInternalErrorEvent("Response body is not readable"))
+		l.stopped = true
+		return l, nil
+	}
+	var r io.Reader = resp.Body
+	if idle != nil {
+		r = &idleReader{r: resp.Body, t: idle, d: c.idleTimeout}
+	}
+	l, err = x.readLeg(r, &body.ExecutionID)
+	switch {
+	case err == nil:
+	case errors.Is(err, errEventTooLarge):
+		return l, &legError{fmt.Sprintf("Platform sent an event larger than %d bytes", c.maxEvent), err}
+	case context.Cause(ctx) == errIdle:
+		return l, &legError{fmt.Sprintf("Platform connection dropped: no data for %v", c.idleTimeout), err}
+	default:
+		return l, &legError{"Platform connection dropped", err}
+	}
+	return l, nil
+}
+
+// idleReader resets the idle watchdog on every byte read.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.t.Reset(r.d)
+	}
+	return n, err
+}
+
+// failed ends the execution after a failed leg: one error event, logged.
+func (x *execution) failed(err error) {
+	var le *legError
+	if errors.As(err, &le) {
+		x.s.c.log.Warn("octavus: "+le.msg, "session", x.s.id, "error", le.err)
+		x.fail(le.msg, true)
+		return
+	}
+	x.s.c.log.Error("octavus: execution failed", "session", x.s.id, "error", err)
+	x.fail("Internal error: "+err.Error(), false)
 }
 
 // emit sends ev to the consumer. It returns false when ctx was cancelled
@@ -261,8 +340,9 @@ drain:
 
 // fail ends the execution with the internal error that marks a failed
 // stream.
-func (x *execution) fail(message string) {
+func (x *execution) fail(message string, retryable bool) {
 	ev := NewInternalErrorEvent(message)
+	ev.Retryable = retryable
 	ev.terminal = true
 	if !x.emit(ev) {
 		x.stop()

@@ -67,7 +67,7 @@ func (f *fakePlatform) serve(w http.ResponseWriter, r *http.Request) {
 // client returns a Client for the fake with the test key.
 func (f *fakePlatform) client(t *testing.T) *Client {
 	t.Helper()
-	c, err := NewClient(ClientOptions{BaseURL: f.srv.URL, APIKey: testKey, HTTPClient: f.srv.Client()})
+	c, err := NewClient(ClientOptions{BaseURL: f.srv.URL, APIKey: testKey, HTTPClient: f.srv.Client(), MaxRetries: -1})
 	require.NoError(t, err)
 	return c
 }

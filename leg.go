@@ -1,14 +1,20 @@
 package octavus
 
 import (
+	"bufio"
+	"errors"
 	"io"
 	"strings"
 
 	sse "github.com/tmaxmax/go-sse"
 )
 
-// maxEventSize bounds one SSE event read from the platform.
-const maxEventSize = 8 << 20
+// defaultMaxEventSize is ClientOptions.MaxEventSize's default.
+const defaultMaxEventSize = 8 << 20
+
+// errEventTooLarge is readLeg's error for an event line longer than
+// ClientOptions.MaxEventSize.
+var errEventTooLarge = errors.New("event larger than the size limit")
 
 // leg is what one platform stream left for the continuation loop.
 type leg struct {
@@ -19,6 +25,9 @@ type leg struct {
 	finished bool
 	// cancelled is set when ctx was cancelled while forwarding.
 	cancelled bool
+	// stopped is set when the platform answered an error, already
+	// forwarded: the execution is over.
+	stopped bool
 }
 
 // readLeg reads one platform stream, forwarding its events by the rules of
@@ -32,12 +41,15 @@ type leg struct {
 func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 	var l leg
 	havePending := false
-	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: maxEventSize}) {
+	for ev, err := range sse.Read(body, &sse.ReadConfig{MaxEventSize: x.s.c.maxEvent}) {
 		if err != nil {
 			if isPartialFinalLine(err) {
 				// The stream ended inside a line. The reference drops
 				// such an unterminated last line and ends normally.
 				return l, nil
+			}
+			if errors.Is(err, bufio.ErrTooLong) {
+				return l, errEventTooLarge
 			}
 			return l, err
 		}
