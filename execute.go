@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -77,6 +78,14 @@ func (x *execution) run(req SessionRequest) {
 		}
 	}()
 
+	req, err := x.s.verified(req)
+	if err != nil {
+		var re *RequestError
+		errors.As(err, &re)
+		x.s.c.log.Warn("octavus: refused a continue request", "session", x.s.id, "reason", re.Message)
+		x.emit(&ErrorEvent{ErrorType: ErrorTypeValidation, Message: re.Message, Source: ErrorSourceClient})
+		return
+	}
 	var body legBody
 	var toolResults []ToolResult
 	var trigger *TriggerRequest
@@ -124,7 +133,7 @@ func (x *execution) run(req SessionRequest) {
 		}
 		body.ToolResults = nil
 		if toolResults != nil {
-			b, err := marshalJSON(toolResults)
+			b, err := x.encodeResults(&body, toolResults)
 			if err != nil {
 				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
 				return
@@ -150,7 +159,7 @@ func (x *execution) run(req SessionRequest) {
 
 		var server, client []PendingToolCall
 		for _, tc := range leg.calls {
-			if x.s.tools[tc.ToolName] != nil {
+			if x.s.tools[tc.ToolName] != nil || x.s.rejectClient {
 				server = append(server, tc)
 			} else {
 				client = append(client, tc)
@@ -182,11 +191,16 @@ func (x *execution) run(req SessionRequest) {
 				x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
 				return
 			}
-			ctr := &ClientToolRequestEvent{ExecutionID: body.ExecutionID, ToolCalls: client}
+			id, err := x.s.signExecution(body.ExecutionID, results)
+			if err != nil {
+				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
+				return
+			}
+			ctr := &ClientToolRequestEvent{ExecutionID: id, ToolCalls: client}
 			if len(results) > 0 {
 				ctr.ServerToolResults = results
 			}
-			if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: body.ExecutionID}) {
+			if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: id}) {
 				x.stop()
 				return
 			}
@@ -197,6 +211,26 @@ func (x *execution) run(req SessionRequest) {
 		}
 		toolResults = results
 	}
+}
+
+// encodeResults encodes the tool results of the next leg, cutting the
+// largest when the leg's body would be over MaxContinuationBody.
+func (x *execution) encodeResults(body *legBody, results []ToolResult) (json.RawMessage, error) {
+	b, err := marshalJSON(results)
+	if err != nil || x.s.c.maxBody <= 0 {
+		return b, err
+	}
+	rest, err := marshalJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	excess := len(rest) + len(`,"toolResults":`) + len(b) - x.s.c.maxBody
+	if excess <= 0 {
+		return b, nil
+	}
+	cut := slices.Clone(results)
+	x.fitResults(cut, excess)
+	return marshalJSON(cut)
 }
 
 // errIdle is the cause of a leg cancelled by the idle watchdog.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
 )
@@ -88,17 +89,34 @@ type HandlerOptions struct {
 	// *RequestError is answered with its status and message; any other
 	// error with 403 {"error":"Forbidden"}.
 	Authorize func(r *http.Request, sessionID string) error
+
+	// ToolTimeout, MaxConcurrentTools and RejectClientTools are the
+	// AttachOptions of the same names.
+	ToolTimeout        time.Duration
+	MaxConcurrentTools int
+	RejectClientTools  bool
+	// Heartbeat is SSEOptions.Heartbeat of the response stream.
+	Heartbeat time.Duration
 }
 
 // Handler returns the passthrough route of the HTTP transport in one call:
 // it reads the browser's request (ReadRequest; malformed ones are answered
 // 4xx without calling the platform), attaches to its session with opts'
-// tools and resources, and streams Execute's events back with ToSSEStream,
-// cancelling the execution when the browser goes away.
+// tools and resources, refuses a continue request whose signed results
+// were changed (AgentSession.CheckRequest, 400), and streams Execute's
+// events back with ToSSEStream, cancelling the execution when the browser
+// goes away.
 //
 //	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
 func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
-	attach := AttachOptions{Tools: opts.Tools, Resources: opts.Resources}
+	attach := AttachOptions{
+		Tools:              opts.Tools,
+		Resources:          opts.Resources,
+		ToolTimeout:        opts.ToolTimeout,
+		MaxConcurrentTools: opts.MaxConcurrentTools,
+		RejectClientTools:  opts.RejectClientTools,
+	}
+	sse := SSEOptions{Heartbeat: opts.Heartbeat}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sessionID, req, err := ReadRequest(r)
 		if err != nil {
@@ -116,6 +134,10 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 			}
 		}
 		session := a.Attach(sessionID, attach)
-		ToSSEStream(session.Execute(r.Context(), req)).ServeHTTP(w, r)
+		if err := session.CheckRequest(req); err != nil {
+			WriteRequestError(w, err)
+			return
+		}
+		ToSSEStream(session.Execute(r.Context(), req), sse).ServeHTTP(w, r)
 	})
 }

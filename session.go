@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
 )
@@ -18,6 +19,10 @@ type AgentSession struct {
 	id        string
 	tools     ToolHandlers
 	resources map[string]Resource
+
+	toolTimeout  time.Duration
+	maxTools     int
+	rejectClient bool
 }
 
 // AttachOptions are the tools and resources of an attached session. The
@@ -30,6 +35,20 @@ type AttachOptions struct {
 	Tools ToolHandlers
 	// Resources are told when the agent updates them.
 	Resources []Resource
+
+	// ToolTimeout, when positive, bounds each handler call: its ctx is
+	// cancelled when the time is up and the call fails with the tool error
+	// "Tool <name> timed out after <ToolTimeout>" (the model sees it), even
+	// if the handler ignores ctx. Zero means no limit.
+	ToolTimeout time.Duration
+	// MaxConcurrentTools, when positive, bounds how many handlers of one
+	// execution run at once; the others wait their turn. Zero means no
+	// limit: all calls of a round run at once.
+	MaxConcurrentTools int
+	// RejectClientTools answers a tool call that has no handler with the
+	// tool error "Tool <name> is not available" instead of handing it to
+	// the browser, for server-only workers that have no browser to ask.
+	RejectClientTools bool
 }
 
 // Resource is told when the agent updates a resource of the session (a
@@ -61,7 +80,7 @@ func (r resourceFunc) Name() string                                  { return r.
 func (r resourceFunc) OnUpdate(ctx context.Context, value any) error { return r.fn(ctx, value) }
 
 func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
-	s := &AgentSession{c: c, id: id, tools: opts.Tools}
+	s := &AgentSession{c: c, id: id, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools}
 	if len(opts.Resources) > 0 {
 		s.resources = make(map[string]Resource, len(opts.Resources))
 		for _, r := range opts.Resources {

@@ -27,7 +27,8 @@ type ToolHandlers map[string]ToolHandler
 // message for a throw that is not an Error.
 const toolFailed = "Tool execution failed"
 
-// runServerTools runs the calls concurrently and returns their results in
+// runServerTools runs the calls concurrently (at most
+// AttachOptions.MaxConcurrentTools at once) and returns their results in
 // call order. It returns ok=false as soon as ctx is cancelled, without
 // waiting for the handlers; they finish in the background into a buffered
 // channel, so none of them is left blocked.
@@ -37,9 +38,24 @@ func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResul
 		tr ToolResult
 	}
 	ch := make(chan done, len(calls))
+	var sem chan struct{}
+	if x.s.maxTools > 0 && x.s.maxTools < len(calls) {
+		sem = make(chan struct{}, x.s.maxTools)
+	}
 	for i, tc := range calls {
 		h := x.s.tools[tc.ToolName]
-		go func() { ch <- done{i, x.runTool(h, tc)} }()
+		go func() {
+			if sem != nil {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-x.ctx.Done():
+					ch <- done{i, ToolResult{}}
+					return
+				}
+			}
+			ch <- done{i, x.runToolTimed(h, tc)}
+		}()
 	}
 	results = make([]ToolResult, len(calls))
 	for range calls {
@@ -53,16 +69,54 @@ func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResul
 	return results, true
 }
 
-// runTool runs one handler and turns its outcome into a ToolResult whose
-// Result, when set, is the json.RawMessage sent to the platform.
-func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
-	tr = ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex}
-	// An outputVariable present as "" or a fractional blockIndex of the
-	// call is echoed as the reference echoes it.
+// runToolTimed is runTool bounded by AttachOptions.ToolTimeout. At the
+// deadline the handler's ctx is cancelled and the call fails at once; the
+// handler's own goroutine ends whenever it returns.
+func (x *execution) runToolTimed(h ToolHandler, tc PendingToolCall) ToolResult {
+	d := x.s.toolTimeout
+	if d <= 0 || h == nil {
+		return x.runTool(x.ctx, h, tc)
+	}
+	ctx, cancel := context.WithTimeout(x.ctx, d)
+	defer cancel()
+	res := make(chan ToolResult, 1)
+	go func() { res <- x.runTool(ctx, h, tc) }()
+	select {
+	case tr := <-res:
+		return tr
+	case <-ctx.Done():
+		if x.ctx.Err() != nil {
+			return ToolResult{} // the execution is over; nobody reads this
+		}
+		x.s.c.log.Warn("octavus: tool handler timed out", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "timeout", d)
+		tr := newToolResult(tc)
+		tr.Error = fmt.Sprintf("Tool %s timed out after %v", tc.ToolName, d)
+		return tr
+	}
+}
+
+// newToolResult is the result of tc without outcome: its ids, and the
+// outputVariable and blockIndex echoed as the reference echoes them (an
+// outputVariable present as "", a fractional blockIndex).
+func newToolResult(tc PendingToolCall) ToolResult {
+	tr := ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex}
 	for _, k := range []string{"outputVariable", "blockIndex"} {
 		if raw, ok := tc.extra[k]; ok {
 			tr.extra.set(k, raw)
 		}
+	}
+	return tr
+}
+
+// runTool runs one handler and turns its outcome into a ToolResult whose
+// Result, when set, is the json.RawMessage sent to the platform. A nil h
+// is a tool without handler under RejectClientTools.
+func (x *execution) runTool(ctx context.Context, h ToolHandler, tc PendingToolCall) (tr ToolResult) {
+	tr = newToolResult(tc)
+	if h == nil {
+		// RejectClientTools: no handler, and no browser to ask.
+		tr.Error = fmt.Sprintf("Tool %s is not available", tc.ToolName)
+		return tr
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -81,7 +135,6 @@ func (x *execution) runTool(h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 	if args == nil {
 		args = map[string]any{}
 	}
-	ctx := x.ctx
 	if len(tc.Args) > 0 {
 		ctx = context.WithValue(ctx, rawArgsKey{}, tc.Args)
 	}
