@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // ToSSEStream returns a handler that writes events to the browser as
@@ -19,14 +20,45 @@ import (
 // channel, so the producer never blocks; pass the request's context to
 // Execute so the execution itself stops early.
 //
-// The handler serves one response: it consumes the channel.
-func ToSSEStream(events <-chan StreamEvent) http.Handler {
-	return sseHandler{events}
+// While no event arrives for SSEOptions.Heartbeat (default 15 s) it writes
+// an SSE comment line (": ping"), which every SSE reader ignores, so that
+// proxies and load balancers do not cut a stream that waits on a slow model
+// or tool.
+//
+// The handler serves one response: it consumes the channel. Pass at most
+// one SSEOptions; none means the defaults.
+func ToSSEStream(events <-chan StreamEvent, opts ...SSEOptions) http.Handler {
+	var o SSEOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return sseHandler{events: events, heartbeat: orDefault(o.Heartbeat, defaultHeartbeat), ticker: newTicker}
 }
 
-type sseHandler struct{ events <-chan StreamEvent }
+// SSEOptions configure ToSSEStream. The zero value works.
+type SSEOptions struct {
+	// Heartbeat is how long the stream may stay quiet before a comment
+	// line is written to keep it open. Zero means 15 s; negative turns the
+	// heartbeat off.
+	Heartbeat time.Duration
+}
+
+const defaultHeartbeat = 15 * time.Second
+
+type sseHandler struct {
+	events    <-chan StreamEvent
+	heartbeat time.Duration
+	// ticker starts the heartbeat clock; tests replace it.
+	ticker func(time.Duration) (<-chan time.Time, func())
+}
+
+func newTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
 
 var (
+	ssePing   = []byte(": ping\n\n")
 	sseDone   = []byte("data: [DONE]\n\n")
 	ssePrefix = []byte("data: ")
 	sseEnd    = []byte("\n\n")
@@ -53,15 +85,30 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err := rc.Flush()
 		return err == nil || errors.Is(err, http.ErrNotSupported)
 	}
+	var tick <-chan time.Time
+	if h.heartbeat > 0 {
+		c, stop := h.ticker(h.heartbeat)
+		defer stop()
+		tick = c
+	}
+	quiet := true // nothing written since the last tick
 	for {
 		var ev StreamEvent
 		var ok bool
 		select {
 		case ev, ok = <-h.events:
+		case <-tick:
+			if quiet && !failed && !write(ssePing) {
+				drain(h.events)
+				return
+			}
+			quiet = true
+			continue
 		case <-r.Context().Done():
 			drain(h.events)
 			return
 		}
+		quiet = false
 		if !ok {
 			if !failed {
 				write(sseDone)
