@@ -301,11 +301,13 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 		l.stopped = true
 		return l, nil
 	}
-	var r io.Reader = resp.Body
-	if idle != nil {
-		r = &idleReader{r: resp.Body, t: idle, d: c.idleTimeout}
-	}
+	r := &bodyReader{r: resp.Body, t: idle, d: c.idleTimeout}
 	l, err = x.readLeg(r, &body.ExecutionID)
+	if err == nil && r.err != nil && r.err != io.EOF && !l.cancelled {
+		// A stream cut inside a line can look like a clean end to the SSE
+		// parser; the body's own error tells a broken connection apart.
+		err = r.err
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, errEventTooLarge):
@@ -318,17 +320,22 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 	return l, nil
 }
 
-// idleReader resets the idle watchdog on every byte read.
-type idleReader struct {
-	r io.Reader
-	t *time.Timer
-	d time.Duration
+// bodyReader reads a platform stream: it resets the idle watchdog t (when
+// set) on every byte and keeps the first read error.
+type bodyReader struct {
+	r   io.Reader
+	t   *time.Timer
+	d   time.Duration
+	err error
 }
 
-func (r *idleReader) Read(p []byte) (int, error) {
+func (r *bodyReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	if n > 0 {
+	if n > 0 && r.t != nil {
 		r.t.Reset(r.d)
+	}
+	if err != nil && r.err == nil {
+		r.err = err
 	}
 	return n, err
 }

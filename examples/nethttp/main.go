@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/octavus-go/octavus"
@@ -48,6 +49,9 @@ func envOr(key, def string) string {
 // config is where the platform is and which agent to use.
 type config struct {
 	baseURL, apiKey, agentID string
+	// maxRetries is ClientOptions.MaxRetries, from OCTAVUS_MAX_RETRIES
+	// (-1 turns retries off, as the official SDK 2.0.0 behaves).
+	maxRetries int
 }
 
 // run serves on addr until ctx is done. It prints the URL and a curl line
@@ -57,6 +61,13 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 		baseURL: os.Getenv("OCTAVUS_API_URL"),
 		apiKey:  os.Getenv("OCTAVUS_API_KEY"),
 		agentID: os.Getenv("OCTAVUS_AGENT_ID"),
+	}
+	if v := os.Getenv("OCTAVUS_MAX_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("OCTAVUS_MAX_RETRIES=%q is not a number", v)
+		}
+		cfg.maxRetries = n
 	}
 	if cfg.baseURL == "" {
 		fake := startFakePlatform()
@@ -68,7 +79,7 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 	if cfg.agentID == "" {
 		return errors.New("set OCTAVUS_AGENT_ID to the agent to chat with")
 	}
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: cfg.baseURL, APIKey: cfg.apiKey})
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: cfg.baseURL, APIKey: cfg.apiKey, MaxRetries: cfg.maxRetries})
 	if err != nil {
 		return err
 	}
