@@ -108,6 +108,11 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			drain(h.events)
 			return
 		}
+		if ok && r.Context().Err() != nil {
+			// The client left while this event was ready: write nothing.
+			drain(h.events)
+			return
+		}
 		quiet = false
 		if !ok {
 			if !failed {
@@ -134,10 +139,16 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// appendSSEEvent writes ev as one "data: <JSON>\n\n" block.
+// appendSSEEvent writes ev as one "data: <JSON>\n\n" block. The flat
+// events (the deltas above all) are written straight into buf's free space
+// by the fast path, without an allocation once buf has grown.
 func appendSSEEvent(buf *bytes.Buffer, ev StreamEvent) error {
 	if ev == nil {
 		return errNilEvent
+	}
+	if b, ok := appendFlat(append(buf.AvailableBuffer(), ssePrefix...), ev); ok {
+		buf.Write(append(b, sseEnd...))
+		return nil
 	}
 	b, err := marshalJSON(ev)
 	if err != nil {
