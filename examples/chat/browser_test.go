@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+// screenshotFlag is where TestChatScreenshot writes its PNG.
+var screenshotFlag = flag.String("screenshot", "",
+	"TestChatScreenshot writes a PNG of a full conversation to this path (or set OCTAVUS_SCREENSHOT)")
+
+// The browser tests drive headless Chromium with chromedp against the
+// example, started in-process with the demo platform. They synchronise on
+// conditions polled in the page, never on sleeps.
+const (
+	flowTimeout    = 60 * time.Second     // one flow in one tab
+	browserTimeout = 3 * time.Minute      // the browser's whole life
+	viewportWidth  = 1100                 // the tab's viewport, in CSS pixels
+	viewportHeight = 800                  // the tab's viewport, in CSS pixels
+	pollInterval   = 5 * time.Millisecond // how often waitFor checks its condition
+)
+
+// browserFlags are the flags Chromium is started with. chromedp adds only
+// what it cannot work without: --remote-debugging-pipe, a temporary
+// --user-data-dir, and about:blank as the first page.
+var browserFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("headless", true),
+	chromedp.NoSandbox,
+	chromedp.DisableGPU,
+	chromedp.Flag("disable-background-networking", true),
+	chromedp.Flag("disable-component-update", true),
+	chromedp.NoFirstRun,
+}
+
+// findBrowser returns the path of Chromium or Chrome. Without one the test
+// is skipped, except on CI (CI=true) where it fails.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	const msg = "no chromium, chromium-browser or google-chrome in PATH (on Debian: apt-get install chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startDemo serves the example with the demo platform on 127.0.0.1:0, as
+// run does, and returns the app and the chat's URL. It stops the example,
+// which must end cleanly, when the test ends.
+func startDemo(t *testing.T) (*app, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	type started struct {
+		a   *app
+		url string
+	}
+	ready := make(chan started, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, config{pace: defaultPace}, "127.0.0.1:0", testWriter{t}, func(a *app, url string) {
+			ready <- started{a, url}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	select {
+	case s := <-ready:
+		return s.a, s.url
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+		return nil, ""
+	}
+}
+
+// testWriter writes to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// startBrowser starts headless Chromium and returns its context. The
+// browser is closed when the test ends.
+func startBrowser(t *testing.T, execPath string) context.Context {
+	t.Helper()
+	life, cancelLife := context.WithTimeout(context.Background(), browserTimeout)
+	t.Cleanup(cancelLife)
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(execPath)}, browserFlags...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(life, opts...)
+	t.Cleanup(cancelAlloc)
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	start := time.Now()
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting %s: %v", execPath, err)
+	}
+	t.Logf("started %s in %v", execPath, time.Since(start).Round(time.Millisecond))
+	return browserCtx
+}
+
+// page is one tab of the browser, for one test flow.
+type page struct {
+	t   *testing.T
+	tab context.Context // the tab; lives until the test ends
+	ctx context.Context // tab with the flow's timeout, for the flow's actions
+}
+
+// openPage opens a tab with a 1100x800 viewport at url. When the test
+// fails, a screenshot of the tab is saved and its path logged.
+func openPage(t *testing.T, browser context.Context, url string) *page {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(browser)
+	t.Cleanup(cancelTab)
+	ctx, cancel := context.WithTimeout(tab, flowTimeout)
+	t.Cleanup(cancel)
+	p := &page{t: t, tab: tab, ctx: ctx}
+	t.Cleanup(func() {
+		if t.Failed() {
+			p.saveScreenshot()
+		}
+	})
+	p.do("open the page", chromedp.EmulateViewport(viewportWidth, viewportHeight), chromedp.Navigate(url))
+	p.waitFor("a session (the chat is idle)", `document.getElementById('chat').dataset.status === 'idle'`)
+	return p
+}
+
+// saveScreenshot writes a PNG of the tab to the test's artifact directory.
+func (p *page) saveScreenshot() {
+	ctx, cancel := context.WithTimeout(p.tab, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("no screenshot: %v", err)
+		return
+	}
+	path := filepath.Join(artifactDir(p.t), "screenshot.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Logf("no screenshot: %v", err)
+		return
+	}
+	p.t.Logf("screenshot of the failing page: %s", path)
+}
+
+// persistentArtifactDir is a directory under os.TempDir named after the
+// test, kept after the test ends.
+func persistentArtifactDir(t *testing.T) string {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	dir := filepath.Join(os.TempDir(), "octavus-chat-"+name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("creating %s: %v", dir, err)
+	}
+	return dir
+}
+
+// do runs actions in the page; what says what they do in a failure.
+func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitFor waits until the JavaScript condition is true in the page, polled
+// every pollInterval, or fails the test when the flow's time is up.
+func (p *page) waitFor(what, condition string) {
+	p.t.Helper()
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](condition,
+		chromedp.WithPollingInterval(pollInterval), chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		p.t.Fatalf("waiting for %s (%s): %v\npage state: %s", what, condition, err, p.state())
+	}
+}
+
+// state describes the page for failure messages.
+func (p *page) state() string {
+	ctx, cancel := context.WithTimeout(p.tab, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`'status=' + document.getElementById('chat').dataset.status + ' messages=' + document.getElementById('messages').innerText`))
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// eval evaluates a JavaScript expression in the page and decodes its value.
+func eval[T any](p *page, expr string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// JavaScript for the page's state.
+const (
+	jsStatus     = `document.getElementById('chat').dataset.status`
+	jsLastAnswer = `[...document.querySelectorAll('[data-testid="assistant-message"]')].at(-1)`
+	// jsAnswerText is the text of the last answer's text parts.
+	jsAnswerText = `[...` + jsLastAnswer + `.querySelectorAll('[data-testid="text-part"]')].map((e) => e.textContent).join(' | ')`
+	// jsRecordFirstText records each distinct text the first text part of
+	// the last answer shows, at every DOM change, in window.seenTexts.
+	jsRecordFirstText = `(() => {
+		window.seenTexts = [];
+		const record = () => {
+			const answer = ` + jsLastAnswer + `;
+			const text = answer?.querySelector('[data-testid="text-part"]')?.textContent;
+			if (text && window.seenTexts.at(-1) !== text) {
+				window.seenTexts.push(text);
+			}
+		};
+		new MutationObserver(record).observe(document.getElementById('messages'),
+			{ subtree: true, childList: true, characterData: true });
+	})()`
+)
+
+// sendMessage types text into the composer and presses Send.
+func (p *page) sendMessage(text string) {
+	p.t.Helper()
+	p.do("type and send "+text,
+		chromedp.SendKeys(chromedp.ID("input"), text),
+		chromedp.Click(chromedp.ID("send")))
+}
+
+// triggerRequest returns the platform request of the trigger whose body
+// contains substr: the POST the SDK sent for the browser's request.
+func triggerRequest(t *testing.T, fake *octavustest.Server, substr string) octavustest.Request {
+	t.Helper()
+	for _, r := range fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/trigger") && strings.Contains(string(r.Body), substr) {
+			return r
+		}
+	}
+	t.Fatalf("no trigger request to the platform with %q", substr)
+	return octavustest.Request{}
+}
+
+// TestChatInBrowser chats in a real browser: a full conversation with a
+// server tool and a confirmed client tool, a stopped stream, and a
+// platform error.
+func TestChatInBrowser(t *testing.T) {
+	execPath := findBrowser(t)
+	a, url := startDemo(t)
+	browser := startBrowser(t, execPath)
+
+	t.Run("conversation", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		converse(p)
+
+		// The platform got the person's answer in the continue request.
+		var body struct {
+			ExecutionID string           `json:"executionId"`
+			ToolResults []map[string]any `json:"toolResults"`
+		}
+		require.NoError(t, json.Unmarshal(triggerRequest(t, a.fake, `"confirm-refund"`).Body, &body))
+		assert.NotEmpty(t, body.ExecutionID)
+		require.Len(t, body.ToolResults, 1)
+		assert.Equal(t, "confirm-refund", body.ToolResults[0]["toolName"])
+		assert.Equal(t, map[string]any{"confirmed": true}, body.ToolResults[0]["result"])
+	})
+
+	t.Run("stop", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		p.sendMessage("Tell me a long story about keyboards.")
+		p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
+		p.do("press Stop", chromedp.Click(chromedp.ID("stop")))
+
+		p.waitFor("the stopped answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'stopped'`)
+		assert.Equal(t, "Stopped", eval[string](p, jsLastAnswer+`.querySelector('[data-testid="stopped-note"]').textContent`))
+		assert.Equal(t, "Stopped.", eval[string](p, `document.getElementById('status').textContent`))
+		assert.True(t, eval[bool](p, `document.getElementById('stop').hidden && !document.getElementById('send').hidden`))
+		stopped := eval[string](p, jsAnswerText)
+		full := longAnswerText()
+		assert.Greater(t, len(stopped), 40, "the partial answer is kept")
+		assert.Less(t, len(stopped), len(full), "the answer stopped mid-stream")
+		assert.True(t, strings.HasPrefix(full, stopped), "the partial answer is the start of the answer: %q", stopped)
+
+		// The Go side cancelled the execution: the platform saw its
+		// trigger request go away mid-stream.
+		req, err := a.fake.WaitDone(p.ctx, triggerRequest(t, a.fake, "long story").Seq)
+		require.NoError(t, err)
+		assert.True(t, req.Aborted, "the platform request was aborted")
+		// Nothing arrived after Stop.
+		assert.Equal(t, stopped, eval[string](p, jsAnswerText))
+	})
+
+	t.Run("error", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		p.sendMessage("Show me an error.")
+		p.waitFor("the error", `document.querySelector('[data-testid="error"]') !== null`)
+		assert.Equal(t, "error", eval[string](p, jsStatus))
+		assert.Equal(t, "provider_overloaded", eval[string](p, `document.querySelector('[data-testid="error"]').dataset.errorType`))
+		assert.Equal(t, "true", eval[string](p, `document.querySelector('[data-testid="error"]').dataset.retryable`))
+		shown := eval[string](p, `document.querySelector('[data-testid="error"]').innerText`)
+		assert.Contains(t, shown, demoErrorMessage)
+		assert.Contains(t, shown, "Retryable: try again in 5 s.")
+		assert.Equal(t, "Let me think about that...", eval[string](p, jsAnswerText), "the text before the error is kept")
+		assert.True(t, eval[bool](p, `!document.getElementById('input').disabled`), "the person can send again")
+	})
+}
+
+// converse plays a full conversation in p: a message, streamed reasoning
+// and text, the get-order server tool's result, the confirm-refund client
+// tool confirmed in the page, and the final answer.
+func converse(p *page) {
+	t := p.t
+	t.Helper()
+	p.do("record the streamed text", chromedp.Evaluate[chromedp.Void](jsRecordFirstText))
+	p.sendMessage("Where is my order 1042? It arrived, but I want to return it.")
+
+	getOrder := `document.querySelector('[data-tool-name="get-order"]')`
+	p.waitFor("the get-order result", getOrder+`?.dataset.status === 'done'`)
+	result := eval[string](p, getOrder+`.querySelector('[data-testid="tool-result"]').dataset.json`)
+	var order map[string]any
+	require.NoError(t, json.Unmarshal([]byte(result), &order), result)
+	assert.Equal(t, "Mechanical keyboard", order["item"])
+	assert.Contains(t, eval[string](p, getOrder+`.querySelector('[data-testid="tool-args"]').textContent`), "1042")
+
+	confirm := `document.querySelector('[data-tool-name="confirm-refund"] [data-testid="confirm"]')`
+	p.waitFor("the confirm prompt", jsStatus+` === 'awaiting-input' && `+confirm+`?.disabled === false && `+confirm+`.checkVisibility()`)
+	assert.True(t, eval[bool](p, `document.getElementById('stop').hidden && document.getElementById('input').disabled`),
+		"while the agent waits for the person, the prompt is the only way on")
+	assert.Equal(t, "Refund $129.00 for the Mechanical keyboard (order #1042)?",
+		eval[string](p, `document.querySelector('[data-tool-name="confirm-refund"] .tool-question').textContent`))
+	assert.Equal(t, "Let me look up order #1042 for you. | Order #1042, the Mechanical keyboard, was delivered on 2026-03-02 and cost $129.00. It is eligible for a refund. Please confirm the refund below.",
+		eval[string](p, jsAnswerText))
+	p.do("confirm", chromedp.Click(chromedp.CSS(`[data-tool-name="confirm-refund"] [data-testid="confirm"]`)))
+
+	p.waitFor("the final answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	assert.Contains(t, eval[string](p, jsAnswerText),
+		"| Done: you confirmed, so I refunded $129.00 for the Mechanical keyboard (order #1042).")
+	assert.Equal(t, "done", eval[string](p, `document.querySelector('[data-tool-name="confirm-refund"]').dataset.status`))
+	confirmResult := `document.querySelector('[data-tool-name="confirm-refund"] [data-testid="tool-result"]')`
+	assert.JSONEq(t, `{"confirmed": true}`, eval[string](p, confirmResult+`.dataset.json`))
+	assert.Equal(t, []string{"confirmed", "true"},
+		eval[[]string](p, `[...`+confirmResult+`.querySelectorAll('dt, dd')].map((e) => e.textContent)`), "shown as a table")
+	assert.Contains(t, eval[string](p, jsLastAnswer+`.querySelector('[data-testid="reasoning-part"]').textContent`),
+		"I should fetch order #1042 with get-order")
+
+	// The text streamed in: the page showed a part of it before the whole.
+	seen := eval[[]string](p, `window.seenTexts`)
+	require.NotEmpty(t, seen)
+	final := seen[len(seen)-1]
+	assert.Equal(t, "Let me look up order #1042 for you.", final)
+	partial := false
+	for _, s := range seen[:len(seen)-1] {
+		partial = partial || (len(s) < len(final) && strings.HasPrefix(final, s))
+	}
+	assert.True(t, partial, "a partial text was shown before the final one; seen: %q", seen)
+}
+
+// TestChatScreenshot writes a PNG of the chat after a full conversation,
+// for the docs:
+//
+//	go test ./examples/chat -run TestChatScreenshot -screenshot=../../docs/chat.png
+//
+// or with OCTAVUS_SCREENSHOT=path. Without either it is skipped.
+func TestChatScreenshot(t *testing.T) {
+	path := *screenshotFlag
+	if path == "" {
+		path = os.Getenv("OCTAVUS_SCREENSHOT")
+	}
+	if path == "" {
+		t.Skip("writes docs/chat.png only when asked: go test ./examples/chat -run TestChatScreenshot -screenshot=../../docs/chat.png (or OCTAVUS_SCREENSHOT=path)")
+	}
+	execPath := findBrowser(t)
+	_, url := startDemo(t)
+	p := openPage(t, startBrowser(t, execPath), url)
+	converse(p)
+	// The conversation scrolled to its end, without a focus ring.
+	p.do("scroll", chromedp.Evaluate[chromedp.Void](
+		`document.activeElement.blur(); document.getElementById('scroller').scrollTop = document.getElementById('scroller').scrollHeight`))
+	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	abs, _ := filepath.Abs(path)
+	t.Logf("wrote %s (%d bytes)", abs, len(png))
+}

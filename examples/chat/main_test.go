@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine,
+// with a channel that reports each write.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes chan struct{}
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{writes: make(chan struct{}, 1)} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	select {
+	case b.writes <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startRun runs the example as `go run ./examples/chat -addr 127.0.0.1:0`
+// would, with the demo platform, and returns the chat's URL (ending in /).
+// The example is stopped, and must end cleanly, when the test ends.
+func startRun(t *testing.T) string {
+	t.Helper()
+	t.Setenv("OCTAVUS_API_URL", "")
+	t.Setenv("OCTAVUS_API_KEY", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := newSyncBuffer()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, "127.0.0.1:0", out) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		http.DefaultClient.CloseIdleConnections()
+	})
+
+	chatLine := regexp.MustCompile(`(?m)^Chat: (http://\S+/)$`)
+	for {
+		select {
+		case <-out.writes:
+			if m := chatLine.FindStringSubmatch(out.String()); m != nil {
+				assert.Contains(t, out.String(), "built-in demo platform")
+				return m[1]
+			}
+		case err := <-done:
+			t.Fatalf("run ended early: %v\n%s", err, out.String())
+		}
+	}
+}
+
+// sse is one answer of POST /api/trigger.
+type sse struct {
+	events []map[string]any
+	done   bool // it ended with data: [DONE]
+}
+
+// ofType returns the events of type typ.
+func (s sse) ofType(typ string) []map[string]any {
+	var out []map[string]any
+	for _, ev := range s.events {
+		if ev["type"] == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// text joins the deltas of the events of type typ ("text-delta", ...).
+func (s sse) text(typ string) string {
+	var b strings.Builder
+	for _, ev := range s.ofType(typ) {
+		b.WriteString(ev["delta"].(string))
+	}
+	return b.String()
+}
+
+// last returns the last event.
+func (s sse) last() map[string]any {
+	if len(s.events) == 0 {
+		return nil
+	}
+	return s.events[len(s.events)-1]
+}
+
+// postJSON POSTs body to url and returns the answer.
+func postJSON(t *testing.T, url string, body any) *http.Response {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// trigger POSTs body to the chat's /api/trigger, as the page does, and reads
+// the whole SSE answer.
+func trigger(t *testing.T, base string, body map[string]any) sse {
+	t.Helper()
+	resp := postJSON(t, base+"api/trigger", body)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	var s sse
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		require.False(t, s.done, "an event after [DONE]: %s", data)
+		if data == "[DONE]" {
+			s.done = true
+			continue
+		}
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(data), &ev), data)
+		s.events = append(s.events, ev)
+	}
+	require.NoError(t, sc.Err())
+	return s
+}
+
+// newSession creates a session through the chat's POST /api/sessions.
+func newSession(t *testing.T, base string) string {
+	t.Helper()
+	resp := postJSON(t, base+"api/sessions", map[string]any{})
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var created struct {
+		SessionID string `json:"sessionId"`
+	}
+	require.NoError(t, json.Unmarshal(b, &created))
+	require.NotEmpty(t, created.SessionID)
+	return created.SessionID
+}
+
+// userMessage is the page's trigger request for a typed message.
+func userMessage(sessionID, text string) map[string]any {
+	return map[string]any{
+		"sessionId":   sessionID,
+		"type":        "trigger",
+		"triggerName": "user-message",
+		"input":       map[string]any{"USER_MESSAGE": text},
+	}
+}
+
+// get GETs url and returns the answer and its body.
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(b)
+}
+
+// TestRunServesThePage checks the page, its assets and /api/info.
+func TestRunServesThePage(t *testing.T) {
+	base := startRun(t)
+
+	resp, body := get(t, base)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'")
+	assert.Contains(t, body, `<ol id="messages"`)
+	assert.Contains(t, body, `src="app.js"`)
+	assert.NotContains(t, body, "http", "no CDN: every asset is served by the example")
+
+	for _, asset := range []struct{ path, contentType, contains string }{
+		{"app.js", "text/javascript; charset=utf-8", "type: 'continue'"},
+		{"style.css", "text/css; charset=utf-8", ".part.tool"},
+	} {
+		resp, body := get(t, base+asset.path)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, asset.path)
+		assert.Equal(t, asset.contentType, resp.Header.Get("Content-Type"), asset.path)
+		assert.Contains(t, body, asset.contains, asset.path)
+	}
+
+	resp, body = get(t, base+"api/info")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"platform":"demo"}`, body)
+}
+
+// TestRunChatRoundTrip plays the page's requests: a user message streams
+// reasoning and text, runs the get-order server tool and ends with the
+// confirm-refund client tool for the browser; the continue request with the
+// person's answer streams a final answer that reflects it.
+func TestRunChatRoundTrip(t *testing.T) {
+	base := startRun(t)
+
+	for _, tc := range []struct {
+		name      string
+		confirmed bool
+		answer    string
+	}{
+		{"confirmed", true, "Done: you confirmed, so I refunded $129.00 for the Mechanical keyboard (order #1042)."},
+		{"declined", false, "Understood: you declined, so I did not refund $129.00 for the Mechanical keyboard (order #1042)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sessionID := newSession(t, base)
+			first := trigger(t, base, userMessage(sessionID, "Where is my order 1042?"))
+			require.True(t, first.done, "the stream ends with [DONE]")
+
+			assert.Greater(t, len(first.ofType("reasoning-delta")), 5, "reasoning streams in small deltas")
+			assert.Greater(t, len(first.ofType("text-delta")), 5, "text streams in small deltas")
+			assert.Contains(t, first.text("reasoning-delta"), "fetch order #1042 with get-order")
+			assert.Contains(t, first.text("text-delta"), "Let me look up order #1042 for you.")
+			assert.Empty(t, first.ofType("tool-request"), "the SDK consumes tool requests")
+
+			outputs := first.ofType("tool-output-available")
+			require.Len(t, outputs, 1, "the get-order server tool ran")
+			assert.Equal(t, map[string]any{
+				"orderId": "1042", "item": "Mechanical keyboard", "total": "$129.00", "status": "delivered", "date": "2026-03-02",
+			}, outputs[0]["output"])
+
+			requests := first.ofType("client-tool-request")
+			require.Len(t, requests, 1, "confirm-refund goes to the browser")
+			calls := requests[0]["toolCalls"].([]any)
+			require.Len(t, calls, 1)
+			call := calls[0].(map[string]any)
+			assert.Equal(t, "confirm-refund", call["toolName"])
+			assert.Equal(t, "Refund $129.00 for the Mechanical keyboard (order #1042)?", call["args"].(map[string]any)["question"])
+			assert.Equal(t, map[string]any{"type": "finish", "finishReason": "client-tool-calls", "executionId": requests[0]["executionId"]}, first.last())
+
+			// The page's continue request: the server results the event
+			// carried (none here) and the person's answer.
+			second := trigger(t, base, map[string]any{
+				"sessionId":   sessionID,
+				"type":        "continue",
+				"executionId": requests[0]["executionId"],
+				"toolResults": []any{map[string]any{
+					"toolCallId": call["toolCallId"],
+					"toolName":   "confirm-refund",
+					"result":     map[string]any{"confirmed": tc.confirmed},
+				}},
+			})
+			require.True(t, second.done)
+			assert.Contains(t, second.text("text-delta"), tc.answer)
+			assert.Equal(t, "stop", second.last()["finishReason"])
+		})
+	}
+}
+
+// TestRunToolError checks that a failing server tool reaches the browser as
+// tool-output-error and the agent answers with it.
+func TestRunToolError(t *testing.T) {
+	base := startRun(t)
+	s := trigger(t, base, userMessage(newSession(t, base), "What about order 9999?"))
+	require.True(t, s.done)
+	errs := s.ofType("tool-output-error")
+	require.Len(t, errs, 1)
+	assert.Equal(t, "no order #9999", errs[0]["error"])
+	assert.Contains(t, s.text("text-delta"), "Sorry, I could not find that order (no order #9999).")
+	assert.Empty(t, s.ofType("client-tool-request"))
+	assert.Equal(t, "stop", s.last()["finishReason"])
+}
+
+// TestRunPlatformError checks the scripted platform error: an error event
+// the page can show, with its message and whether it is retryable.
+func TestRunPlatformError(t *testing.T) {
+	base := startRun(t)
+	s := trigger(t, base, userMessage(newSession(t, base), "Show me an error."))
+	errs := s.ofType("error")
+	require.Len(t, errs, 1)
+	assert.Equal(t, "provider_overloaded", errs[0]["errorType"])
+	assert.Equal(t, demoErrorMessage, errs[0]["message"])
+	assert.Equal(t, true, errs[0]["retryable"])
+	assert.Equal(t, "Let me think about that...", s.text("text-delta"))
+}
+
+// TestRunRefusesMalformedRequests checks that the passthrough route answers
+// a malformed body with a 4xx JSON error.
+func TestRunRefusesMalformedRequests(t *testing.T) {
+	base := startRun(t)
+	resp := postJSON(t, base+"api/trigger", map[string]any{"type": "trigger", "triggerName": "user-message"})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	assert.Contains(t, string(b), "sessionId")
+}
+
+// TestConfigFromEnv checks which platform the environment selects.
+func TestConfigFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name, url, key, agent string
+		wantErr               string // empty: no error
+	}{
+		{name: "demo platform"},
+		{name: "real platform", url: "https://octavus.example", key: "k", agent: "a"},
+		{name: "no agent", url: "https://octavus.example", key: "k", wantErr: "(missing: OCTAVUS_AGENT_ID)"},
+		{name: "key only", key: "k", wantErr: "(missing: OCTAVUS_API_URL, OCTAVUS_AGENT_ID)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OCTAVUS_API_URL", tc.url)
+			t.Setenv("OCTAVUS_API_KEY", tc.key)
+			t.Setenv("OCTAVUS_AGENT_ID", tc.agent)
+			cfg, err := configFromEnv()
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				// run fails the same way, before it listens.
+				require.ErrorContains(t, run(context.Background(), "127.0.0.1:0", io.Discard), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, config{baseURL: tc.url, apiKey: tc.key, agentID: tc.agent, pace: defaultPace}, cfg)
+		})
+	}
+}
+
+// TestChatURL checks the printed URL for the usual -addr values.
+func TestChatURL(t *testing.T) {
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	for addr, want := range map[string]string{
+		"localhost:8080": "http://localhost:8080/",
+		":8080":          "http://localhost:8080/",
+		"0.0.0.0:8080":   "http://localhost:8080/",
+		"127.0.0.1:0":    "http://127.0.0.1:8080/",
+		"[::1]:0":        "http://[::1]:8080/",
+	} {
+		assert.Equal(t, want, chatURL(addr, bound), addr)
+	}
+}
