@@ -203,3 +203,27 @@ func Example_testYourTools() {
 	// error: order B-2 not found
 	// {"triggerName":"user-message","executionId":"exec_1","toolResults":[{"toolCallId":"call_1","toolName":"lookup-order","result":{"status":"shipped"}},{"toolCallId":"call_2","toolName":"lookup-order","error":"order B-2 not found"}]}
 }
+
+// Tool turns a typed function into a tool handler: the call's JSON
+// arguments are decoded into the function's argument type, and a mistyped
+// argument becomes a tool error the model can act on.
+func ExampleTool() {
+	type orderArgs struct {
+		OrderID string `json:"orderId"`
+	}
+	getOrder := octavus.Tool(func(ctx context.Context, in orderArgs) (map[string]string, error) {
+		if in.OrderID != "1042" {
+			return nil, fmt.Errorf("no order %q", in.OrderID)
+		}
+		return map[string]string{"status": "delivered"}, nil
+	})
+
+	// Execute calls handlers this way with the platform's arguments.
+	out, err := getOrder(context.Background(), map[string]any{"orderId": "1042"})
+	fmt.Println(out, err)
+	_, err = getOrder(context.Background(), map[string]any{"orderId": 1042})
+	fmt.Println(err)
+	// Output:
+	// map[status:delivered] <nil>
+	// invalid arguments: field "orderId" must be string, got number
+}
