@@ -23,7 +23,7 @@ import (
 // to the platform.
 func TestClientChat(t *testing.T) {
 	requireNode(t)
-	exampleBin := buildExample(t)
+	exampleBin := buildExample(t, "examples/nethttp")
 	startGo := func(t *testing.T, ctx context.Context, env []string) *appServer {
 		return startAppServer(t, ctx, "examples/nethttp", []string{exampleBin, "-addr", "127.0.0.1:0"}, env)
 	}

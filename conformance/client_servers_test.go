@@ -53,20 +53,21 @@ func raceEnabled() bool {
 	return false
 }
 
-// buildExample builds examples/nethttp into a temporary folder of t (the
-// parent test, so that every case reuses the binary) and returns its path.
-func buildExample(t *testing.T) string {
+// buildExample builds the example program pkg (e.g. "examples/nethttp")
+// into a temporary folder of t (the parent test, so that every case reuses
+// the binary) and returns its path.
+func buildExample(t *testing.T, pkg string) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("go is not on PATH to build examples/nethttp: %v", err)
+		t.Fatalf("go is not on PATH to build %s: %v", pkg, err)
 	}
-	bin := filepath.Join(t.TempDir(), "nethttp")
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	args := []string{"build", "-o", bin}
 	if raceEnabled() {
 		args = append(args, "-race")
 	}
-	args = append(args, "./examples/nethttp")
+	args = append(args, "./"+pkg)
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goBin, args...)

@@ -1,0 +1,427 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+// TestSocketChat runs the official browser client (@octavus/client-sdk
+// OctavusChat with createSocketTransport, over a `ws` WebSocket, in Node:
+// node/socket-client.mjs) against the Go example examples/socket, a real
+// process backed by a scripted octavustest platform. Each case is one chat
+// on one socket: the example creates the session on the first trigger
+// (server-managed sessions) and serves the socket with octavus.ServeSocket.
+//
+// The chat must end as the same conversation ends over the HTTP transport
+// (the expected views use the builders of TestClientChat; "requests" are the
+// trigger and continue messages sent on the socket), and the socket's
+// traffic must be what the protocol says: the client's stop messages, no
+// finish event of a stopped execution, one connection, one session, a clean
+// close.
+func TestSocketChat(t *testing.T) {
+	requireNode(t)
+	bin := buildExample(t, "examples/socket")
+	for _, c := range socketChatCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
+			defer cancel()
+			runSocketCase(t, ctx, bin, c)
+		})
+	}
+}
+
+// socketCase is one conversation over the socket transport.
+type socketCase struct {
+	name, about string
+	script      []octavustest.Turn // the agent's script on the platform
+	sends       []chatSend
+	clientTools map[string]clientToolSpec
+	want        view
+	// aborted says, per trigger POST the platform received, whether the
+	// example must have cancelled it before it was answered.
+	aborted []bool
+	// sent are the types of the messages the client sent, in order.
+	sent []string
+}
+
+// socketJob is what node/socket-client.mjs reads on stdin.
+type socketJob struct {
+	URL         string                    `json:"url"`
+	Sends       []chatSend                `json:"sends"`
+	ClientTools map[string]clientToolSpec `json:"clientTools,omitempty"`
+	TimeoutMs   int64                     `json:"timeoutMs"`
+}
+
+// socketOutput is what node/socket-client.mjs prints: chat-client.mjs's
+// output plus the socket's traffic.
+type socketOutput struct {
+	chatOutput
+	Sent             []map[string]any `json:"sent"`
+	Received         []map[string]any `json:"received"`
+	ConnectionStates []string         `json:"connectionStates"`
+}
+
+func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) {
+	p := octavustest.NewServer()
+	t.Cleanup(p.Close) // after the app server's cleanup, registered later
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
+	app := startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, []string{
+		"OCTAVUS_API_URL=" + p.URL,
+		"OCTAVUS_API_KEY=" + p.APIKey,
+		"OCTAVUS_AGENT_ID=" + agentID,
+	})
+	diag := func() string {
+		return fmt.Sprintf("%splatform requests:\n%s", app.logs(), joinLines(requestLog(p)))
+	}
+
+	job, err := json.Marshal(socketJob{
+		URL:         "ws" + strings.TrimPrefix(app.url, "http") + "/ws",
+		Sends:       c.sends,
+		ClientTools: c.clientTools,
+		TimeoutMs:   chatClientTimeout.Milliseconds(),
+	})
+	if err != nil {
+		t.Fatalf("encoding the job: %v", err)
+	}
+	stdout, stderr, err := runNodeScript(ctx, "node/socket-client.mjs", job)
+	if ctx.Err() != nil || err != nil {
+		t.Fatalf("the socket client failed (%v, context: %v)\nstdout:\n%s\nstderr:\n%s\n%s",
+			err, ctx.Err(), indentText(stdout.String()), indentText(stderr.String()), diag())
+	}
+	var out socketOutput
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("the socket client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
+			err, indentText(stdout.String()), indentText(stderr.String()), diag())
+	}
+	triggers, err := triggerRequests(ctx, p)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, diag())
+	}
+	// The client closed the socket and waited for the close handshake;
+	// stopping the example now leaves its log complete.
+	app.stop()
+
+	var problems []string
+	got, err := out.view()
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("the chat's end state: %v", err))
+	} else if want := c.want.json(t); !got.equal(want) {
+		problems = append(problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
+	}
+	if len(triggers) != len(c.aborted) {
+		problems = append(problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(c.aborted)))
+	} else {
+		for i, r := range triggers {
+			if r.Aborted != c.aborted[i] {
+				problems = append(problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the example = %v, want %v", i+1, r.Seq, r.Aborted, c.aborted[i]))
+			}
+		}
+	}
+	var sent []string
+	for _, m := range out.Sent {
+		sent = append(sent, fmt.Sprint(m["type"]))
+	}
+	if strings.Join(sent, " ") != strings.Join(c.sent, " ") {
+		problems = append(problems, fmt.Sprintf("the client sent %v, want %v", sent, c.sent))
+	}
+	for i, m := range out.Received {
+		if m["type"] == "finish" && m["executionId"] == nil {
+			// The platform's finish events carry their executionId; one
+			// without is Execute's finish {stop} of a cancelled execution,
+			// which ServeSocket must not write.
+			problems = append(problems, fmt.Sprintf("received[%d] is the finish of a stopped execution: %v", i, m))
+		}
+	}
+	if n := strings.Count(strings.Join(out.ConnectionStates, " "), "connecting"); n != 1 {
+		problems = append(problems, fmt.Sprintf("the transport connected %d times, want once: %v", n, out.ConnectionStates))
+	}
+	var creates []string
+	for _, r := range p.Requests() {
+		if r.Method == "POST" && r.Path == "/api/agent-sessions" {
+			creates = append(creates, string(r.Body))
+		}
+	}
+	if len(creates) != 1 {
+		problems = append(problems, fmt.Sprintf("the example created %d sessions, want 1: %v", len(creates), creates))
+	}
+	if strings.Contains(app.stderr.String(), "socket:") {
+		problems = append(problems, "the example logged a socket error (the close was not clean)")
+	}
+	if len(problems) == 0 {
+		return
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
+	for _, p := range problems {
+		b.WriteString("\n" + strings.TrimRight(p, "\n") + "\n")
+	}
+	fmt.Fprintf(&b, "\nend state (normalised):\n%s", pretty(got))
+	fmt.Fprintf(&b, "socket client output:\n  %s\n", strings.TrimSpace(stdout.String()))
+	b.WriteString(diag())
+	t.Error(b.String())
+}
+
+func socketChatCases() []socketCase {
+	no := "The user said no"
+	askConfirmation := octavustest.Stream(
+		octavustest.Text("I need your confirmation."),
+		octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+	)
+	continueRequest := func(result obj) obj {
+		return obj{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+			{"toolCallId": "call_1", "toolName": clientTool, "result": result},
+		}}
+	}
+	confirmed := assistantMessage(
+		textPart("I need your confirmation."),
+		obj{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+		textPart("Confirmed: true."),
+	)
+	return []socketCase{
+		{
+			name:  "text",
+			about: "two streamed text answers on one socket; OctavusChat.send sends stop before the second trigger",
+			script: []octavustest.Turn{
+				octavustest.Stream(octavustest.Text("Hello", " from", " Octavus.")),
+				octavustest.Stream(octavustest.Text("Still", " here.")),
+			},
+			sends: []chatSend{userTrigger("Hi"), userTrigger("Are you there?")},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Hi"),
+					assistantMessage(textPart("Hello from Octavus.")),
+					userMessage("Are you there?"),
+					assistantMessage(textPart("Still here.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi"), triggerRequest("Are you there?")},
+				callbacks: []string{"finish", "finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "stop", "trigger"},
+		},
+		{
+			name:  "server-tool",
+			about: "the example's get-user-account handler runs and the agent answers with its result",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("Let me look you up."),
+					octavustest.ToolCall{Name: serverTool, Args: obj{"userId": "u_1"}},
+				),
+				answerFromAccount,
+			},
+			sends: []chatSend{userTrigger("Who am I?")},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Who am I?"),
+					assistantMessage(
+						textPart("Let me look you up."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": serverTool, "args": obj{"userId": "u_1"}, "status": "done", "result": account},
+						textPart("You are Demo User on the pro plan."),
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Who am I?")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger"},
+		},
+		{
+			name:        "client-tool",
+			about:       "a tool the example has no handler for goes to the browser; an automatic clientTools handler answers it with a continue message",
+			script:      []octavustest.Turn{askConfirmation, answerFromConfirmation},
+			sends:       []chatSend{userTrigger("Upgrade me")},
+			clientTools: map[string]clientToolSpec{clientTool: {Result: confirmResult}},
+			want: view{
+				status:          "idle",
+				messages:        []obj{userMessage("Upgrade me"), confirmed},
+				statuses:        []string{"idle", "streaming", "idle"},
+				requests:        []obj{triggerRequest("Upgrade me"), continueRequest(confirmResult)},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "continue"},
+		},
+		{
+			name:        "client-tool-fails",
+			about:       "an automatic client tool throws: its error goes back to the agent in the continue message",
+			script:      []octavustest.Turn{askConfirmation, answerFromConfirmation},
+			sends:       []chatSend{userTrigger("Upgrade me")},
+			clientTools: map[string]clientToolSpec{clientTool: {Error: &no}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("I need your confirmation."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs, "status": "error", "error": no},
+						textPart("Okay, I will not: "+no),
+					),
+				},
+				statuses: []string{"idle", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{{"toolCallId": "call_1", "toolName": clientTool, "error": no}}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "continue"},
+		},
+		{
+			name:        "interactive-client-tool",
+			about:       "an 'interactive' client tool: the chat waits in awaiting-input until the call is submitted, then continues",
+			script:      []octavustest.Turn{askConfirmation, answerFromConfirmation},
+			sends:       []chatSend{userTrigger("Upgrade me")},
+			clientTools: map[string]clientToolSpec{clientTool: {Interactive: true, Result: confirmResult}},
+			want: view{
+				status:          "idle",
+				messages:        []obj{userMessage("Upgrade me"), confirmed},
+				statuses:        []string{"idle", "streaming", "awaiting-input", "streaming", "idle"},
+				requests:        []obj{triggerRequest("Upgrade me"), continueRequest(confirmResult)},
+				clientToolCalls: []obj{{"toolCallId": "call_1", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "continue"},
+		},
+		{
+			name:  "mixed-tools",
+			about: "the server tool and a client tool in one turn: the server result rides along in client-tool-request and comes back in continue",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Text("Checking."),
+					octavustest.ToolCall{Name: serverTool},
+					octavustest.ToolCall{Name: clientTool, Args: confirmArgs},
+				),
+				octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+					acct, ok1 := toolResult(req, serverTool)
+					conf, ok2 := toolResult(req, clientTool)
+					a, _ := acct.Result.(map[string]any)
+					c, _ := conf.Result.(map[string]any)
+					if !ok1 || !ok2 || a == nil || c == nil {
+						return unexpected(req)
+					}
+					return octavustest.Stream(octavustest.Text(fmt.Sprintf("%v confirmed: %v.", a["name"], c["confirmed"])))
+				}),
+			},
+			sends:       []chatSend{userTrigger("Upgrade me")},
+			clientTools: map[string]clientToolSpec{clientTool: {Interactive: true, Result: confirmResult}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Upgrade me"),
+					assistantMessage(
+						textPart("Checking."),
+						obj{"type": "tool-call", "toolCallId": "call_1", "toolName": serverTool, "args": obj{}, "status": "done", "result": account},
+						obj{"type": "tool-call", "toolCallId": "call_2", "toolName": clientTool, "args": confirmArgs, "status": "done", "result": confirmResult},
+						textPart("Demo User confirmed: true."),
+					),
+				},
+				statuses: []string{"idle", "streaming", "awaiting-input", "streaming", "idle"},
+				requests: []obj{
+					triggerRequest("Upgrade me"),
+					{"type": "continue", "executionId": "exec_1", "toolResults": []obj{
+						{"toolCallId": "call_1", "toolName": serverTool, "result": account},
+						{"toolCallId": "call_2", "toolName": clientTool, "result": confirmResult},
+					}},
+				},
+				clientToolCalls: []obj{{"toolCallId": "call_2", "toolName": clientTool, "args": confirmArgs}},
+				callbacks:       []string{"finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "continue"},
+		},
+		{
+			name: "stop",
+			about: "stop() after the first text delta while the platform stalls: the example cancels the platform request and " +
+				"writes nothing more of it; the next send, right after (stop then trigger), gets its whole answer",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Event(obj{"type": "text-start", "id": "t1"}),
+					octavustest.Event(obj{"type": "text-delta", "id": "t1", "delta": "Partial answer"}),
+					octavustest.Stall(nil), // until the example goes away
+					octavustest.Event(obj{"type": "text-delta", "id": "t1", "delta": " that never arrives"}),
+					octavustest.Event(obj{"type": "text-end", "id": "t1"}),
+				),
+				octavustest.Stream(octavustest.Text("Back again.")),
+			},
+			sends: []chatSend{
+				{TriggerName: "user-message", Input: obj{"USER_MESSAGE": "Tell me a long story"}, UserMessage: "Tell me a long story", StopOnFirstTextDelta: true},
+				userTrigger("Still there?"),
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Tell me a long story"),
+					assistantMessage(textPart("Partial answer")),
+					userMessage("Still there?"),
+					assistantMessage(textPart("Back again.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Tell me a long story"), triggerRequest("Still there?")},
+				callbacks: []string{"stop", "finish"},
+				stopped:   true,
+			},
+			aborted: []bool{true, false},
+			// chat.stop() sends stop, then send() sends its own.
+			sent: []string{"trigger", "stop", "stop", "trigger"},
+		},
+		{
+			name: "platform-error",
+			about: "the platform answers 403: the error event is the last message of the stream and the chat ends in error; " +
+				"the socket stays open for the next send",
+			script: []octavustest.Turn{
+				octavustest.Failure{Status: 403, Body: `{"error":"This project cannot use the agent"}`},
+				octavustest.Stream(octavustest.Text("Better now.")),
+			},
+			sends: []chatSend{userTrigger("Hi"), userTrigger("Again")},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Hi"),
+					userMessage("Again"),
+					assistantMessage(textPart("Better now.")),
+				},
+				statuses:  []string{"idle", "streaming", "error", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi"), triggerRequest("Again")},
+				callbacks: []string{"error:permission_error", "finish"},
+			},
+			aborted: []bool{false, false},
+			sent:    []string{"trigger", "stop", "trigger"},
+		},
+		{
+			name:  "error-event-mid-stream",
+			about: "the platform streams some text, then a provider error event: the chat ends in error and keeps the text",
+			script: []octavustest.Turn{
+				octavustest.Stream(octavustest.Text("Working on it"), octavustest.Event(providerError)),
+			},
+			sends: []chatSend{userTrigger("Hi")},
+			want: view{
+				status: "error",
+				err: obj{
+					"name": "OctavusError", "errorType": "provider_error", "message": "The model provider failed",
+					"source": "provider", "retryable": true, "retryAfter": 3, "provider": providerError["provider"],
+				},
+				messages:  []obj{userMessage("Hi"), assistantMessage(textPart("Working on it"))},
+				statuses:  []string{"idle", "streaming", "error"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{"error:provider_error"},
+			},
+			aborted: []bool{false},
+			sent:    []string{"trigger"},
+		},
+	}
+}
