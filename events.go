@@ -324,30 +324,45 @@ func (e *TextStartEvent) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextDeltaEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain TextDeltaEvent
 	return marshalTagged(`"text-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextEndEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain TextEndEvent
 	return marshalTagged(`"text-end"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningStartEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ReasoningStartEvent
 	return marshalTagged(`"reasoning-start"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningDeltaEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ReasoningDeltaEvent
 	return marshalTagged(`"reasoning-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningEndEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ReasoningEndEvent
 	return marshalTagged(`"reasoning-end"`, (*plain)(e), nil)
 }
@@ -360,12 +375,18 @@ func (e *ToolInputStartEvent) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputDeltaEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ToolInputDeltaEvent
 	return marshalTagged(`"tool-input-delta"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputEndEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ToolInputEndEvent
 	return marshalTagged(`"tool-input-end"`, (*plain)(e), nil)
 }
@@ -384,6 +405,9 @@ func (e *ToolOutputAvailableEvent) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolOutputErrorEvent) MarshalJSON() ([]byte, error) {
+	if e != nil {
+		return marshalFlat(e), nil
+	}
 	type plain ToolOutputErrorEvent
 	return marshalTagged(`"tool-output-error"`, (*plain)(e), nil)
 }
@@ -520,6 +544,15 @@ var ErrInvalidEvent = errors.New("octavus: invalid stream event")
 // an error matching ErrInvalidEvent. Keys the schema does not know are
 // dropped.
 func ParseStreamEvent(data []byte) (StreamEvent, error) {
+	if ev := decodeFlat(data, nil); ev != nil {
+		return ev, nil
+	}
+	return parseGeneral(data)
+}
+
+// parseGeneral is ParseStreamEvent without the fast path (fastpath.go):
+// every event through the schema checks of internal/wire.
+func parseGeneral(data []byte) (StreamEvent, error) {
 	o, err := wire.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)

@@ -1,0 +1,469 @@
+// Command bench measures octavus-go against the official Node SDK
+// (@octavus/server-sdk 2.0.0) and against a raw copy of the same bytes, on
+// one scripted platform on loopback, and checks the performance targets.
+//
+//	go run ./bench                      # everything, about 70 s on 2 cores
+//	go run ./bench -streams 2000 -duration 5s
+//	go run ./bench -skip-node -skip-scale
+//
+// Throughput: one stream of -events text-delta events (63 bytes of SSE
+// each) read by three clients, each in its own process, run after run
+// (-runs) so machine noise hits all three alike: a raw copy (POST, io.Copy
+// into a sink), octavus-go (Execute + ToSSEStream into a sink) and the
+// official SDK in Node (execute + toSSEStream, drained), started from
+// bench/node/run.mjs with the packages of conformance/node_modules. All
+// three must produce the same bytes (CRC-32). Tool rounds: -rounds rounds
+// of a server tool, octavus-go and Node. Scale: -streams concurrent
+// executions through the passthrough Handler of an app server (a child
+// process) at -rate events per second each for -duration, the platform and
+// the browsers in this process; every event carries its write time, so the
+// browser side measures the latency the SDK adds on top of loopback.
+// Latency probe: a platform that writes an event only once the previous one
+// reached the sink.
+//
+// It prints a table and one line per target:
+// "target <name>: <measured> (goal <goal>) ok|short".
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	octavus "github.com/octavus-go/octavus"
+)
+
+func main() {
+	var (
+		events        = flag.Int("events", 1_000_000, "text-delta events in the throughput stream")
+		runs          = flag.Int("runs", 5, "throughput runs of each client (the best counts)")
+		rounds        = flag.Int("rounds", 100, "server tool rounds in the tool-round workload")
+		streams       = flag.Int("streams", 10_000, "concurrent streams in the scale run")
+		duration      = flag.Duration("duration", 10*time.Second, "how long the scale streams stream")
+		rate          = flag.Float64("rate", 50, "events per second of each scale stream")
+		batch         = flag.Int("batch", 1, "events per platform write in the scale run")
+		idle          = flag.Duration("idle", time.Second, "how long the scale streams stay idle (open, quiet) before streaming")
+		openAtOnce    = flag.Int("open", 500, "scale streams being opened at once")
+		proto         = flag.String("platform-proto", "h2c", "how the scale run's app server talks to the platform: h2c (HTTP/2, as over TLS to the real platform) or h1")
+		heapProfile   = flag.String("server-heapprofile", "", "write a heap profile of the scale run's app server, streams open and idle, to this file")
+		serverProfile = flag.String("server-cpuprofile", "", "write a CPU profile of the scale run's app server (its streaming phase) to this file")
+		nodeBin       = flag.String("node", "node", "the Node.js binary")
+		nodeModules   = flag.String("node-modules", "", "directory holding @octavus/server-sdk (default: conformance/node_modules of this module)")
+		skipNode      = flag.Bool("skip-node", false, "leave out the official SDK")
+		skipScale     = flag.Bool("skip-scale", false, "leave out the scale run")
+		role          = flag.String("role", "", "internal: run as a child (go, raw, server)")
+		url           = flag.String("url", "", "internal: the platform URL of a child")
+		sid           = flag.String("sid", "", "internal: the session id a child plays")
+		platformURL   = flag.String("platform", "", "internal: the platform URL of the app server")
+		h2c           = flag.Bool("h2c", false, "internal: the app server talks h2c to the platform")
+		blockWrites   = flag.Bool("block-writes", false, "the throughput platform writes 32 KiB pieces instead of one Write per event")
+		flushEach     = flag.Bool("flush", false, "the throughput platform flushes after every event (both clients are then bound by the platform)")
+		cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the octavus-go throughput client (its last run) to this file")
+	)
+	flag.Parse()
+
+	switch *role {
+	case "go":
+		printJSON(runGo(*url, *sid, *cpuProfile))
+		return
+	case "raw":
+		printJSON(runRaw(*url, *sid))
+		return
+	case "server":
+		if err := serve(*platformURL, *h2c, *serverProfile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	case "":
+	default:
+		fmt.Fprintf(os.Stderr, "unknown role %q\n", *role)
+		os.Exit(2)
+	}
+
+	self, err := os.Executable()
+	check(err)
+	root := moduleRoot()
+	if *nodeModules == "" {
+		*nodeModules = filepath.Join(root, "conformance", "node_modules")
+	}
+	b := &bench{self: self, root: root, nodeBin: *nodeBin, nodeModules: *nodeModules}
+	if !*skipNode {
+		b.nodeMissing = b.checkNode()
+	} else {
+		b.nodeMissing = "left out (-skip-node)"
+	}
+
+	fmt.Printf("octavus-go bench: %s, GOMAXPROCS=%d, %d CPUs, %s\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), b.nodeLine())
+
+	p, err := startPlatform(false)
+	check(err)
+	defer p.close()
+	p.blockWrites = *blockWrites
+	p.flushEach = *flushEach
+	b.cpuProfile = *cpuProfile
+
+	probeOK, probeGot := probe(p, 20)
+
+	// Throughput.
+	var raws, gos, nodes []result
+	for run := range *runs {
+		tag := strconv.Itoa(run)
+		raws = append(raws, b.child("raw", p.url, fmt.Sprintf("stream-%d-raw%s", *events, tag)))
+		gos = append(gos, b.child("go", p.url, fmt.Sprintf("stream-%d-go%s", *events, tag)))
+		if b.nodeMissing == "" {
+			nodes = append(nodes, b.node(p.url, fmt.Sprintf("stream-%d-node%s", *events, tag)))
+		}
+	}
+	streamBytes := int64(len(startSSE)+len(finishSSE)+len(doneSSE)) + int64(*events)*int64(len("data: "+deltaJSON+"\n\n"))
+	fmt.Printf("\nThroughput: one stream of %d text-delta events (%.1f MB of SSE), each client in its own process, best of %d runs\n\n",
+		*events, float64(streamBytes)/1e6, *runs)
+	fmt.Println("| client | time (best) | time (median) | events/s | MB/s | vs raw copy | allocs/event | peak RSS | output CRC-32 |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	raw, goRes, nodeRes := best(raws), best(gos), best(nodes)
+	row := func(name string, all []result, r result) {
+		if r.Err != "" {
+			fmt.Printf("| %s | failed: %s |\n", name, r.Err)
+			return
+		}
+		allocs := "–"
+		if r.Allocs > 0 {
+			allocs = fmt.Sprintf("%.2f", float64(r.Allocs)/float64(*events))
+		}
+		fmt.Printf("| %s | %.3f s | %.3f s | %s | %.0f | %.2fx | %s | %.1f MiB | %s |\n",
+			name, r.Seconds, median(all), si(float64(*events)/r.Seconds), float64(r.Bytes)/1e6/r.Seconds,
+			r.Seconds/raw.Seconds, allocs, float64(r.MaxRSSKiB)/1024, crcString(r))
+	}
+	row("raw copy (io.Copy)", raws, raw)
+	row("octavus-go Execute + ToSSEStream", gos, goRes)
+	if b.nodeMissing == "" {
+		row("@octavus/server-sdk "+nodeRes.SDKVersion+" execute + toSSEStream (Node "+b.nodeVersion+")", nodes, nodeRes)
+	} else {
+		fmt.Printf("| @octavus/server-sdk (Node) | skipped: %s |\n", b.nodeMissing)
+	}
+
+	// Tool rounds.
+	fmt.Printf("\nTool rounds: %d rounds of a server tool (start, tool-request, finish; the tool's result posted back), one execution\n\n", *rounds)
+	fmt.Println("| client | time | per round |")
+	fmt.Println("|---|---|---|")
+	goTools := b.child("go", p.url, fmt.Sprintf("tools-%d-go", *rounds))
+	fmt.Printf("| octavus-go | %s |\n", perRound(goTools, *rounds))
+	var nodeTools result
+	if b.nodeMissing == "" {
+		nodeTools = b.node(p.url, fmt.Sprintf("tools-%d-node", *rounds))
+		fmt.Printf("| @octavus/server-sdk (Node) | %s |\n", perRound(nodeTools, *rounds))
+	} else {
+		fmt.Printf("| @octavus/server-sdk (Node) | skipped: %s |\n", b.nodeMissing)
+	}
+
+	// Scale.
+	var sc *scaleResult
+	if !*skipScale {
+		sc, err = runScale(self, scaleConfig{streams: *streams, duration: *duration, rate: *rate, batch: *batch, idle: *idle, open: *openAtOnce, proto: *proto, profile: *serverProfile, heapProfile: *heapProfile})
+		if err != nil {
+			fmt.Printf("\nScale run failed: %v\n", err)
+		} else {
+			printScale(sc)
+		}
+	}
+
+	// Targets.
+	fmt.Println()
+	t := targets{}
+	if b.nodeMissing == "" && nodeRes.Err == "" && goRes.Err == "" {
+		t.line("throughput-vs-node", fmt.Sprintf("%.1fx the official SDK's events/s", nodeRes.Seconds/goRes.Seconds), ">= 10x", nodeRes.Seconds/goRes.Seconds >= 10)
+	} else {
+		why := b.nodeMissing
+		if why == "" {
+			why = nodeRes.Err
+		}
+		t.skip("throughput-vs-node", "the official SDK did not run: "+why)
+	}
+	if goRes.Err == "" && raw.Err == "" {
+		t.line("throughput-vs-copy", fmt.Sprintf("%.2fx the raw copy's time", goRes.Seconds/raw.Seconds), "<= 2.5x", goRes.Seconds/raw.Seconds <= 2.5)
+		per := float64(goRes.Allocs) / float64(*events)
+		t.line("allocs-per-event", fmt.Sprintf("%.2f (whole process, live run; go test -bench ForwardTextDelta reports the same path)", per), "<= 2", per <= 2.005)
+		t.line("peak-rss-stream", fmt.Sprintf("%.1f MiB for %d events (VmHWM of the octavus-go process)", float64(goRes.MaxRSSKiB)/1024, *events), "< 30 MiB", goRes.MaxRSSKiB < 30<<10)
+	}
+	same := raw.CRC != nil && goRes.CRC != nil && *raw.CRC == *goRes.CRC && goRes.Bytes == raw.Bytes && goRes.Bytes == streamBytes
+	what := "octavus-go = raw copy"
+	if b.nodeMissing == "" {
+		same = same && nodeRes.CRC != nil && *nodeRes.CRC == *goRes.CRC && nodeRes.Bytes == goRes.Bytes &&
+			nodeTools.CRC != nil && goTools.CRC != nil && *nodeTools.CRC == *goTools.CRC
+		what = "octavus-go = official SDK = raw copy; tool rounds octavus-go = official SDK"
+	}
+	t.line("identical-output", what+" (bytes and CRC-32)", "identical", same)
+	if sc != nil {
+		perStream := float64(sc.idle.RSSKiB-sc.base.RSSKiB) / float64(sc.cfg.streams)
+		t.line("idle-stream-memory", fmt.Sprintf("%.1f KiB per open idle stream (app server RSS)", perStream), "< 64 KiB", perStream < 64)
+		t.line("scale-delivered", fmt.Sprintf("%d of %d events, %d streams failed", sc.got, sc.want, sc.failed.Load()),
+			"all", sc.got == sc.want && sc.failed.Load() == 0)
+		p99 := sc.hist.quantile(0.99)
+		t.line("scale-p99-latency", fmt.Sprintf("%.2f ms at %d streams x %.0f events/s", ms(p99), sc.cfg.streams, sc.cfg.rate), "< 5 ms", p99 < 5*time.Millisecond)
+	} else {
+		t.skip("scale", "left out (-skip-scale)")
+	}
+	t.line("flush-per-event", fmt.Sprintf("%d of %d events reached the sink before the platform wrote the next", probeGot, 20), "all", probeOK)
+}
+
+// childTimeout bounds one client run.
+const childTimeout = 5 * time.Minute
+
+type bench struct {
+	cpuProfile           string
+	self, root           string
+	nodeBin, nodeModules string
+	nodeVersion          string
+	nodeMissing          string // why the Node column is skipped, or ""
+}
+
+// checkNode says why the official SDK cannot run, or "".
+func (b *bench) checkNode() string {
+	path, err := exec.LookPath(b.nodeBin)
+	if err != nil {
+		return fmt.Sprintf("node not found (%v; install Node.js 20+ or pass -node)", err)
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return fmt.Sprintf("%s --version failed: %v", path, err)
+	}
+	b.nodeVersion = strings.TrimSpace(string(out))
+	if _, err := os.Stat(filepath.Join(b.nodeModules, "@octavus", "server-sdk", "package.json")); err != nil {
+		return fmt.Sprintf("@octavus/server-sdk not installed in %s (run: cd conformance && npm ci)", b.nodeModules)
+	}
+	return ""
+}
+
+func (b *bench) nodeLine() string {
+	if b.nodeMissing != "" {
+		return "official SDK: skipped: " + b.nodeMissing
+	}
+	return "node " + b.nodeVersion
+}
+
+// child runs a client role in a fresh process of this binary.
+func (b *bench) child(role, url, sid string) result {
+	args := []string{"-role", role, "-url", url, "-sid", sid}
+	if role == "go" && b.cpuProfile != "" && strings.HasPrefix(sid, "stream-") {
+		args = append(args, "-cpuprofile", b.cpuProfile)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, b.self, args...).Output()
+	return decodeResult(out, err)
+}
+
+// node runs the official SDK on sid.
+func (b *bench) node(url, sid string) result {
+	job, _ := json.Marshal(map[string]any{
+		"modules": b.nodeModules, "baseUrl": url, "apiKey": apiKey, "sessionId": sid,
+		"request": map[string]any{"type": "trigger", "triggerName": "user-message"},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), childTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.nodeBin, filepath.Join(b.root, "bench", "node", "run.mjs"), string(job))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil && stderr.Len() > 0 {
+		err = fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return decodeResult(out, err)
+}
+
+func decodeResult(out []byte, err error) result {
+	if err != nil {
+		return result{Err: err.Error()}
+	}
+	var r result
+	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
+		return result{Err: fmt.Sprintf("bad child output %q: %v", out, err)}
+	}
+	return r
+}
+
+// probe runs n events through Execute + ToSSEStream (in this process)
+// against a platform that writes each event only after the previous one
+// reached the sink: it reports whether all n arrived.
+func probe(p *platform, n int) (ok bool, got int) {
+	c, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.url, APIKey: apiKey, MaxRetries: -1})
+	check(err)
+	w := &probeSink{h: http.Header{}, seen: p.probeSeen, last: -1}
+	r, _ := http.NewRequest(http.MethodPost, "/", nil)
+	octavus.ToSSEStream(c.AgentSessions.Attach(fmt.Sprintf("probe-%d", n), octavus.AttachOptions{}).
+		Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message"})).ServeHTTP(w, r)
+	return w.got == n, w.got
+}
+
+// probeSink reports each probe event to the platform when it is flushed.
+type probeSink struct {
+	h       http.Header
+	seen    chan<- int
+	pending int
+	last    int
+	got     int
+}
+
+func (s *probeSink) Header() http.Header { return s.h }
+func (s *probeSink) WriteHeader(int)     {}
+func (s *probeSink) Write(p []byte) (int, error) {
+	if _, rest, ok := bytes.Cut(p, []byte(`"delta":"p`)); ok {
+		if i, err := strconv.Atoi(string(rest[:bytes.IndexByte(rest, '"')])); err == nil {
+			s.pending = i
+		}
+	}
+	return len(p), nil
+}
+func (s *probeSink) Flush() {
+	if s.pending > s.last {
+		s.last = s.pending
+		s.got++
+		s.seen <- s.pending
+	}
+}
+
+func printScale(sc *scaleResult) {
+	cfg := sc.cfg
+	fmt.Printf("\nScale: %d concurrent executions through Handler (app server in its own process; platform over %s, browsers over HTTP/1.1, all on loopback), "+
+		"%g events/s each (%d per platform write) for %v after %v idle\n\n",
+		cfg.streams, cfg.proto, cfg.rate, cfg.batch, cfg.duration, cfg.idle)
+	fmt.Println("| measure | value |")
+	fmt.Println("|---|---|")
+	fmt.Printf("| streams opened | %d in %.1f s |\n", sc.opened, sc.openTime.Seconds())
+	fmt.Printf("| events delivered | %d of %d (%d written by the platform), %d streams failed |\n", sc.got, sc.want, sc.written, sc.failed.Load())
+	if e, _ := sc.firstErr.Load().(string); e != "" {
+		fmt.Printf("| first error | %s |\n", e)
+	}
+	fmt.Printf("| event rate | %s events/s over %.1f s |\n", si(float64(sc.got)/sc.runTime.Seconds()), sc.runTime.Seconds())
+	fmt.Printf("| added latency, platform write to browser read | p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms |\n",
+		ms(sc.hist.quantile(0.5)), ms(sc.hist.quantile(0.9)), ms(sc.hist.quantile(0.99)), ms(sc.hist.quantile(0.999)), ms(time.Duration(sc.hist.max.Load())))
+	n := float64(cfg.streams)
+	fmt.Printf("| app server, idle streams open | RSS %.1f MiB (%.1f KiB per stream over the %.1f MiB before); per stream %.1f goroutines, %.1f KiB of stacks, %.1f KiB of heap |\n",
+		float64(sc.idle.RSSKiB)/1024, float64(sc.idle.RSSKiB-sc.base.RSSKiB)/n, float64(sc.base.RSSKiB)/1024,
+		float64(sc.idle.Goroutines-sc.base.Goroutines)/n,
+		float64(int64(sc.idle.StackInuse)-int64(sc.base.StackInuse))/1024/n,
+		float64(int64(sc.idle.HeapInuse)-int64(sc.base.HeapInuse))/1024/n)
+	fmt.Printf("| app server, peak RSS (VmHWM) | %.1f MiB |\n", float64(sc.end.HWMKiB)/1024)
+	fmt.Printf("| app server CPU while streaming | %.2f cores (%.1f µs per event) |\n",
+		(sc.end.CPUSeconds-sc.idle.CPUSeconds)/sc.runTime.Seconds(), (sc.end.CPUSeconds-sc.idle.CPUSeconds)/float64(max(sc.got, 1))*1e6)
+	fmt.Printf("| platform + browsers CPU (this process) | %.2f cores |\n", sc.parentCPUSeconds/sc.runTime.Seconds())
+}
+
+type targets struct{}
+
+func (targets) line(name, measured, goal string, ok bool) {
+	verdict := "ok"
+	if !ok {
+		verdict = "short"
+	}
+	fmt.Printf("target %s: %s (goal %s) %s\n", name, measured, goal, verdict)
+}
+
+func (targets) skip(name, why string) {
+	fmt.Printf("target %s: skipped: %s\n", name, why)
+}
+
+func best(rs []result) result {
+	var b result
+	found := false
+	for _, r := range rs {
+		if r.Err != "" {
+			if !found {
+				b = r
+			}
+			continue
+		}
+		if !found || r.Seconds < b.Seconds {
+			b, found = r, true
+		}
+	}
+	if len(rs) == 0 {
+		b.Err = "no run"
+	}
+	return b
+}
+
+func median(rs []result) float64 {
+	var s []float64
+	for _, r := range rs {
+		if r.Err == "" {
+			s = append(s, r.Seconds)
+		}
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func perRound(r result, rounds int) string {
+	if r.Err != "" {
+		return "failed: " + r.Err
+	}
+	return fmt.Sprintf("%.1f ms | %.2f ms", r.Seconds*1e3, r.Seconds*1e3/float64(rounds))
+}
+
+func crcString(r result) string {
+	if r.CRC == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%08x", *r.CRC)
+}
+
+func si(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f M", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1f k", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func printJSON(v any) {
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
+}
+
+// moduleRoot finds the directory of this module's go.mod, from the working
+// directory up.
+func moduleRoot() string {
+	dir, err := os.Getwd()
+	check(err)
+	for d := dir; ; d = filepath.Dir(d) {
+		f, err := os.Open(filepath.Join(d, "go.mod"))
+		if err == nil {
+			line, _ := bufio.NewReader(f).ReadString('\n')
+			_ = f.Close()
+			if strings.TrimSpace(line) == "module github.com/octavus-go/octavus" {
+				return d
+			}
+		}
+		if filepath.Dir(d) == d {
+			check(errors.New("run the bench inside the octavus-go module (go run ./bench)"))
+		}
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
