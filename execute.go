@@ -355,6 +355,13 @@ func (x *execution) failed(err error) {
 // emit sends ev to the consumer. It returns false when ctx was cancelled
 // first.
 func (x *execution) emit(ev StreamEvent) bool {
+	// Most sends find room in the buffer: try that first, without the
+	// cost of a two-way select.
+	select {
+	case x.out <- ev:
+		return true
+	default:
+	}
 	select {
 	case x.out <- ev:
 		return true

@@ -112,9 +112,9 @@ func TestRetryAfterIsHonouredAndClamped(t *testing.T) {
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
-		"0":                             0,
-		"7":                             7 * time.Second,
-		"9":                             8 * time.Second,
+		"0": 0,
+		"7": 7 * time.Second,
+		"9": 8 * time.Second,
 		now.Add(5 * time.Second).Format(http.TimeFormat):  5 * time.Second,
 		now.Add(-5 * time.Second).Format(http.TimeFormat): 0,
 		now.Add(time.Hour).Format(http.TimeFormat):        time.Hour, // clamped by send

@@ -114,30 +114,49 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		quiet = false
-		if !ok {
+		// Encode this event and every one already waiting (up to
+		// sseBatch bytes), then write them at once: one write and one
+		// flush for a burst, and no event waits for one not yet sent.
+		buf.Reset()
+		closed := !ok
+		for !closed {
 			if !failed {
-				write(sseDone)
+				mark := buf.Len()
+				if err := appendSSEEvent(&buf, ev); err != nil {
+					buf.Truncate(mark)
+					_ = appendSSEEvent(&buf, NewInternalErrorEvent("Failed to encode a stream event: "+err.Error()))
+					failed = true
+				}
+				if ee, isErr := ev.(*ErrorEvent); isErr && ee.terminal {
+					failed = true
+				}
 			}
+			if buf.Len() >= sseBatch {
+				break
+			}
+			select {
+			case ev, ok = <-h.events:
+				closed = !ok
+				continue
+			default:
+			}
+			break
+		}
+		if closed && !failed {
+			buf.Write(sseDone)
+		}
+		if buf.Len() > 0 && !write(buf.Bytes()) {
+			drain(h.events)
 			return
 		}
-		if failed {
-			continue
-		}
-		buf.Reset()
-		if err := appendSSEEvent(&buf, ev); err != nil {
-			buf.Reset()
-			_ = appendSSEEvent(&buf, NewInternalErrorEvent("Failed to encode a stream event: "+err.Error()))
-			failed = true
-		}
-		if ee, isErr := ev.(*ErrorEvent); isErr && ee.terminal {
-			failed = true
-		}
-		if !write(buf.Bytes()) {
-			drain(h.events)
+		if closed {
 			return
 		}
 	}
 }
+
+// sseBatch bounds the bytes of ready events written in one write.
+const sseBatch = 32 << 10
 
 // appendSSEEvent writes ev as one "data: <JSON>\n\n" block. The flat
 // events (the deltas above all) are written straight into buf's free space
