@@ -301,7 +301,7 @@ func decodeResult(out []byte, err error) result {
 func probe(p *platform, n int) (ok bool, got int) {
 	c, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.url, APIKey: apiKey, MaxRetries: -1})
 	check(err)
-	w := &probeSink{h: http.Header{}, seen: p.probeSeen, last: -1}
+	w := &probeSink{h: http.Header{}, seen: p.probeSeen, pending: -1, last: -1} // the header flush carries no event
 	r, _ := http.NewRequest(http.MethodPost, "/", nil)
 	octavus.ToSSEStream(c.AgentSessions.Attach(fmt.Sprintf("probe-%d", n), octavus.AttachOptions{}).
 		Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message"})).ServeHTTP(w, r)
