@@ -301,13 +301,11 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 		l.stopped = true
 		return l, nil
 	}
-	r := &bodyReader{r: resp.Body, t: idle, d: c.idleTimeout}
-	l, err = x.readLeg(r, &body.ExecutionID)
-	if err == nil && r.err != nil && r.err != io.EOF && !l.cancelled {
-		// A stream cut inside a line can look like a clean end to the SSE
-		// parser; the body's own error tells a broken connection apart.
-		err = r.err
+	var r io.Reader = resp.Body
+	if idle != nil {
+		r = &idleReader{r: resp.Body, t: idle, d: c.idleTimeout}
 	}
+	l, err = x.readLeg(r, &body.ExecutionID)
 	switch {
 	case err == nil:
 	case errors.Is(err, errEventTooLarge):
@@ -320,22 +318,17 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 	return l, nil
 }
 
-// bodyReader reads a platform stream: it resets the idle watchdog t (when
-// set) on every byte and keeps the first read error.
-type bodyReader struct {
-	r   io.Reader
-	t   *time.Timer
-	d   time.Duration
-	err error
+// idleReader resets the idle watchdog t on every byte read.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
 }
 
-func (r *bodyReader) Read(p []byte) (int, error) {
+func (r *idleReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
-	if n > 0 && r.t != nil {
+	if n > 0 {
 		r.t.Reset(r.d)
-	}
-	if err != nil && r.err == nil {
-		r.err = err
 	}
 	return n, err
 }
