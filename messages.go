@@ -18,6 +18,14 @@ const (
 	RoleSystem    MessageRole = "system"
 )
 
+// MessageSender is the author of a turn in a multi-user conversation
+// (UIMessageSender in the reference). Every field is optional.
+type MessageSender struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Image string `json:"image,omitempty"`
+}
+
 // UIMessage is a message as the browser shows it: the shape of
 // GetMessages' answer and of Restore's input. Store these to restore an
 // expired session later.

@@ -49,8 +49,16 @@ type ToolResult struct {
 	ToolName       string `json:"toolName,omitempty"`
 	Result         any    `json:"result,omitempty"`
 	Error          string `json:"error,omitempty"`
-	OutputVariable string `json:"outputVariable,omitempty"`
-	BlockIndex     *int   `json:"blockIndex,omitempty"`
+	// Files are files the result carries to the model (images it should
+	// see, outputs to download); the platform emits file-available events
+	// for them on the next leg.
+	Files          []FileReference `json:"files,omitempty"`
+	OutputVariable string          `json:"outputVariable,omitempty"`
+	BlockIndex     *int            `json:"blockIndex,omitempty"`
+	// Thread and WorkerID are copied from the call the result answers, so
+	// the platform routes it to the thread or worker execution that asked.
+	Thread   string `json:"thread,omitempty"`
+	WorkerID string `json:"workerId,omitempty"`
 
 	// extra holds what the fields cannot express: keys of a decoded result
 	// that ToolResult has no field for (the reference passes the browser's
@@ -59,7 +67,7 @@ type ToolResult struct {
 	extra extras
 }
 
-var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "outputVariable", "blockIndex"}
+var toolResultKeys = []string{"toolCallId", "toolName", "result", "error", "files", "outputVariable", "blockIndex", "thread", "workerId"}
 
 // MarshalJSON encodes the result; keys of a decoded result that ToolResult
 // has no field for are kept.
@@ -197,6 +205,10 @@ type PendingToolCall struct {
 	Source         string `json:"source,omitempty"`
 	OutputVariable string `json:"outputVariable,omitempty"`
 	BlockIndex     *int   `json:"blockIndex,omitempty"`
+	// Thread is the thread the call came from, when not the main one.
+	Thread string `json:"thread,omitempty"`
+	// WorkerID is set when a worker execution made the call.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -210,6 +222,8 @@ func pendingToolCallFrom(o *wire.Object) PendingToolCall {
 	}
 	tc.OutputVariable = tc.extra.str(o, "outputVariable")
 	tc.BlockIndex = tc.extra.blockIndex(o, "blockIndex")
+	tc.Thread = tc.extra.str(o, "thread")
+	tc.WorkerID = tc.extra.str(o, "workerId")
 	return tc
 }
 

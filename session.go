@@ -108,11 +108,45 @@ type TriggerRequest struct {
 	// Input is the trigger's input; nil sends none (an empty non-nil map
 	// sends {}).
 	Input map[string]any
+	// Rollback is the trigger's rollbackAfterMessageId: the messages the
+	// platform removes before it runs the trigger, as the browser's retry()
+	// asks. The zero value removes none and sends no key.
+	Rollback Rollback
+	// Sender is the author of this turn, stamped on the user message and
+	// returned as UIMessage.Sender. Set it on the server from the signed-in
+	// user (HandlerOptions.Sender does): DecodeSessionRequest never takes it
+	// from the browser. nil sends none.
+	Sender *MessageSender
 
 	// nullInput records a decoded "input": null, which is sent on as null
 	// while Input stays nil.
 	nullInput bool
 }
+
+// Rollback is a trigger's rollbackAfterMessageId, which has three states:
+// absent (the zero value: nothing is removed and no key is sent),
+// [RollbackAll] (JSON null: every message is removed) and [RollbackAfter]
+// (a message id: the messages after it are removed).
+type Rollback struct {
+	set  bool
+	id   string
+	null bool
+}
+
+// RollbackAfter keeps the session's messages up to and including the message
+// messageID and removes the ones after it before the trigger runs.
+func RollbackAfter(messageID string) Rollback { return Rollback{set: true, id: messageID} }
+
+// RollbackAll removes every message of the session before the trigger runs
+// (rollbackAfterMessageId: null).
+func RollbackAll() Rollback { return Rollback{set: true, null: true} }
+
+// IsSet reports whether the rollback is sent at all.
+func (r Rollback) IsSet() bool { return r.set }
+
+// AfterMessageID returns the id of the last message kept; ok is false when
+// the rollback is absent or removes every message.
+func (r Rollback) AfterMessageID() (id string, ok bool) { return r.id, r.set && !r.null }
 
 // ContinueRequest continues an execution after the browser ran its client
 // tools: ToolResults holds the results of the client tools and the

@@ -180,3 +180,30 @@ func encodeResult(v any) (json.RawMessage, error) {
 	}
 	return json.RawMessage(b), nil
 }
+
+// ToolSchema describes a tool the platform does not know from the agent's
+// definition: a dynamic tool or a tool of an inline MCP server. Its schema
+// rides the dynamicToolSchemas of every request of the session.
+type ToolSchema struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// InputSchema is the JSON Schema of the tool's arguments.
+	InputSchema json.RawMessage `json:"inputSchema"`
+	// OutputSchema, when set, is the JSON Schema of the tool's result.
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty"`
+}
+
+// DynamicTool is a tool added to a session at run time: its schema, sent
+// to the platform, and the handler that runs its calls.
+type DynamicTool struct {
+	Schema  ToolSchema
+	Handler ToolHandler
+}
+
+// ToolProvider supplies tools with their schemas: a set of dynamic tools,
+// an inline MCP server, a device. Only the schemas that have a handler are
+// used.
+type ToolProvider interface {
+	ToolHandlers() ToolHandlers
+	ToolSchemas() []ToolSchema
+}
