@@ -45,10 +45,10 @@ import (
 // sends JSON null. When a ToolResult is decoded from JSON, a present
 // "result" is kept as a json.RawMessage of its exact bytes.
 type ToolResult struct {
-	ToolCallID     string `json:"toolCallId"`
-	ToolName       string `json:"toolName,omitempty"`
-	Result         any    `json:"result,omitempty"`
-	Error          string `json:"error,omitempty"`
+	ToolCallID string `json:"toolCallId"`
+	ToolName   string `json:"toolName,omitempty"`
+	Result     any    `json:"result,omitempty"`
+	Error      string `json:"error,omitempty"`
 	// Files are files the result carries to the model (images it should
 	// see, outputs to download); the platform emits file-available events
 	// for them on the next leg.
