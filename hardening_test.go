@@ -281,17 +281,20 @@ func TestIdleWatchdog(t *testing.T) {
 	t.Run("a retried connect timeout recovers", func(t *testing.T) {
 		f := newFakePlatform(t)
 		f.addLegs(stuck, eventsLeg(`{"type":"finish","finishReason":"stop"}`))
-		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
+		// Generous: the second attempt must answer within it, even on a
+		// loaded machine.
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
 	})
 	t.Run("the watchdog does not cut a retry wait", func(t *testing.T) {
 		// The wait is real and three times the idle timeout: a watchdog
-		// still running during it would end the leg.
+		// still running during it would end the leg. The timeout is
+		// generous so the attempts themselves beat it on a loaded machine.
 		f := newFakePlatform(t)
 		f.addLegs(statusLeg(503, `{}`), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
-		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
-		c.sleep = func(ctx context.Context, _ time.Duration) error { return sleepCtx(ctx, 60*time.Millisecond) }
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 200 * time.Millisecond})
+		c.sleep = func(ctx context.Context, _ time.Duration) error { return sleepCtx(ctx, 600*time.Millisecond) }
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
 		assert.Len(t, f.triggerBodies(), 2)
