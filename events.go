@@ -343,7 +343,6 @@ type FileAvailableEvent struct {
 	extra extras
 }
 
-
 // TodoStatus is the state of one item of an agent's todo list.
 type TodoStatus string
 
