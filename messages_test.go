@@ -288,11 +288,15 @@ func TestChatMessageJSON(t *testing.T) {
 	],"createdAt":"2024-01-15T10:30:00.000Z","visible":false,"content":"Hi"}`
 	var m ChatMessage
 	require.NoError(t, json.Unmarshal([]byte(doc), &m))
+	// "visible" left ChatMessage in 4.0.0: it is kept as an unknown key.
+	require.Equal(t, json.RawMessage(`false`), m.raw["visible"].orig)
+	m.raw = nil
 	require.Equal(t, ChatMessage{ID: "m2", Role: RoleAssistant, Parts: []MessagePart{
 		{Type: "text", Visible: true, Content: "Hi", Thread: "side"},
 		{Type: "tool-call", Visible: false, ToolCall: &ToolCallInfo{ID: "c1", Name: "t", Arguments: json.RawMessage(`{"a":1}`), Status: "pending"}},
 		{Type: "file", Visible: true, File: &FileInfo{ID: "f1", MediaType: "image/png", URL: "https://x/f"}},
-	}, CreatedAt: "2024-01-15T10:30:00.000Z", Visible: ptr(false), Content: "Hi"}, m)
+	}, CreatedAt: "2024-01-15T10:30:00.000Z", Content: "Hi"}, m)
+	require.NoError(t, json.Unmarshal([]byte(doc), &m))
 	b, err := json.Marshal(m)
 	require.NoError(t, err)
 	require.JSONEq(t, doc, string(b))
@@ -314,4 +318,33 @@ func TestParseUIMessageAcceptsCancelledParts(t *testing.T) {
 	require.Error(t, err)
 	_, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[{"type":"text","text":"","status":"cancelled"}],"status":"done","createdAt":0}`))
 	require.Error(t, err)
+}
+
+// withoutRaw returns m without what it kept beyond its fields, at every
+// depth, to compare it with a message built by hand.
+func withoutRaw(m UIMessage) UIMessage {
+	m.raw = nil
+	m.Parts = partsWithoutRaw(m.Parts)
+	return m
+}
+
+func partsWithoutRaw(ps []UIMessagePart) []UIMessagePart {
+	if ps == nil {
+		return nil
+	}
+	out := make([]UIMessagePart, len(ps))
+	for i, p := range ps {
+		p.raw = nil
+		p.Parts = partsWithoutRaw(p.Parts)
+		if p.Todos != nil {
+			todos := make([]UITodoItem, len(p.Todos))
+			for j, td := range p.Todos {
+				td.raw = nil
+				todos[j] = td
+			}
+			p.Todos = todos
+		}
+		out[i] = p
+	}
+	return out
 }

@@ -95,9 +95,8 @@ const fullSessionState = `{"id":"sess_1","agentId":"agent_1","input":{"userId":"
    {"type":"file","visible":true,"file":{"id":"f1","mediaType":"image/png","url":"https://cdn.example/f1.png","filename":"f1.png","size":2048,"toolCallId":"c1"}},
    {"type":"object","visible":true,"object":{"id":"o1","typeName":"Summary","value":{"title":"T"}}},
    {"type":"text","visible":true,"content":"Done","thread":"side"}
- ],"createdAt":"2024-01-15T10:30:01.000Z","visible":true,"content":"Done",
- "toolCalls":[{"id":"c1","name":"get-user","arguments":{"id":"u1"},"status":"error","error":"boom"}],
- "reasoning":"thinking","reasoningSignature":"sig"},
+ ],"createdAt":"2024-01-15T10:30:01.000Z","content":"Done",
+ "toolCalls":[{"id":"c1","name":"get-user","arguments":{"id":"u1"},"status":"error","error":"boom"}]},
  {"id":"m3","role":"system","parts":[],"createdAt":"2024-01-15T10:29:00.000Z","content":"You are"}
 ],
 "status":"active","createdAt":"2024-01-15T10:29:00.000Z","updatedAt":"2024-01-15T10:31:00.000Z"}`
@@ -125,9 +124,8 @@ func wantFullSessionState() *SessionState {
 				{Type: "object", Visible: true, Object: &ObjectInfo{ID: "o1", TypeName: "Summary", Value: json.RawMessage(`{"title":"T"}`)}},
 				{Type: "text", Visible: true, Content: "Done", Thread: "side"},
 			},
-				CreatedAt: "2024-01-15T10:30:01.000Z", Visible: ptr(true), Content: "Done",
-				ToolCalls: []ToolCallInfo{{ID: "c1", Name: "get-user", Arguments: json.RawMessage(`{"id":"u1"}`), Status: "error", Error: "boom"}},
-				Reasoning: "thinking", ReasoningSignature: "sig"},
+				CreatedAt: "2024-01-15T10:30:01.000Z", Content: "Done",
+				ToolCalls: []ToolCallInfo{{ID: "c1", Name: "get-user", Arguments: json.RawMessage(`{"id":"u1"}`), Status: "error", Error: "boom"}}},
 			{ID: "m3", Role: RoleSystem, Parts: []MessagePart{}, CreatedAt: "2024-01-15T10:29:00.000Z", Content: "You are"},
 		},
 		Status:    SessionActive,
@@ -230,8 +228,8 @@ func TestGetSessionBadAnswers(t *testing.T) {
 		"message without parts": editJSON(t, fullSessionState, func(m map[string]any) {
 			delete(m["messages"].([]any)[0].(map[string]any), "parts")
 		}),
-		"part with operation type": editJSON(t, fullSessionState, func(m map[string]any) {
-			m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any)["type"] = "operation"
+		"part with unknown type": editJSON(t, fullSessionState, func(m map[string]any) {
+			m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any)["type"] = "image"
 		}),
 		"part without visible": editJSON(t, fullSessionState, func(m map[string]any) {
 			delete(m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any), "visible")
@@ -305,7 +303,8 @@ func TestGetMessagesActive(t *testing.T) {
 	for i := range want {
 		require.True(t, want[i].CreatedAt.Equal(st.Messages[i].CreatedAt), "message %d createdAt %v", i, st.Messages[i].CreatedAt)
 		st.Messages[i].CreatedAt = want[i].CreatedAt
-		require.Equal(t, want[i], st.Messages[i])
+		// m2's createdAt is a number: it is kept to be written back as such.
+		require.Equal(t, want[i], withoutRaw(st.Messages[i]))
 	}
 
 	r := oneRequest(t, f)
