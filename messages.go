@@ -906,8 +906,6 @@ func checkSender(o *wire.Object) {
 	}
 }
 
-// displayModes are the values of the reference's displayModeSchema.
-var displayModes = []string{"hidden", "name", "description", "stream", "title"}
 
 // checkUIPart checks one part of a UIMessage as the reference's
 // uiMessagePartSchema; withWorker false is its base schema (a worker's own
