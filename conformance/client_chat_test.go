@@ -859,8 +859,8 @@ func clientChatCases64() []chatCase {
 			// the stream with no event, and the 6.4.0 client commits the
 			// partial turn and goes idle.
 			c.want = view{
-				status:   "idle",
-				messages: []obj{userMessage("Hi"), assistantMessage(textPart("Half an ans"))},
+				status:    "idle",
+				messages:  []obj{userMessage("Hi"), assistantMessage(textPart("Half an ans"))},
 				statuses:  []string{"idle", "streaming", "idle"},
 				requests:  []obj{triggerRequest("Hi")},
 				callbacks: []string{}, // no finish event, so no onFinish
@@ -986,8 +986,8 @@ func workerPart() obj {
 // usageEvent is a worker execution's cost summary, which 6.4.0 streams
 // after finish.
 var usageEvent = obj{
-	"type": "usage",
-	"cost": obj{"currency": "USD", "bandwidthFee": 0.0001, "providerFee": 0.002, "totalFee": 0.0021, "byok": false},
+	"type":   "usage",
+	"cost":   obj{"currency": "USD", "bandwidthFee": 0.0001, "providerFee": 0.002, "totalFee": 0.0021, "byok": false},
 	"tokens": obj{"inputTokens": 120, "outputTokens": 30, "totalTokens": 150},
 }
 
