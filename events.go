@@ -10,8 +10,8 @@ import (
 )
 
 // StreamEvent is one event of an agent's stream. Each of the 29 event types
-// of the 6.4.0 protocol (the "source" type counts twice, once per
-// sourceType) is its own pointer type: [*StartEvent], [*FinishEvent],
+// of the 6.4.0 protocol is its own pointer type ("source" has two, one per
+// sourceType): [*StartEvent], [*FinishEvent],
 // [*ErrorEvent], [*TextStartEvent], [*TextDeltaEvent], [*TextEndEvent],
 // [*ReasoningStartEvent], [*ReasoningDeltaEvent], [*ReasoningEndEvent],
 // [*ToolInputStartEvent], [*ToolInputDeltaEvent], [*ToolInputEndEvent],
