@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
@@ -113,17 +117,22 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 // JavaScript Date can hold.
 const maxJSTime = 8.64e15
 
+// parseJSTime reads a createdAt as new Date(value) does: a date string,
+// milliseconds since the epoch, null (the epoch) or a boolean (0 or 1 ms).
 func parseJSTime(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 {
 		return time.Time{}, nil
 	}
-	if string(raw) == "null" {
-		// new Date(null) is the epoch.
+	switch string(raw) {
+	case "null", "false":
+		// new Date(null) and new Date(false) are the epoch.
 		return time.UnixMilli(0).UTC(), nil
+	case "true":
+		return time.UnixMilli(1).UTC(), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		return time.Parse(time.RFC3339Nano, s)
+		return parseJSDate(s)
 	}
 	var ms float64
 	if err := json.Unmarshal(raw, &ms); err != nil {
@@ -133,6 +142,70 @@ func parseJSTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s is out of a date's range", raw)
 	}
 	return time.UnixMilli(int64(ms)).UTC(), nil
+}
+
+// jsDateISO is ECMAScript's date time string format: a date (year, month,
+// day, the later ones optional), then optionally a time of hours and
+// minutes, optional seconds and fraction, and an optional zone.
+var jsDateISO = regexp.MustCompile(`(?i)^([+-]\d{6}|\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?$`)
+
+// parseJSDate parses the date strings V8's Date.parse reads that matter
+// here: the ECMAScript date time string format (with V8's ranges, and
+// lower-case T and Z) and the RFC 1123 form Date.prototype.toUTCString
+// writes. A date-time without a zone is local time in JavaScript; it is
+// read as UTC here (the platform runs in UTC). V8's legacy forms ("Jan 15
+// 2024") are not read.
+func parseJSDate(s string) (time.Time, error) {
+	m := jsDateISO.FindStringSubmatch(s)
+	if m == nil {
+		for _, layout := range []string{time.RFC1123, time.RFC1123Z} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC(), nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("%q is not a date JavaScript reads", s)
+	}
+	num := func(x string, def int) int {
+		if x == "" {
+			return def
+		}
+		n, _ := strconv.Atoi(x)
+		return n
+	}
+	year := num(strings.TrimPrefix(m[1], "+"), 0)
+	if m[1] == "-000000" {
+		return time.Time{}, fmt.Errorf("%q: year -000000 is not a date", s)
+	}
+	month, day := num(m[2], 1), num(m[3], 1)
+	hour, minute, sec := num(m[4], 0), num(m[5], 0), num(m[6], 0)
+	nsec := 0
+	if f := m[7]; f != "" {
+		f = (f + "000000000")[:9]
+		nsec = num(f, 0)
+	}
+	loc := time.UTC
+	if z := m[8]; z != "" && z != "Z" && z != "z" {
+		oh, om := num(z[1:3], 0), num(z[4:6], 0)
+		if oh > 23 || om > 59 {
+			return time.Time{}, fmt.Errorf("%q: bad zone", s)
+		}
+		off := oh*3600 + om*60
+		if z[0] == '-' {
+			off = -off
+		}
+		loc = time.FixedZone("", off)
+	}
+	// V8's ranges: a day up to 31 in any month (February 30 is March 1),
+	// hour 24 only as the end of the day.
+	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || sec > 59 ||
+		(hour == 24 && (minute != 0 || sec != 0 || nsec != 0)) {
+		return time.Time{}, fmt.Errorf("%q is not a valid date", s)
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc)
+	if ms := t.UnixMilli(); ms > maxJSTime || ms < -maxJSTime {
+		return time.Time{}, fmt.Errorf("%q is out of a date's range", s)
+	}
+	return t.UTC(), nil
 }
 
 // UIMessagePart is one part of a UIMessage. Type says which fields apply:
@@ -414,9 +487,17 @@ func (p MessagePart) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a part, keeping the keys it has no field for.
 func (p *MessagePart) UnmarshalJSON(data []byte) error {
+	return p.decode(data, messagePartKeys)
+}
+
+// nestedPartKeys are the keys of a worker's nested part: its schema has
+// no worker field (zod strips one), so a "worker" key is kept raw.
+var nestedPartKeys = slices.DeleteFunc(slices.Clone(messagePartKeys), func(k string) bool { return k == "worker" })
+
+func (p *MessagePart) decode(data []byte, keys []string) error {
 	type plain MessagePart
 	var in plain
-	return unmarshalKept(data, fixedKeys(messagePartKeys), &in, func() json.Marshaler {
+	return unmarshalKept(data, fixedKeys(keys), &in, func() json.Marshaler {
 		*p = MessagePart(in)
 		return p
 	}, &p.raw)
@@ -614,10 +695,32 @@ func (w WorkerInfo) MarshalJSON() ([]byte, error) {
 func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 	type plain WorkerInfo
 	var p plain
-	return unmarshalKept(data, fixedKeys(workerInfoKeys), &p, func() json.Marshaler {
-		*w = WorkerInfo(p)
-		return w
-	}, &w.raw)
+	keys := slices.DeleteFunc(slices.Clone(workerInfoKeys), func(k string) bool { return k == "nestedParts" })
+	all, err := decodeKnown(data, fixedKeys(keys), &p)
+	if err != nil || all == nil {
+		return err
+	}
+	if raw, ok := all["nestedParts"]; ok {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return fmt.Errorf("octavus: worker nestedParts: %w", err)
+		}
+		if items != nil {
+			p.NestedParts = make([]MessagePart, len(items))
+		}
+		for i, it := range items {
+			if err := p.NestedParts[i].decode(it, nestedPartKeys); err != nil {
+				return err
+			}
+		}
+	}
+	*w = WorkerInfo(p)
+	typed, err := w.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	w.raw = keepRaw(all, typed)
+	return nil
 }
 
 // TodoInfo is a todo list inside a ChatMessage.
