@@ -643,7 +643,7 @@ type oracleAnswer struct {
 	Accepted bool `json:"accepted"`
 	// Data is the SDK's parsed result, recorded for the full sessions only.
 	Data  any    `json:"data,omitempty"`
-	Error string          `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 const oracleGolden = "testdata/messages/oracle-6.4.0.json"
