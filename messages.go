@@ -104,11 +104,13 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("octavus: UIMessage %q createdAt: %w", msg.ID, err)
 	}
 	msg.CreatedAt = t
-	typed, err := msg.typedJSON()
+	shallow := msg
+	shallow.Parts = nil
+	typed, err := shallow.typedJSON()
 	if err != nil {
 		return err
 	}
-	msg.raw = keepRaw(all, typed)
+	msg.raw = keepRaw(all, typed, "parts")
 	*m = msg
 	return nil
 }
@@ -358,50 +360,64 @@ func (p UIMessagePart) typedJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var required []string
+	// The keys omitempty left out that the type requires, with the value
+	// an empty field stands for.
+	var add []string
+	need := func(key string, empty bool, zero string) {
+		if empty {
+			add = append(add, `"`+key+`":`+zero)
+		}
+	}
+	const str = `""`
 	switch p.Type {
 	case "text", "reasoning":
-		required = []string{"text", "status"}
+		need("text", p.Text == "", str)
+		need("status", p.Status == "", str)
 	case "tool-call":
-		required = []string{"toolCallId", "toolName", "args", "status"}
+		need("toolCallId", p.ToolCallID == "", str)
+		need("toolName", p.ToolName == "", str)
+		need("args", len(p.Args) == 0, "{}")
+		need("status", p.Status == "", str)
 	case "operation":
-		required = []string{"operationId", "name", "operationType", "status"}
+		need("operationId", p.OperationID == "", str)
+		need("name", p.Name == "", str)
+		need("operationType", p.OperationType == "", str)
+		need("status", p.Status == "", str)
 	case "source":
-		required = []string{"sourceType", "id"}
+		need("sourceType", p.SourceType == "", str)
+		need("id", p.ID == "", str)
 		if p.SourceType == "url" {
-			required = append(required, "url")
+			need("url", p.URL == "", str)
 		} else {
-			required = append(required, "mediaType", "title")
+			need("mediaType", p.MediaType == "", str)
+			need("title", p.Title == "", str)
 		}
 	case "file":
-		required = []string{"id", "mediaType", "url"}
+		need("id", p.ID == "", str)
+		need("mediaType", p.MediaType == "", str)
+		need("url", p.URL == "", str)
 	case "object":
-		required = []string{"id", "typeName", "status"}
+		need("id", p.ID == "", str)
+		need("typeName", p.TypeName == "", str)
+		need("status", p.Status == "", str)
 	case "todo":
-		required = []string{"todos", "status"}
+		need("todos", len(p.Todos) == 0, "[]")
+		need("status", p.Status == "", str)
 	case "worker":
-		required = []string{"workerId", "workerSlug", "parts", "status"}
+		need("workerId", p.WorkerID == "", str)
+		need("workerSlug", p.WorkerSlug == "", str)
+		need("parts", len(p.Parts) == 0, "[]")
+		need("status", p.Status == "", str)
 	}
-	if len(required) == 0 {
+	if len(add) == 0 {
 		return b, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	out := append(make([]byte, 0, len(b)+16*len(add)), b[:len(b)-1]...)
+	for _, kv := range add {
+		out = append(out, ',')
+		out = append(out, kv...)
 	}
-	for _, k := range required {
-		if _, ok := m[k]; !ok {
-			switch k {
-			case "args":
-				m[k] = json.RawMessage("{}")
-			case "todos", "parts":
-				m[k] = json.RawMessage("[]")
-			default:
-				m[k] = json.RawMessage(`""`)
-			}
-		}
-	}
-	return marshalJSON(m)
+	return append(out, '}'), nil
 }
 
 // UnmarshalJSON decodes a part: the fields its type knows, and the rest
@@ -411,8 +427,10 @@ func (p *UIMessagePart) UnmarshalJSON(data []byte) error {
 	var in plain
 	return unmarshalKept(data, uiPartKnown, &in, func() json.Marshaler {
 		*p = UIMessagePart(in)
-		return p
-	}, &p.raw)
+		shallow := *p
+		shallow.Parts, shallow.Todos = nil, nil
+		return shallow
+	}, &p.raw, "parts", "todos")
 }
 
 // ChatMessage is a message of a session's full state ([SessionState]),
@@ -450,8 +468,10 @@ func (m *ChatMessage) UnmarshalJSON(data []byte) error {
 	var p plain
 	return unmarshalKept(data, fixedKeys(chatMessageKeys), &p, func() json.Marshaler {
 		*m = ChatMessage(p)
-		return m
-	}, &m.raw)
+		shallow := *m
+		shallow.Parts, shallow.ToolCalls = nil, nil
+		return shallow
+	}, &m.raw, "parts", "toolCalls")
 }
 
 // MessagePart is one part of a ChatMessage. Type is "text", "reasoning",
@@ -499,8 +519,8 @@ func (p *MessagePart) decode(data []byte, keys []string) error {
 	var in plain
 	return unmarshalKept(data, fixedKeys(keys), &in, func() json.Marshaler {
 		*p = MessagePart(in)
-		return p
-	}, &p.raw)
+		return MessagePart{Type: p.Type, Visible: p.Visible, Content: p.Content, Thread: p.Thread, ProviderMetadata: p.ProviderMetadata}
+	}, &p.raw, "toolCall", "operation", "source", "file", "object", "worker", "todo")
 }
 
 // ToolCallInfo is a tool call inside a ChatMessage.
@@ -715,11 +735,13 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 		}
 	}
 	*w = WorkerInfo(p)
-	typed, err := w.MarshalJSON()
+	shallow := *w
+	shallow.NestedParts = nil
+	typed, err := shallow.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	w.raw = keepRaw(all, typed)
+	w.raw = keepRaw(all, typed, "nestedParts")
 	return nil
 }
 
@@ -746,8 +768,8 @@ func (t *TodoInfo) UnmarshalJSON(data []byte) error {
 	var p plain
 	return unmarshalKept(data, fixedKeys([]string{"todos"}), &p, func() json.Marshaler {
 		*t = TodoInfo(p)
-		return t
-	}, &t.raw)
+		return TodoInfo{}
+	}, &t.raw, "todos")
 }
 
 // rawKeys is what a decoded value held that its typed fields do not write
@@ -765,6 +787,16 @@ type rawKey struct{ orig, typed json.RawMessage }
 // depend on the value.
 func fixedKeys(keys []string) func(map[string]json.RawMessage) []string {
 	return func(map[string]json.RawMessage) []string { return keys }
+}
+
+// firstNonSpace returns the first byte of raw that is not JSON white space.
+func firstNonSpace(raw []byte) byte {
+	for _, c := range raw {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c
+		}
+	}
+	return 0
 }
 
 // rawString returns raw as a string, or "" when it is not one.
@@ -789,6 +821,19 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 		return nil, err
 	}
 	keys := known(all)
+	if len(all) <= len(keys) {
+		exact := true
+		for k := range all {
+			if !slices.Contains(keys, k) {
+				exact = false
+				break
+			}
+		}
+		if exact {
+			// Only known keys, each spelled exactly: decode data itself.
+			return all, json.Unmarshal(data, into)
+		}
+	}
 	sub := make(map[string]json.RawMessage, len(keys))
 	for _, k := range keys {
 		if v, ok := all[k]; ok {
@@ -803,10 +848,11 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 }
 
 // unmarshalKept decodes data into plain through decodeKnown; set stores the
-// decoded value in its destination (with no raw keys yet) and returns it,
-// so that its encoding can be compared with data; raw receives the keys
-// that encoding does not write back as received.
-func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys) error {
+// decoded value in its destination (with no raw keys yet) and returns it
+// without the fields named by selfKept (values that keep their own raw
+// keys), so that its encoding can be compared with data; raw receives the
+// keys that encoding does not write back as received.
+func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys, selfKept ...string) error {
 	all, err := decodeKnown(data, known, plain)
 	if err != nil || all == nil {
 		return err
@@ -815,7 +861,7 @@ func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string,
 	if err != nil {
 		return err
 	}
-	*raw = keepRaw(all, typed)
+	*raw = keepRaw(all, typed, selfKept...)
 	return nil
 }
 
@@ -830,14 +876,20 @@ func marshalKept(plain any, raw rawKeys) ([]byte, error) {
 }
 
 // keepRaw compares every key of a decoded object (all) with the typed
-// fields' encoding of it (typed) and keeps those that differ.
-func keepRaw(all map[string]json.RawMessage, typed []byte) rawKeys {
+// fields' encoding of it (typed) and keeps those that differ. The keys in
+// selfKept hold values (objects or arrays of them) that keep their own raw
+// keys and so are written back as received: they are left out of typed and
+// not compared, which keeps decoding linear in the depth of the value.
+func keepRaw(all map[string]json.RawMessage, typed []byte, selfKept ...string) rawKeys {
 	var t map[string]json.RawMessage
 	if json.Unmarshal(typed, &t) != nil {
 		return nil
 	}
 	var keep rawKeys
 	for k, orig := range all {
+		if c := firstNonSpace(orig); (c == '{' || c == '[') && slices.Contains(selfKept, k) {
+			continue
+		}
 		tv, ok := t[k]
 		if ok && sameJSON(orig, tv) {
 			continue
