@@ -796,15 +796,11 @@ func TestMessagesOracle(t *testing.T) {
 			if want.Data != nil {
 				// Everything 6.4.0 parsed is in what octavus-go parsed (which
 				// also keeps the keys zod strips).
-				// Compared on the messages: SessionState leaves out empty
-				// input, variables and resources maps.
 				ours, err := json.Marshal(got)
 				require.NoError(t, err)
-				var g map[string]any
+				var g any
 				require.NoError(t, json.Unmarshal(ours, &g))
-				o, ok := want.Data.(map[string]any)
-				require.True(t, ok, "recorded data is not an object")
-				require.NoError(t, jsonSubset(".messages", o["messages"], g["messages"]))
+				require.NoError(t, jsonSubset("", want.Data, g))
 			}
 		})
 	}
