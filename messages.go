@@ -94,7 +94,7 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		plain
 		CreatedAt json.RawMessage `json:"createdAt"`
 	}
-	all, err := decodeKnown(data, func(map[string]json.RawMessage) []string { return uiMessageKeys }, &in)
+	all, keys, err := decodeKnown(data, fixedKeys(uiMessageKeys), &in)
 	if err != nil || all == nil {
 		return err
 	}
@@ -104,13 +104,23 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("octavus: UIMessage %q createdAt: %w", msg.ID, err)
 	}
 	msg.CreatedAt = t
-	shallow := msg
-	shallow.Parts = nil
-	typed, err := shallow.typedJSON()
-	if err != nil {
-		return err
+	spec := keepSpec{self: []string{"parts"}}
+	// A createdAt other than the one MarshalJSON writes for t is kept.
+	quick, ok := spec.unknownOnly(all, keys)
+	if ok && in.CreatedAt != nil && string(in.CreatedAt) != `"`+t.UTC().Format(jsISOTime)+`"` {
+		ok = false
 	}
-	msg.raw = keepRaw(all, typed, "parts")
+	if ok {
+		msg.raw = quick
+	} else {
+		shallow := msg
+		shallow.Parts = nil
+		typed, err := shallow.typedJSON()
+		if err != nil {
+			return err
+		}
+		msg.raw = keepRaw(all, typed, spec.self...)
+	}
 	*m = msg
 	return nil
 }
@@ -310,7 +320,7 @@ func (t *UITodoItem) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(todoItemKeys), &p, func() json.Marshaler {
 		*t = UITodoItem(p)
 		return t
-	}, &t.raw)
+	}, &t.raw, keepSpec{})
 }
 
 // uiPartKeys are the keys each part type's schema knows. Keys outside them
@@ -430,7 +440,7 @@ func (p *UIMessagePart) UnmarshalJSON(data []byte) error {
 		shallow := *p
 		shallow.Parts, shallow.Todos = nil, nil
 		return shallow
-	}, &p.raw, "parts", "todos")
+	}, &p.raw, keepSpec{self: []string{"parts", "todos"}, verbatim: []string{"providerMetadata", "args", "result", "partial", "object", "input", "output"}})
 }
 
 // ChatMessage is a message of a session's full state ([SessionState]),
@@ -471,7 +481,7 @@ func (m *ChatMessage) UnmarshalJSON(data []byte) error {
 		shallow := *m
 		shallow.Parts, shallow.ToolCalls = nil, nil
 		return shallow
-	}, &m.raw, "parts", "toolCalls")
+	}, &m.raw, keepSpec{self: []string{"parts", "toolCalls"}})
 }
 
 // MessagePart is one part of a ChatMessage. Type is "text", "reasoning",
@@ -520,7 +530,7 @@ func (p *MessagePart) decode(data []byte, keys []string) error {
 	return unmarshalKept(data, fixedKeys(keys), &in, func() json.Marshaler {
 		*p = MessagePart(in)
 		return MessagePart{Type: p.Type, Visible: p.Visible, Content: p.Content, Thread: p.Thread, ProviderMetadata: p.ProviderMetadata}
-	}, &p.raw, "toolCall", "operation", "source", "file", "object", "worker", "todo")
+	}, &p.raw, keepSpec{self: []string{"toolCall", "operation", "source", "file", "object", "worker", "todo"}, verbatim: []string{"providerMetadata"}})
 }
 
 // ToolCallInfo is a tool call inside a ChatMessage.
@@ -558,7 +568,7 @@ func (t *ToolCallInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(toolCallInfoKeys), &p, func() json.Marshaler {
 		*t = ToolCallInfo(p)
 		return t
-	}, &t.raw)
+	}, &t.raw, keepSpec{verbatim: []string{"arguments", "result"}})
 }
 
 // OperationInfo is an operation (a block of the agent's protocol that is
@@ -586,7 +596,7 @@ func (o *OperationInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(operationInfoKeys), &p, func() json.Marshaler {
 		*o = OperationInfo(p)
 		return o
-	}, &o.raw)
+	}, &o.raw, keepSpec{})
 }
 
 // SourceInfo is a cited source inside a ChatMessage. SourceType is "url"
@@ -622,7 +632,7 @@ func (s *SourceInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, sourceInfoKnown, &p, func() json.Marshaler {
 		*s = SourceInfo(p)
 		return s
-	}, &s.raw)
+	}, &s.raw, keepSpec{})
 }
 
 // FileInfo is a file inside a ChatMessage.
@@ -652,7 +662,7 @@ func (f *FileInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(fileInfoKeys), &p, func() json.Marshaler {
 		*f = FileInfo(p)
 		return f
-	}, &f.raw)
+	}, &f.raw, keepSpec{})
 }
 
 // ObjectInfo is a structured-output object inside a ChatMessage.
@@ -679,7 +689,7 @@ func (o *ObjectInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(objectInfoKeys), &p, func() json.Marshaler {
 		*o = ObjectInfo(p)
 		return o
-	}, &o.raw)
+	}, &o.raw, keepSpec{verbatim: []string{"value"}})
 }
 
 // WorkerInfo is a worker's execution inside a ChatMessage: the worker it
@@ -716,7 +726,7 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 	type plain WorkerInfo
 	var p plain
 	keys := slices.DeleteFunc(slices.Clone(workerInfoKeys), func(k string) bool { return k == "nestedParts" })
-	all, err := decodeKnown(data, fixedKeys(keys), &p)
+	all, _, err := decodeKnown(data, fixedKeys(keys), &p)
 	if err != nil || all == nil {
 		return err
 	}
@@ -735,13 +745,18 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 		}
 	}
 	*w = WorkerInfo(p)
+	spec := keepSpec{self: []string{"nestedParts"}, verbatim: []string{"input", "output"}}
+	if quick, ok := spec.unknownOnly(all, workerInfoKeys); ok {
+		w.raw = quick
+		return nil
+	}
 	shallow := *w
 	shallow.NestedParts = nil
 	typed, err := shallow.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	w.raw = keepRaw(all, typed, "nestedParts")
+	w.raw = keepRaw(all, typed, spec.self...)
 	return nil
 }
 
@@ -769,7 +784,7 @@ func (t *TodoInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys([]string{"todos"}), &p, func() json.Marshaler {
 		*t = TodoInfo(p)
 		return TodoInfo{}
-	}, &t.raw, "todos")
+	}, &t.raw, keepSpec{self: []string{"todos"}})
 }
 
 // rawKeys is what a decoded value held that its typed fields do not write
@@ -812,15 +827,14 @@ func rawString(raw json.RawMessage) string {
 // exactly (encoding/json alone would match them case-insensitively and
 // fail on a key of another part type). It returns every key of data, or
 // nil for JSON null, which it leaves as a no-op as encoding/json does.
-func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, into any) (map[string]json.RawMessage, error) {
+func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, into any) (all map[string]json.RawMessage, keys []string, err error) {
 	if string(bytes.TrimSpace(data)) == "null" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	keys := known(all)
+	keys = known(all)
 	if len(all) <= len(keys) {
 		exact := true
 		for k := range all {
@@ -831,7 +845,7 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 		}
 		if exact {
 			// Only known keys, each spelled exactly: decode data itself.
-			return all, json.Unmarshal(data, into)
+			return all, keys, json.Unmarshal(data, into)
 		}
 	}
 	sub := make(map[string]json.RawMessage, len(keys))
@@ -842,9 +856,9 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 	}
 	b, err := json.Marshal(sub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return all, json.Unmarshal(b, into)
+	return all, keys, json.Unmarshal(b, into)
 }
 
 // unmarshalKept decodes data into plain through decodeKnown; set stores the
@@ -852,17 +866,66 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 // without the fields named by selfKept (values that keep their own raw
 // keys), so that its encoding can be compared with data; raw receives the
 // keys that encoding does not write back as received.
-func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys, selfKept ...string) error {
-	all, err := decodeKnown(data, known, plain)
+func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys, spec keepSpec) error {
+	all, keys, err := decodeKnown(data, known, plain)
 	if err != nil || all == nil {
 		return err
 	}
-	typed, err := set().MarshalJSON()
+	v := set()
+	if quick, ok := spec.unknownOnly(all, keys); ok {
+		*raw = quick
+		return nil
+	}
+	typed, err := v.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	*raw = keepRaw(all, typed, selfKept...)
+	*raw = keepRaw(all, typed, spec.self...)
 	return nil
+}
+
+// keepSpec says which fields of a type need no comparison with what was
+// received: self are values (objects, arrays of them) that keep their own
+// raw keys, verbatim are json.RawMessage fields, written as received.
+type keepSpec struct{ self, verbatim []string }
+
+// unknownOnly returns the raw keys of a decoded object (all) when only its
+// unknown keys (those not among known) need keeping, and ok false when a
+// known key may not be written back as received (an empty string omitempty
+// drops, a number whose digits may change, a null, a nested value without
+// raw keys of its own): then the typed encoding must be compared.
+func (sp keepSpec) unknownOnly(all map[string]json.RawMessage, known []string) (rawKeys, bool) {
+	var keep rawKeys
+	for k, v := range all {
+		if !slices.Contains(known, k) {
+			var c bytes.Buffer
+			if json.Compact(&c, v) != nil {
+				return nil, false
+			}
+			if keep == nil {
+				keep = make(rawKeys)
+			}
+			keep[k] = rawKey{orig: c.Bytes()}
+			continue
+		}
+		if slices.Contains(sp.verbatim, k) {
+			continue
+		}
+		switch c := firstNonSpace(v); c {
+		case '"':
+			if len(v) == 2 {
+				return nil, false
+			}
+		case 't', 'f':
+		case '{', '[':
+			if !slices.Contains(sp.self, k) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	return keep, true
 }
 
 // marshalKept encodes plain (a struct without a MarshalJSON method) and

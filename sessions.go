@@ -62,7 +62,7 @@ func (s *SessionState) UnmarshalJSON(data []byte) error {
 		shallow := *s
 		shallow.Messages = nil
 		return shallow
-	}, &s.raw, "messages")
+	}, &s.raw, keepSpec{self: []string{"messages"}})
 }
 
 // Expired reports whether the session's state has expired; Restore it from
@@ -102,7 +102,7 @@ func (s *UISessionState) UnmarshalJSON(data []byte) error {
 		shallow := *s
 		shallow.Messages = nil
 		return shallow
-	}, &s.raw, "messages")
+	}, &s.raw, keepSpec{self: []string{"messages"}})
 }
 
 // Expired reports whether the session's state has expired.
