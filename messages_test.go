@@ -854,3 +854,71 @@ func jsonSubset(path string, sub, super any) error {
 	}
 	return nil
 }
+
+// uiFixtureMessages returns the messages of the v4 UI fixture, one JSON
+// text each.
+func uiFixtureMessages(f *testing.F) [][]byte {
+	b, err := os.ReadFile(filepath.Join("testdata", "messages", "ui-session-v4.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var st struct{ Messages []json.RawMessage }
+	if err := json.Unmarshal(b, &st); err != nil {
+		f.Fatal(err)
+	}
+	out := make([][]byte, len(st.Messages))
+	for i, m := range st.Messages {
+		out[i] = m
+	}
+	return out
+}
+
+func FuzzUIMessageLossless(f *testing.F) {
+	for _, s := range []string{v4Message, allPartsMessage, validUI} {
+		f.Add([]byte(s))
+	}
+	for _, m := range uiFixtureMessages(f) {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseUIMessage(data)
+		if err != nil {
+			return
+		}
+		// Whatever the schema accepts is written back as received...
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		requireSameJSON(t, data, b)
+		// ...and so is what was written back, read again.
+		var again UIMessage
+		require.NoError(t, json.Unmarshal(b, &again))
+		b2, err := json.Marshal(again)
+		require.NoError(t, err)
+		requireSameJSON(t, b, b2)
+	})
+}
+
+func FuzzChatMessageLossless(f *testing.F) {
+	chat, err := os.ReadFile(filepath.Join("testdata", "messages", "chat-session-v4.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var st struct{ Messages []json.RawMessage }
+	if err := json.Unmarshal(chat, &st); err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range st.Messages {
+		f.Add([]byte(m))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := wire.Decode(data)
+		if err != nil || checkChatMessage(o) != nil {
+			return
+		}
+		var m ChatMessage
+		require.NoError(t, json.Unmarshal(data, &m))
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		requireSameJSON(t, data, b)
+	})
+}
