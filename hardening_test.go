@@ -3,16 +3,20 @@ package octavus
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -416,4 +420,119 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 	assert.Contains(t, logs.String(), "retrying platform request")
 	assert.Contains(t, logs.String(), "Platform connection dropped")
 	assert.NotContains(t, logs.String(), testKey)
+}
+
+// expandGolden expands the {"$text":[n,seed]} and {"$concat":[...]} of
+// testdata/truncate/golden.json's inputs as gen.mjs does.
+func expandGolden(v any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = expandGolden(x)
+		}
+		return out
+	case map[string]any:
+		if spec, ok := v["$text"].([]any); ok {
+			n, seed := int(spec[0].(float64)), utf16.Encode([]rune(spec[1].(string)))
+			units := make([]uint16, 0, n+len(seed))
+			for len(units) < n {
+				units = append(units, seed...)
+			}
+			return string(utf16.Decode(units[:n]))
+		}
+		if parts, ok := v["$concat"].([]any); ok {
+			var b strings.Builder
+			for _, p := range parts {
+				b.WriteString(expandGolden(p).(string))
+			}
+			return b.String()
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = expandGolden(x)
+		}
+		return out
+	}
+	return v
+}
+
+// TestFitResultsGolden replays the outputs of the official 6.4.0
+// enforceToolResultsSize, recorded by testdata/truncate/gen.mjs.
+func TestFitResultsGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/truncate/golden.json")
+	require.NoError(t, err)
+	var cases []struct {
+		Name        string          `json:"name"`
+		MaxBytes    int             `json:"maxBytes"`
+		Input       any             `json:"input"`
+		Results     json.RawMessage `json:"results"`
+		Truncations []struct {
+			ToolCallID      string `json:"toolCallId"`
+			ToolName        string `json:"toolName"`
+			OriginalBytes   int    `json:"originalBytes"`
+			KeptBytes       int    `json:"keptBytes"`
+			VariableCapture bool   `json:"variableCapture"`
+		} `json:"truncations"`
+		Overflow bool `json:"overflow"`
+	}
+	require.NoError(t, json.Unmarshal(data, &cases))
+	require.NotEmpty(t, cases)
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			in, err := marshalJSON(expandGolden(tc.Input))
+			require.NoError(t, err)
+			var results []ToolResult
+			require.NoError(t, json.Unmarshal(in, &results))
+			before, err := marshalJSON(results)
+			require.NoError(t, err)
+
+			out, truncations, overflow := fitResults(results, tc.MaxBytes)
+			got, err := marshalJSON(out)
+			require.NoError(t, err)
+			if !assert.Equal(t, len(tc.Results) > 0, len(got) > 0) || !jsonEqual(t, tc.Results, got) {
+				t.Fatalf("results differ from the oracle's")
+			}
+			assert.Equal(t, tc.Overflow, overflow)
+			require.Len(t, truncations, len(tc.Truncations))
+			for i, w := range tc.Truncations {
+				assert.Equal(t, TruncatedResult{ToolCallID: w.ToolCallID, ToolName: w.ToolName, OriginalBytes: w.OriginalBytes, KeptBytes: w.KeptBytes, VariableCapture: w.VariableCapture}, truncations[i])
+			}
+			after, err := marshalJSON(results)
+			require.NoError(t, err)
+			assert.Equal(t, string(before), string(after), "the input is not modified")
+		})
+	}
+}
+
+func TestTruncateHelpers(t *testing.T) {
+	for n, want := range map[int]string{
+		0: "0 B", 1023: "1023 B", 1024: "1 KB", 1535: "1 KB", 1536: "2 KB", 17920: "18 KB",
+		1<<20 - 1: "1024 KB", 1 << 20: "1.0 MB", 1310720: "1.3 MB", 1258291: "1.2 MB", 4 << 20: "4.0 MB", 1572864: "1.5 MB",
+	} {
+		assert.Equal(t, want, formatBytes(n), "%d", n)
+	}
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", 100000: "100,000"} {
+		assert.Equal(t, want, groupThousands(n))
+	}
+	for max, want := range map[int]int{4 << 20: 4<<20 - 256<<10, 256 << 10: 128 << 10, 8 << 10: 4 << 10, 1: 1, 600 << 10: 344 << 10} {
+		assert.Equal(t, want, toolResultsBudget(max), "%d", max)
+	}
+	// The head is ceil(0.6*keep) units, the tail the rest.
+	assert.Equal(t, "abcde\n\n...[Octavus trimmed 3 characters]...\n\nij", headTailPreview("abcdefghij", 7))
+	// ceil(1.2) = 2 units of head, no tail.
+	assert.Equal(t, "ab\n\n...[Octavus trimmed 8 characters]...\n\n", headTailPreview("abcdefghij", 2))
+	// Characters are UTF-16 units: an emoji counts two.
+	assert.Equal(t, "é😀\n\n...[Octavus trimmed 2 characters]...\n\nü", headTailPreview("é😀xyü", 4))
+	assert.Equal(t, "abcdefghij", headTailPreview("abcdefghij", 10))
+}
+
+// jsonEqual reports whether a and b are the same JSON value, without
+// printing them (they are large).
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	require.NoError(t, json.Unmarshal(a, &va))
+	require.NoError(t, json.Unmarshal(b, &vb))
+	return reflect.DeepEqual(va, vb)
 }
