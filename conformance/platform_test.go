@@ -140,6 +140,9 @@ func serveLeg(w http.ResponseWriter, l leg) {
 	if contentType == "text/event-stream" {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
+	for k, v := range l.Headers {
+		w.Header().Set(k, v)
+	}
 	w.WriteHeader(status)
 	flush := func() {
 		if f, ok := w.(http.Flusher); ok {
