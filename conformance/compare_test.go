@@ -236,7 +236,7 @@ func renderDiff(wantLabel string, want []jsonValue, gotLabel string, got []jsonV
 		return fmt.Sprintf("%2d", n)
 	}
 	for _, op := range ops {
-		fmt.Fprintf(&b, "  %c %s %s  %s\n", op.kind, pos(op.a), pos(op.b), op.v.compact())
+		fmt.Fprintf(&b, "  %c %s %s  %s\n", op.kind, pos(op.a), pos(op.b), shorten(op.v.compact()))
 	}
 	for k := 0; k < len(ops); {
 		if ops[k].kind != '-' {
@@ -256,12 +256,22 @@ func renderDiff(wantLabel string, want []jsonValue, gotLabel string, got []jsonV
 			paths := jsonPathDiff("$", x.v, y.v)
 			fmt.Fprintf(&b, "  - %d vs + %d:\n", x.a, y.b)
 			for _, line := range paths {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", shorten(line))
 			}
 		}
 		k = s
 	}
 	return b.String()
+}
+
+// shorten cuts a line of a report that would run to megabytes (the size
+// scenarios carry results of megabytes).
+func shorten(s string) string {
+	const keep = 2000
+	if len(s) <= keep {
+		return s
+	}
+	return fmt.Sprintf("%s...(%d bytes in all)", s[:keep], len(s))
 }
 
 // jsonPathDiff lists where two values differ, one line per JSON path.
@@ -411,7 +421,7 @@ func compareRuns(t *testing.T, sc *scenario, ref reference, gosdk run) {
 	if sc.Divergence != nil {
 		fmt.Fprintf(&b, "\n%s payloads, for information:\n", ref.label)
 		for i, v := range ref.out.payloads {
-			fmt.Fprintf(&b, "     %2d  %s\n", i+1, v.compact())
+			fmt.Fprintf(&b, "     %2d  %s\n", i+1, shorten(v.compact()))
 		}
 	}
 	if ref.run != nil {

@@ -124,7 +124,15 @@ type nodeJob struct {
 // runNodeScript runs `node script` (a path relative to conformance/) with
 // job on its standard input and returns what it printed.
 func runNodeScript(ctx context.Context, script string, job []byte) (stdout, stderr bytes.Buffer, err error) {
+	return runNodeScriptEnv(ctx, script, job, nil)
+}
+
+// runNodeScriptEnv is runNodeScript with extra environment variables.
+func runNodeScriptEnv(ctx context.Context, script string, job []byte, env []string) (stdout, stderr bytes.Buffer, err error) {
 	cmd := exec.CommandContext(ctx, "node", script)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdin = bytes.NewReader(job)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -162,7 +170,11 @@ func runNode(t *testing.T, sc *scenario, version, sdk string) run {
 
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 	defer cancel()
-	stdout, stderr, err := runNodeScript(ctx, "node/run-scenario.mjs", job)
+	// 6.4.0 formats a trimmed result's character count with
+	// toLocaleString(): pin the locale so that recordings do not depend on
+	// the machine's.
+	stdout, stderr, err := runNodeScriptEnv(ctx, "node/run-scenario.mjs", job,
+		[]string{"LC_ALL=en_US.UTF-8", "LANG=en_US.UTF-8"})
 	if ctx.Err() != nil {
 		t.Fatalf("the Node reference %s did not finish within %v\nstdout so far:\n%s\nstderr:\n%s\nplatform log:\n%s",
 			version, runTimeout, stdout.Bytes(), stderr.Bytes(), joinLines(p.requestLog()))

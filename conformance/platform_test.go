@@ -114,12 +114,22 @@ func (p *platform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next++
 	p.mu.Unlock()
 	if i >= len(p.legs) {
-		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, body, i)
+		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
 		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
 		return
 	}
-	p.logf("POST %s %s -> leg %d", r.URL.Path, body, i)
+	p.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
 	serveLeg(w, p.legs[i])
+}
+
+// logBody shortens a body for the request log: the size scenarios post
+// megabytes.
+func logBody(b []byte) string {
+	const keep = 1000
+	if len(b) <= keep {
+		return string(b)
+	}
+	return fmt.Sprintf("%s...(%d bytes in all)", b[:keep], len(b))
 }
 
 // serveLeg writes one scripted answer.
