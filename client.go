@@ -42,13 +42,30 @@ type ClientOptions struct {
 	// slog.Default(). The API key never appears in it.
 	Logger *slog.Logger
 
-	// MaxRetries is how often a platform request is retried when it fails
-	// to connect or is answered 408, 429, 502, 503 or 504. A stream is
-	// retried only before any of its events was read, so no event is ever
-	// sent twice. The waits grow from 1 s, doubling, to at most 8 s, with
-	// jitter; a Retry-After header (seconds or an HTTP date) is honoured,
-	// clamped to 8 s. Cancelling the context ends a wait at once. Zero means
-	// 2; a negative value turns retries off.
+	// MaxRetries is how often a platform request is retried after a
+	// failure that another try may cure, with the reference's waits: 1 s
+	// doubling to at most 8 s, each ±25% at random; a Retry-After header
+	// (seconds, fractions allowed, or an HTTP date) replaces the wait,
+	// clamped to 8 s. Cancelling the context ends a wait at once.
+	//
+	// Streams (the /trigger legs of Execute) are retried as the reference
+	// retries them: on a 408, 429, 502, 503 or 504 answer, a transport
+	// error before the answer's headers, and a connect timeout (see
+	// StreamIdleTimeout); never once the answer's body was read, so no
+	// event is ever sent twice. A 429 SESSION_BUSY answer (another run of
+	// the session is still going) is retried like any 429.
+	//
+	// REST calls that are idempotent (GET, DELETE) are retried the same
+	// way. Those that are not (POST: Create, Restore, GetUploadURLs) are
+	// retried only when the platform certainly did not process them: the
+	// connection could not be made, or the answer was 429; never after a
+	// 5xx, a 408 or a transport error once the request may have been sent,
+	// as a retried Create would make a second session. (The reference
+	// retries no REST call.)
+	//
+	// Zero means 2 (the reference's default); a negative value turns
+	// retries off. (The reference's maxRetries: 0 turns them off; here the
+	// zero value is the default, as for every option.)
 	MaxRetries int
 	// StreamIdleTimeout ends a platform stream that sent no byte (event or
 	// heartbeat comment) for this long, as a dropped connection; it bounds
@@ -59,14 +76,27 @@ type ClientOptions struct {
 	// A longer line ends the execution with an error event instead of
 	// growing memory. Zero means 8 MiB.
 	MaxEventSize int
-	// MaxContinuationBody bounds the JSON body that sends tool results back
-	// to the platform, in bytes. When the results of a round are larger,
-	// the largest are cut to a head-and-tail preview with a note asking the
-	// model to request less, so the run goes on. Zero means 4 MiB; negative
-	// disables the cut.
+	// MaxContinuationBody bounds the JSON body of each /trigger request,
+	// in bytes, by the reference's rule: before every POST that carries
+	// tool results (the server tools' and the browser's own continue
+	// results), while the results' JSON is over MaxContinuationBody minus
+	// a reserve (256 KiB, at most half) for the other fields, the result
+	// with the largest content is reduced, at most once per result: a
+	// content over 16 KiB becomes a note asking the model to request less
+	// followed by the first and last 16 Ki characters, and a result
+	// captured into an outputVariable is replaced by an error saying so
+	// (a partial capture would corrupt the variable). The browser still
+	// gets the whole results. When the results or the whole body still
+	// do not fit, nothing is posted: the execution ends with one error
+	// event (unknown_error, not retryable) saying the results are too
+	// large. Zero means 4 MiB, the platform's limit; a negative value
+	// turns the rule off (bodies of any size are posted, and the platform
+	// may refuse them).
 	MaxContinuationBody int
-	// OnTruncate, when set, is called for each tool result that was cut to
-	// fit MaxContinuationBody.
+	// OnTruncate, when set, is called for each tool result that was
+	// reduced to fit MaxContinuationBody (the reference's
+	// onToolResultTruncated), from the execution's goroutine before the
+	// request is sent; keep it quick.
 	OnTruncate func(TruncatedResult)
 	// ResultSigningKey, when set, signs the server tool results handed to
 	// the browser in a client-tool-request, so the browser cannot forge
@@ -145,13 +175,18 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		if !sameOrigin(req.URL, c.base) {
 			req.Header.Del("Authorization")
 		}
-		if userCheck != nil {
-			return userCheck(req, via)
+		var err error
+		switch {
+		case userCheck != nil:
+			err = userCheck(req, via)
+		case len(via) >= 10:
+			err = errors.New("stopped after 10 redirects")
 		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+		if err != nil && err != http.ErrUseLastResponse {
+			// A refused redirect is no transport failure: not retried.
+			err = redirectError{err}
 		}
-		return nil
+		return err
 	}
 	c.hc = &hc
 	c.Agents = &AgentsAPI{c: c}
@@ -159,6 +194,13 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Files = &FilesAPI{c: c}
 	return c, nil
 }
+
+// redirectError is an error of CheckRedirect, which another try would
+// meet again.
+type redirectError struct{ err error }
+
+func (e redirectError) Error() string { return e.err.Error() }
+func (e redirectError) Unwrap() error { return e.err }
 
 // sameOrigin reports whether a and b have the same origin (scheme, host and
 // port, with default ports filled in), as fetch decides whether a redirect
@@ -213,6 +255,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "octavus-go/"+Version)
+	req.Header.Set("X-Octavus-Sdk-Version", "4") // the v4 message shapes (step-start parts)
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}
@@ -251,7 +294,7 @@ func decodeChecked(method, path string, raw []byte, check func(*wire.Object) err
 // answer is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var buildErr error
-	resp, err := c.send(ctx, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.send(ctx, policyFor(method), func(ctx context.Context) (*http.Request, error) {
 		req, err := c.newRequest(ctx, method, path, body)
 		buildErr = err
 		return req, err

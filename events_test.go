@@ -14,7 +14,9 @@ import (
 )
 
 // The expected values in this file are written by hand from the reference's
-// zod schemas (@octavus/core 2.0.0, src/stream/schemas.ts).
+// zod schemas (@octavus/core 6.4.0, src/stream/schemas.ts at d304930);
+// events_oracle_test.go checks every input of these tables against the
+// official SDK's own parse.
 
 func evtPtr[T any](v T) *T { return &v }
 
@@ -28,35 +30,35 @@ type evtEventCase struct {
 
 // Full inputs (every optional field set), in the reference's key order.
 const (
-	evtFullStart          = `{"type":"start","messageId":"msg_1","executionId":"exec_1"}`
+	evtFullStart          = `{"type":"start","messageId":"msg_1","executionId":"exec_1","lastMessageId":"msg_0","sessionId":"sess_1"}`
 	evtFullFinish         = `{"type":"finish","finishReason":"client-tool-calls","executionId":"exec_1"}`
 	evtFullError          = `{"type":"error","errorType":"rate_limit_error","message":"Too many requests","retryable":true,"source":"provider","retryAfter":2.5,"code":"RATE_LIMITED","provider":{"name":"anthropic","model":"claude-sonnet","statusCode":429,"errorType":"overloaded_error","requestId":"req_123"},"tool":{"name":"web_search","callId":"call_9"}}`
-	evtFullTextStart      = `{"type":"text-start","id":"t1","responseType":"json"}`
-	evtFullTextDelta      = `{"type":"text-delta","id":"t1","delta":"Hello"}`
-	evtFullTextEnd        = `{"type":"text-end","id":"t1"}`
-	evtFullReasoningStart = `{"type":"reasoning-start","id":"r1"}`
-	evtFullReasoningDelta = `{"type":"reasoning-delta","id":"r1","delta":"Thinking"}`
-	evtFullReasoningEnd   = `{"type":"reasoning-end","id":"r1"}`
-	evtFullToolInputStart = `{"type":"tool-input-start","toolCallId":"call_1","toolName":"get_weather","title":"Weather"}`
-	evtFullToolInputDelta = `{"type":"tool-input-delta","toolCallId":"call_1","inputTextDelta":"{\"city\":"}`
-	evtFullToolInputEnd   = `{"type":"tool-input-end","toolCallId":"call_1"}`
-	evtFullToolInputAvail = `{"type":"tool-input-available","toolCallId":"call_1","toolName":"get_weather","input":{"city":"Paris","days":3}}`
-	evtFullToolOutput     = `{"type":"tool-output-available","toolCallId":"call_1","output":{"temp":21.5,"ok":true}}`
-	evtFullToolOutputErr  = `{"type":"tool-output-error","toolCallId":"call_1","error":"city not found"}`
-	evtFullSourceURL      = `{"type":"source","sourceType":"url","id":"s1","url":"https://example.com/a","title":"Example"}`
-	evtFullSourceDoc      = `{"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":"Report","filename":"report.pdf"}`
-	evtFullBlockStart     = `{"type":"block-start","blockId":"b1","blockName":"Summarize","blockType":"next-message","display":"stream","description":"Writing a summary","outputToChat":false,"thread":"research"}`
-	evtFullBlockEnd       = `{"type":"block-end","blockId":"b1","summary":"done"}`
+	evtFullTextStart      = `{"type":"text-start","id":"t1","responseType":"json","workerId":"w1"}`
+	evtFullTextDelta      = `{"type":"text-delta","id":"t1","delta":"Hello","workerId":"w1"}`
+	evtFullTextEnd        = `{"type":"text-end","id":"t1","workerId":"w1"}`
+	evtFullReasoningStart = `{"type":"reasoning-start","id":"r1","workerId":"w1"}`
+	evtFullReasoningDelta = `{"type":"reasoning-delta","id":"r1","delta":"Thinking","workerId":"w1"}`
+	evtFullReasoningEnd   = `{"type":"reasoning-end","id":"r1","workerId":"w1"}`
+	evtFullToolInputStart = `{"type":"tool-input-start","toolCallId":"call_1","toolName":"get_weather","title":"Weather","display":"title","workerId":"w1"}`
+	evtFullToolInputDelta = `{"type":"tool-input-delta","toolCallId":"call_1","inputTextDelta":"{\"city\":","workerId":"w1"}`
+	evtFullToolInputEnd   = `{"type":"tool-input-end","toolCallId":"call_1","workerId":"w1"}`
+	evtFullToolInputAvail = `{"type":"tool-input-available","toolCallId":"call_1","toolName":"get_weather","input":{"city":"Paris","days":3},"workerId":"w1"}`
+	evtFullToolOutput     = `{"type":"tool-output-available","toolCallId":"call_1","output":{"temp":21.5,"ok":true},"workerId":"w1"}`
+	evtFullToolOutputErr  = `{"type":"tool-output-error","toolCallId":"call_1","error":"city not found","workerId":"w1"}`
+	evtFullSourceURL      = `{"type":"source","sourceType":"url","id":"s1","url":"https://example.com/a","title":"Example","workerId":"w1"}`
+	evtFullSourceDoc      = `{"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":"Report","filename":"report.pdf","workerId":"w1"}`
+	evtFullBlockStart     = `{"type":"block-start","blockId":"b1","blockName":"Summarize","blockType":"next-message","display":"stream","description":"Writing a summary","outputToChat":false,"thread":"research","workerId":"w1"}`
+	evtFullBlockEnd       = `{"type":"block-end","blockId":"b1","summary":"done","workerId":"w1"}`
 	evtFullResource       = `{"type":"resource-update","name":"notes","value":["a","b"]}`
-	evtFullToolRequest    = `{"type":"tool-request","toolCalls":[{"toolCallId":"call_1","toolName":"get_weather","args":{"city":"Paris"},"source":"block","outputVariable":"weather","blockIndex":0},{"toolCallId":"call_2","toolName":"noop","args":{}}]}`
-	evtFullClientTools    = `{"type":"client-tool-request","executionId":"exec_1","toolCalls":[{"toolCallId":"call_2","toolName":"pick_color","args":{"palette":["red"]},"source":"llm","outputVariable":"color","blockIndex":3},{"toolCallId":"call_4","toolName":"confirm","args":{"q":"ok?"}}],"serverToolResults":[{"toolCallId":"call_1","toolName":"get_weather","result":{"temp":21},"error":"partial","outputVariable":"weather","blockIndex":0},{"toolCallId":"call_3"}]}`
-	evtFullFileAvailable  = `{"type":"file-available","id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048,"toolCallId":"call_1"}`
+	evtFullToolRequest    = `{"type":"tool-request","toolCalls":[{"toolCallId":"call_1","toolName":"get_weather","args":{"city":"Paris"},"source":"block","outputVariable":"weather","blockIndex":0,"thread":"research","workerId":"w1"},{"toolCallId":"call_2","toolName":"noop","args":{}}],"workerId":"w1"}`
+	evtFullClientTools    = `{"type":"client-tool-request","executionId":"exec_1","toolCalls":[{"toolCallId":"call_2","toolName":"pick_color","args":{"palette":["red"]},"source":"llm","outputVariable":"color","blockIndex":3,"thread":"research","workerId":"w1"},{"toolCallId":"call_4","toolName":"confirm","args":{"q":"ok?"}}],"serverToolResults":[{"toolCallId":"call_1","toolName":"get_weather","result":{"temp":21},"error":"partial","files":[{"id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048},{"id":"f2","mediaType":"text/plain","url":"https://cdn.example.com/f2.txt"}],"outputVariable":"weather","blockIndex":0,"thread":"research","workerId":"w1"},{"toolCallId":"call_3"}]}`
+	evtFullFileAvailable  = `{"type":"file-available","id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048,"toolCallId":"call_1","workerId":"w1"}`
 )
 
 var evtEventCases = []evtEventCase{
 	{
 		name: "start/full", typ: EventStart, in: evtFullStart, wire: evtFullStart,
-		want: &StartEvent{MessageID: "msg_1", ExecutionID: "exec_1"},
+		want: &StartEvent{MessageID: "msg_1", ExecutionID: "exec_1", LastMessageID: "msg_0", SessionID: "sess_1"},
 	},
 	{
 		name: "start/min", typ: EventStart, in: `{"type":"start"}`, wire: `{"type":"start"}`,
@@ -104,7 +106,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-start/full", typ: EventTextStart, in: evtFullTextStart, wire: evtFullTextStart,
-		want: &TextStartEvent{ID: "t1", ResponseType: "json"},
+		want: &TextStartEvent{ID: "t1", ResponseType: "json", WorkerID: "w1"},
 	},
 	{
 		name: "text-start/min", typ: EventTextStart,
@@ -113,7 +115,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-delta/full", typ: EventTextDelta, in: evtFullTextDelta, wire: evtFullTextDelta,
-		want: &TextDeltaEvent{ID: "t1", Delta: "Hello"},
+		want: &TextDeltaEvent{ID: "t1", Delta: "Hello", WorkerID: "w1"},
 	},
 	{
 		// A required string that is empty is still written.
@@ -123,7 +125,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-end/full", typ: EventTextEnd, in: evtFullTextEnd, wire: evtFullTextEnd,
-		want: &TextEndEvent{ID: "t1"},
+		want: &TextEndEvent{ID: "t1", WorkerID: "w1"},
 	},
 	{
 		name: "text-end/empty", typ: EventTextEnd,
@@ -132,7 +134,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-start/full", typ: EventReasoningStart, in: evtFullReasoningStart, wire: evtFullReasoningStart,
-		want: &ReasoningStartEvent{ID: "r1"},
+		want: &ReasoningStartEvent{ID: "r1", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-start/empty", typ: EventReasoningStart,
@@ -141,7 +143,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-delta/full", typ: EventReasoningDelta, in: evtFullReasoningDelta, wire: evtFullReasoningDelta,
-		want: &ReasoningDeltaEvent{ID: "r1", Delta: "Thinking"},
+		want: &ReasoningDeltaEvent{ID: "r1", Delta: "Thinking", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-delta/empty", typ: EventReasoningDelta,
@@ -150,7 +152,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-end/full", typ: EventReasoningEnd, in: evtFullReasoningEnd, wire: evtFullReasoningEnd,
-		want: &ReasoningEndEvent{ID: "r1"},
+		want: &ReasoningEndEvent{ID: "r1", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-end/empty", typ: EventReasoningEnd,
@@ -159,7 +161,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-start/full", typ: EventToolInputStart, in: evtFullToolInputStart, wire: evtFullToolInputStart,
-		want: &ToolInputStartEvent{ToolCallID: "call_1", ToolName: "get_weather", Title: "Weather"},
+		want: &ToolInputStartEvent{ToolCallID: "call_1", ToolName: "get_weather", Title: "Weather", Display: DisplayTitle, WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-start/min", typ: EventToolInputStart,
@@ -169,7 +171,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-delta/full", typ: EventToolInputDelta, in: evtFullToolInputDelta, wire: evtFullToolInputDelta,
-		want: &ToolInputDeltaEvent{ToolCallID: "call_1", InputTextDelta: `{"city":`},
+		want: &ToolInputDeltaEvent{ToolCallID: "call_1", InputTextDelta: `{"city":`, WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-delta/empty", typ: EventToolInputDelta,
@@ -179,7 +181,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-end/full", typ: EventToolInputEnd, in: evtFullToolInputEnd, wire: evtFullToolInputEnd,
-		want: &ToolInputEndEvent{ToolCallID: "call_1"},
+		want: &ToolInputEndEvent{ToolCallID: "call_1", WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-end/empty", typ: EventToolInputEnd,
@@ -188,7 +190,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-available/full", typ: EventToolInputAvailable, in: evtFullToolInputAvail, wire: evtFullToolInputAvail,
-		want: &ToolInputAvailableEvent{ToolCallID: "call_1", ToolName: "get_weather", Input: json.RawMessage(`{"city":"Paris","days":3}`)},
+		want: &ToolInputAvailableEvent{ToolCallID: "call_1", ToolName: "get_weather", Input: json.RawMessage(`{"city":"Paris","days":3}`), WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-available/min", typ: EventToolInputAvailable,
@@ -198,7 +200,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-output-available/full", typ: EventToolOutputAvail, in: evtFullToolOutput, wire: evtFullToolOutput,
-		want: &ToolOutputAvailableEvent{ToolCallID: "call_1", Output: json.RawMessage(`{"temp":21.5,"ok":true}`)},
+		want: &ToolOutputAvailableEvent{ToolCallID: "call_1", Output: json.RawMessage(`{"temp":21.5,"ok":true}`), WorkerID: "w1"},
 	},
 	{
 		name: "tool-output-available/min", typ: EventToolOutputAvail,
@@ -208,7 +210,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-output-error/full", typ: EventToolOutputError, in: evtFullToolOutputErr, wire: evtFullToolOutputErr,
-		want: &ToolOutputErrorEvent{ToolCallID: "call_1", Error: "city not found"},
+		want: &ToolOutputErrorEvent{ToolCallID: "call_1", Error: "city not found", WorkerID: "w1"},
 	},
 	{
 		name: "tool-output-error/empty", typ: EventToolOutputError,
@@ -218,7 +220,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "source-url/full", typ: EventSource, in: evtFullSourceURL, wire: evtFullSourceURL,
-		want: &SourceURLEvent{ID: "s1", URL: "https://example.com/a", Title: "Example"},
+		want: &SourceURLEvent{ID: "s1", URL: "https://example.com/a", Title: "Example", WorkerID: "w1"},
 	},
 	{
 		name: "source-url/min", typ: EventSource,
@@ -228,7 +230,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "source-document/full", typ: EventSource, in: evtFullSourceDoc, wire: evtFullSourceDoc,
-		want: &SourceDocumentEvent{ID: "s2", MediaType: "application/pdf", Title: "Report", Filename: "report.pdf"},
+		want: &SourceDocumentEvent{ID: "s2", MediaType: "application/pdf", Title: "Report", Filename: "report.pdf", WorkerID: "w1"},
 	},
 	{
 		name: "source-document/min", typ: EventSource,
@@ -247,7 +249,7 @@ var evtEventCases = []evtEventCase{
 		name: "block-start/full", typ: EventBlockStart, in: evtFullBlockStart, wire: evtFullBlockStart,
 		want: &BlockStartEvent{
 			BlockID: "b1", BlockName: "Summarize", BlockType: "next-message", Display: DisplayStream,
-			Description: "Writing a summary", OutputToChat: evtPtr(false), Thread: "research",
+			Description: "Writing a summary", OutputToChat: evtPtr(false), Thread: "research", WorkerID: "w1",
 		},
 	},
 	{
@@ -264,7 +266,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "block-end/full", typ: EventBlockEnd, in: evtFullBlockEnd, wire: evtFullBlockEnd,
-		want: &BlockEndEvent{BlockID: "b1", Summary: "done"},
+		want: &BlockEndEvent{BlockID: "b1", Summary: "done", WorkerID: "w1"},
 	},
 	{
 		name: "block-end/min", typ: EventBlockEnd,
@@ -285,10 +287,10 @@ var evtEventCases = []evtEventCase{
 		want: &ToolRequestEvent{ToolCalls: []PendingToolCall{
 			{
 				ToolCallID: "call_1", ToolName: "get_weather", Args: json.RawMessage(`{"city":"Paris"}`),
-				Source: "block", OutputVariable: "weather", BlockIndex: evtPtr(0),
+				Source: "block", OutputVariable: "weather", BlockIndex: evtPtr(0), Thread: "research", WorkerID: "w1",
 			},
 			{ToolCallID: "call_2", ToolName: "noop", Args: json.RawMessage(`{}`)},
-		}},
+		}, WorkerID: "w1"},
 	},
 	{
 		name: "tool-request/min", typ: EventToolRequest,
@@ -302,14 +304,18 @@ var evtEventCases = []evtEventCase{
 			ToolCalls: []PendingToolCall{
 				{
 					ToolCallID: "call_2", ToolName: "pick_color", Args: json.RawMessage(`{"palette":["red"]}`),
-					Source: "llm", OutputVariable: "color", BlockIndex: evtPtr(3),
+					Source: "llm", OutputVariable: "color", BlockIndex: evtPtr(3), Thread: "research", WorkerID: "w1",
 				},
 				{ToolCallID: "call_4", ToolName: "confirm", Args: json.RawMessage(`{"q":"ok?"}`)},
 			},
 			ServerToolResults: []ToolResult{
 				{
 					ToolCallID: "call_1", ToolName: "get_weather", Result: json.RawMessage(`{"temp":21}`),
-					Error: "partial", OutputVariable: "weather", BlockIndex: evtPtr(0),
+					Error: "partial", OutputVariable: "weather", BlockIndex: evtPtr(0), Thread: "research", WorkerID: "w1",
+					Files: []FileReference{
+						{ID: "f1", MediaType: "image/png", URL: "https://cdn.example.com/f1.png", Filename: "chart.png", Size: evtPtr(2048.0)},
+						{ID: "f2", MediaType: "text/plain", URL: "https://cdn.example.com/f2.txt"},
+					},
 				},
 				{ToolCallID: "call_3"},
 			},
@@ -325,7 +331,7 @@ var evtEventCases = []evtEventCase{
 		name: "file-available/full", typ: EventFileAvailable, in: evtFullFileAvailable, wire: evtFullFileAvailable,
 		want: &FileAvailableEvent{
 			ID: "f1", MediaType: "image/png", URL: "https://cdn.example.com/f1.png",
-			Filename: "chart.png", Size: evtPtr(2048.0), ToolCallID: "call_1",
+			Filename: "chart.png", Size: evtPtr(2048.0), ToolCallID: "call_1", WorkerID: "w1",
 		},
 	},
 	{

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"time"
 )
@@ -58,12 +57,17 @@ type execution struct {
 	updates updater
 }
 
-// legBody is the JSON of one POST to /trigger: only the keys that are set.
+// legBody is the JSON of one POST to /trigger: only the keys that are set,
+// in the reference's order. A trigger's keys are repeated on every leg of
+// its execution, as the reference does.
 type legBody struct {
-	TriggerName *string         `json:"triggerName,omitempty"`
-	Input       json.RawMessage `json:"input,omitempty"`
-	ExecutionID string          `json:"executionId,omitempty"`
-	ToolResults json.RawMessage `json:"toolResults,omitempty"`
+	TriggerName        *string         `json:"triggerName,omitempty"`
+	Input              json.RawMessage `json:"input,omitempty"`
+	Rollback           json.RawMessage `json:"rollbackAfterMessageId,omitempty"`
+	Sender             *MessageSender  `json:"sender,omitempty"`
+	ExecutionID        string          `json:"executionId,omitempty"`
+	ToolResults        json.RawMessage `json:"toolResults,omitempty"`
+	DynamicToolSchemas json.RawMessage `json:"dynamicToolSchemas,omitempty"`
 }
 
 func (x *execution) run(req SessionRequest) {
@@ -122,6 +126,11 @@ func (x *execution) run(req SessionRequest) {
 			// The browser sent "input": null; the reference passes it on.
 			body.Input = json.RawMessage("null")
 		}
+		body.Rollback = trigger.Rollback.raw()
+		body.Sender = trigger.Sender
+		if body.Sender == nil {
+			body.Sender = x.s.sender
+		}
 	} else if toolResults == nil {
 		toolResults = []ToolResult{}
 	}
@@ -131,16 +140,13 @@ func (x *execution) run(req SessionRequest) {
 			x.stop()
 			return
 		}
-		body.ToolResults = nil
-		if toolResults != nil {
-			b, err := x.encodeResults(&body, toolResults)
-			if err != nil {
-				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
-				return
-			}
-			body.ToolResults = b
+		_, dynamic := x.s.toolSet()
+		body.DynamicToolSchemas = dynamic
+		b, ok := x.encodeBody(&body, toolResults)
+		if !ok {
+			return
 		}
-		leg, err := x.runLeg(&body)
+		leg, err := x.runLeg(b, &body.ExecutionID)
 		if x.ctx.Err() != nil || leg.cancelled {
 			x.stop()
 			return
@@ -157,9 +163,12 @@ func (x *execution) run(req SessionRequest) {
 			return
 		}
 
+		// The handlers are read again after each leg, so a SetDynamicTools
+		// during the leg is seen, as in the reference.
+		tools, _ := x.s.toolSet()
 		var server, client []PendingToolCall
 		for _, tc := range leg.calls {
-			if x.s.tools[tc.ToolName] != nil || x.s.rejectClient {
+			if tools[tc.ToolName] != nil {
 				server = append(server, tc)
 			} else {
 				client = append(client, tc)
@@ -168,10 +177,19 @@ func (x *execution) run(req SessionRequest) {
 		var results []ToolResult
 		if len(server) > 0 {
 			var ok bool
-			if results, ok = x.runServerTools(server); !ok {
+			if results, ok = x.runServerTools(tools, server); !ok {
 				x.stop()
 				return
 			}
+		}
+		if len(client) > 0 && x.s.rejectClient {
+			// No browser to ask: the calls fail, after the server results.
+			for _, tc := range client {
+				tr := newToolResult(tc)
+				tr.Error = `Tool "` + tc.ToolName + `" is not available. No handler is registered for this tool.`
+				results = append(results, tr)
+			}
+			client = nil
 		}
 		for _, tr := range results {
 			var ev StreamEvent
@@ -213,24 +231,45 @@ func (x *execution) run(req SessionRequest) {
 	}
 }
 
-// encodeResults encodes the tool results of the next leg, cutting the
-// largest when the leg's body would be over MaxContinuationBody.
-func (x *execution) encodeResults(body *legBody, results []ToolResult) (json.RawMessage, error) {
-	b, err := marshalJSON(results)
-	if err != nil || x.s.c.maxBody <= 0 {
-		return b, err
+// encodeBody returns the JSON of body with results as its toolResults (nil
+// sends no key), fitted to MaxContinuationBody by the reference's rule (see
+// fitResults). When the body cannot fit, nothing is posted: the execution
+// ends with the reference's local 413 error event and ok is false.
+func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, ok bool) {
+	body.ToolResults = nil
+	maxBody := x.s.c.maxBody
+	overflow := false
+	if results != nil {
+		if maxBody > 0 {
+			var truncations []TruncatedResult
+			results, truncations, overflow = fitResults(results, toolResultsBudget(maxBody))
+			for _, tr := range truncations {
+				tr.SessionID = x.s.id
+				x.s.c.log.Debug("octavus: tool result cut to fit the continuation body", "session", tr.SessionID, "tool", tr.ToolName, "toolCallId", tr.ToolCallID, "originalBytes", tr.OriginalBytes, "keptBytes", tr.KeptBytes, "variableCapture", tr.VariableCapture)
+				if x.s.c.onTruncate != nil {
+					x.s.c.onTruncate(tr)
+				}
+			}
+		}
+		rb, err := marshalJSON(results)
+		if err != nil {
+			x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
+			return nil, false
+		}
+		body.ToolResults = rb
 	}
-	rest, err := marshalJSON(body)
+	b, err := marshalJSON(body)
 	if err != nil {
-		return nil, err
+		x.emit(NewInternalErrorEvent("Request body is not JSON: " + err.Error()))
+		return nil, false
 	}
-	excess := len(rest) + len(`,"toolResults":`) + len(b) - x.s.c.maxBody
-	if excess <= 0 {
-		return b, nil
+	if maxBody > 0 && (overflow || len(b) > maxBody) {
+		x.s.c.log.Warn("octavus: request body too large to send", "session", x.s.id, "size", len(b), "max", maxBody)
+		x.emit(NewAPIErrorEvent(http.StatusRequestEntityTooLarge, "Failed to trigger: the results are too large to send (over "+formatBytes(maxBody)+
+			") and could not be reduced enough. Return less data - filter, limit, or paginate the results, or write them to a file and return a reference."))
+		return nil, false
 	}
-	cut := slices.Clone(results)
-	x.fitResults(cut, excess)
-	return marshalJSON(cut)
+	return b, true
 }
 
 // errIdle is the cause of a leg cancelled by the idle watchdog.
@@ -247,7 +286,7 @@ type legError struct {
 func (e *legError) Error() string { return e.msg + ": " + e.err.Error() }
 func (e *legError) Unwrap() error { return e.err }
 
-// runLeg posts body to the platform and forwards the stream it answers.
+// runLeg posts the body b to the platform and forwards the stream it answers.
 // A failed request or stream is a *legError; an error answer of the
 // platform is forwarded as its error event and ends the execution
 // (leg.stopped).
@@ -255,21 +294,21 @@ func (e *legError) Unwrap() error { return e.err }
 // The idle watchdog cancels the leg when no byte arrived for
 // StreamIdleTimeout, counting from each attempt to connect and from each
 // read.
-func (x *execution) runLeg(body *legBody) (l leg, err error) {
-	b, err := marshalJSON(body)
-	if err != nil {
-		return l, err
-	}
+func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 	c := x.s.c
-	ctx, cancel := context.WithCancelCause(x.ctx)
-	defer cancel(nil)
+	// Each attempt has its own context, which the watchdog cancels: a
+	// connect timeout ends that attempt only (send retries it), and the
+	// watchdog firing during a retry wait cancels nothing that runs.
+	var at attempt
+	defer at.end()
 	var idle *time.Timer
 	if c.idleTimeout > 0 {
-		idle = time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
+		idle = time.AfterFunc(c.idleTimeout, at.idle)
 		defer idle.Stop()
 	}
 	path := "/api/agent-sessions/" + escapeID(x.s.id) + "/trigger"
-	resp, err := c.send(ctx, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.send(x.ctx, retryAny, func(ctx context.Context) (*http.Request, error) {
+		ctx = at.next(ctx)
 		if idle != nil {
 			idle.Reset(c.idleTimeout)
 		}
@@ -283,7 +322,7 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 		return req, nil
 	})
 	if err != nil {
-		if context.Cause(ctx) == errIdle {
+		if at.timedOut() {
 			return l, &legError{fmt.Sprintf("Platform connection dropped: no answer for %v", c.idleTimeout), err}
 		}
 		return l, &legError{"Failed to reach the Octavus platform", err}
@@ -291,7 +330,11 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := readAPIError(resp, "Failed to trigger")
-		x.emit(NewAPIErrorEvent(apiErr.Status, apiErr.Message))
+		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
+		// Unlike the reference, the answer's code (such as SESSION_BUSY)
+		// reaches the browser.
+		ev.Code = apiErr.Code
+		x.emit(ev)
 		l.stopped = true
 		return l, nil
 	}
@@ -305,17 +348,60 @@ func (x *execution) runLeg(body *legBody) (l leg, err error) {
 	if idle != nil {
 		r = &idleReader{r: resp.Body, t: idle, d: c.idleTimeout}
 	}
-	l, err = x.readLeg(r, &body.ExecutionID)
+	l, err = x.readLeg(r, executionID)
 	switch {
 	case err == nil:
 	case errors.Is(err, errEventTooLarge):
 		return l, &legError{fmt.Sprintf("Platform sent an event larger than %d bytes", c.maxEvent), err}
-	case context.Cause(ctx) == errIdle:
+	case at.timedOut():
 		return l, &legError{fmt.Sprintf("Platform connection dropped: no data for %v", c.idleTimeout), err}
 	default:
 		return l, &legError{"Platform connection dropped", err}
 	}
 	return l, nil
+}
+
+// attempt is the context of a leg's current request attempt.
+type attempt struct {
+	mu     sync.Mutex
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// next ends the previous attempt's context and returns a new one, derived
+// from parent.
+func (a *attempt) next(parent context.Context) context.Context {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel(nil)
+	}
+	a.ctx, a.cancel = context.WithCancelCause(parent)
+	return a.ctx
+}
+
+// idle cancels the current attempt: the watchdog's timer runs it.
+func (a *attempt) idle() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel(errIdle)
+	}
+}
+
+// timedOut reports whether the watchdog cancelled the current attempt.
+func (a *attempt) timedOut() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ctx != nil && context.Cause(a.ctx) == errIdle
+}
+
+func (a *attempt) end() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel(nil)
+	}
 }
 
 // idleReader resets the idle watchdog t on every byte read.

@@ -3,7 +3,6 @@ package octavus
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,8 +60,8 @@ func TestRetryStatusesThenSuccess(t *testing.T) {
 			require.Len(t, bodies, 3)
 			assert.Equal(t, bodies[0], bodies[2], "a retry sends the same body")
 			require.Len(t, *waits, 2)
-			assert.True(t, (*waits)[0] >= 500*time.Millisecond && (*waits)[0] <= time.Second, "first wait %v", (*waits)[0])
-			assert.True(t, (*waits)[1] >= time.Second && (*waits)[1] <= 2*time.Second, "second wait %v", (*waits)[1])
+			assert.True(t, (*waits)[0] >= 750*time.Millisecond && (*waits)[0] <= 1250*time.Millisecond, "first wait %v", (*waits)[0])
+			assert.True(t, (*waits)[1] >= 1500*time.Millisecond && (*waits)[1] <= 2500*time.Millisecond, "second wait %v", (*waits)[1])
 		})
 	}
 }
@@ -112,9 +111,16 @@ func TestRetryAfterIsHonouredAndClamped(t *testing.T) {
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for v, want := range map[string]time.Duration{
-		"0": 0,
-		"7": 7 * time.Second,
-		"9": 8 * time.Second,
+		"0":    0,
+		"7":    7 * time.Second,
+		"9":    9 * time.Second, // clamped by send
+		"1.5":  1500 * time.Millisecond,
+		"0.25": 250 * time.Millisecond,
+		" 2 ":  2 * time.Second,
+		"-1":   0,
+		"-0.5": 0,
+		"1e1":  10 * time.Second,
+		"1e9":  time.Hour,
 		now.Add(5 * time.Second).Format(http.TimeFormat):  5 * time.Second,
 		now.Add(-5 * time.Second).Format(http.TimeFormat): 0,
 		now.Add(time.Hour).Format(http.TimeFormat):        time.Hour, // clamped by send
@@ -123,24 +129,41 @@ func TestRetryAfterIsHonouredAndClamped(t *testing.T) {
 		assert.True(t, ok, v)
 		assert.Equal(t, want, got, v)
 	}
-	for _, v := range []string{"", "-1", "soon", "1.5"} {
+	for _, v := range []string{"", "soon", "Infinity", "NaN", "1.5s"} {
 		_, ok := retryAfter(v, now)
 		assert.False(t, ok, v)
 	}
 }
 
-func TestBackoffDoublesToEightSeconds(t *testing.T) {
+func TestRetryAfterFractionalAndNegativeOverHTTP(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(
+		withRetryAfter("0.5", statusLeg(503, `{}`)),
+		withRetryAfter("-3", statusLeg(502, `{}`)),
+		eventsLeg(`{"type":"finish","finishReason":"stop"}`),
+	)
+	c, waits := clientWith(t, f, ClientOptions{})
+	run(c, AttachOptions{}, userMessage)
+	assert.Equal(t, []time.Duration{500 * time.Millisecond, 0}, *waits)
+}
+
+func TestBackoffJitterIsPlusMinus25Percent(t *testing.T) {
 	c, err := NewClient(ClientOptions{BaseURL: "http://x.invalid"})
 	require.NoError(t, err)
-	for _, j := range []float64{0, 0.5, 0.999} {
-		c.jitter = func() float64 { return j }
-		for attempt, d := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
-			got := c.backoff(attempt)
-			assert.GreaterOrEqual(t, got, d/2, "attempt %d", attempt)
-			assert.LessOrEqual(t, got, d, "attempt %d", attempt)
-			assert.Equal(t, d/2+time.Duration(j*float64(d/2)), got)
+	bases := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
+	cases := []struct {
+		jitter float64
+		factor float64 // of the base
+	}{{0, 0.75}, {0.25, 0.875}, {0.5, 1}, {0.75, 1.125}}
+	for _, tc := range cases {
+		c.jitter = func() float64 { return tc.jitter }
+		for attempt, base := range bases {
+			assert.Equal(t, time.Duration(float64(base)*tc.factor), c.backoff(attempt), "attempt %d, jitter %v", attempt, tc.jitter)
 		}
 	}
+	c.jitter = func() float64 { return 0.999999 }
+	assert.LessOrEqual(t, c.backoff(0), 1250*time.Millisecond)
+	assert.Greater(t, c.backoff(0), 1249*time.Millisecond)
 }
 
 func TestRetryWaitEndsWhenCancelled(t *testing.T) {
@@ -238,14 +261,35 @@ func TestIdleWatchdog(t *testing.T) {
 		}, got)
 		<-aborted // the watchdog closed the platform request
 	})
+	stuck := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	t.Run("waiting for headers", func(t *testing.T) {
 		f := newFakePlatform(t)
-		f.addLegs(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
+		f.addLegs(stuck, stuck, stuck)
+		c, waits := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{
 			`{"type":"error","errorType":"internal_error","message":"Platform connection dropped: no answer for 20ms","source":"platform","retryable":true}`,
 		}, got)
+		assert.Len(t, f.triggerBodies(), 3, "a connect timeout is retried, as in the reference")
+		assert.Len(t, *waits, 2)
+	})
+	t.Run("a retried connect timeout recovers", func(t *testing.T) {
+		f := newFakePlatform(t)
+		f.addLegs(stuck, eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
+		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
+	})
+	t.Run("the watchdog does not cut a retry wait", func(t *testing.T) {
+		// The wait is real and three times the idle timeout: a watchdog
+		// still running during it would end the leg.
+		f := newFakePlatform(t)
+		f.addLegs(statusLeg(503, `{}`), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
+		c.sleep = func(ctx context.Context, _ time.Duration) error { return sleepCtx(ctx, 60*time.Millisecond) }
+		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
+		assert.Len(t, f.triggerBodies(), 2)
 	})
 }
 
@@ -337,37 +381,6 @@ func TestMaxConcurrentTools(t *testing.T) {
 	assert.Equal(t, int32(0), active.Load())
 }
 
-func TestContinuationBodyCut(t *testing.T) {
-	f := newFakePlatform(t)
-	toolRound(f, `[{"toolCallId":"c1","toolName":"big","args":{}},{"toolCallId":"c2","toolName":"small","args":{}}]`)
-	huge := "HEAD" + strings.Repeat("é", 20000) + "TAIL"
-	var cuts []TruncatedResult
-	c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 8 << 10, OnTruncate: func(tr TruncatedResult) { cuts = append(cuts, tr) }})
-	got := wireJSON(t, run(c, AttachOptions{Tools: ToolHandlers{"big": constTool(huge), "small": constTool("tiny")}}, userMessage))
-	require.Len(t, got, 4)
-	assert.Contains(t, got[1], "HEAD", "the browser still gets the whole result")
-	bodies := f.triggerBodies()
-	require.Len(t, bodies, 2)
-	assert.LessOrEqual(t, len(bodies[1]), 8<<10)
-	var sent struct {
-		ToolResults []struct {
-			ToolCallID string `json:"toolCallId"`
-			Result     string `json:"result"`
-		} `json:"toolResults"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(bodies[1]), &sent))
-	require.Len(t, sent.ToolResults, 2)
-	r := sent.ToolResults[0].Result
-	assert.True(t, strings.HasPrefix(r, "[octavus-go: this tool result was"), r[:80])
-	assert.Contains(t, r, "asking for less")
-	assert.Contains(t, r, `"HEADéé`)
-	assert.Contains(t, r, `ééTAIL"`)
-	assert.Equal(t, "tiny", sent.ToolResults[1].Result, "small results are left alone")
-	require.Len(t, cuts, 1)
-	assert.Equal(t, TruncatedResult{SessionID: "sess_1", ToolCallID: "c1", ToolName: "big", Size: len(huge)*1 + 2, Kept: cuts[0].Kept}, cuts[0])
-	assert.Less(t, cuts[0].Kept, 8<<10)
-}
-
 func TestContinuationBodyCutOff(t *testing.T) {
 	f := newFakePlatform(t)
 	toolRound(f, `[{"toolCallId":"c1","toolName":"big","args":{}}]`)
@@ -386,11 +399,12 @@ func TestRejectClientTools(t *testing.T) {
 	got := wireJSON(t, run(c, AttachOptions{Tools: ToolHandlers{"lookup": constTool(1)}, RejectClientTools: true}, userMessage))
 	requireJSONList(t, []string{
 		`{"type":"start","executionId":"e1"}`,
-		`{"type":"tool-output-error","toolCallId":"c1","error":"Tool confirm is not available"}`,
 		`{"type":"tool-output-available","toolCallId":"c2","output":1}`,
+		`{"type":"tool-output-error","toolCallId":"c1","error":"Tool \"confirm\" is not available. No handler is registered for this tool."}`,
 		`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
 	}, got)
-	assert.JSONEq(t, `{"triggerName":"user-message","input":{"USER_MESSAGE":"hi"},"executionId":"e1","toolResults":[{"toolCallId":"c1","toolName":"confirm","error":"Tool confirm is not available"},{"toolCallId":"c2","toolName":"lookup","result":1}]}`, f.triggerBodies()[1])
+	// As the reference: the server results first, then the rejected calls.
+	assert.Equal(t, `{"triggerName":"user-message","input":{"USER_MESSAGE":"hi"},"executionId":"e1","toolResults":[{"toolCallId":"c2","toolName":"lookup","result":1},{"toolCallId":"c1","toolName":"confirm","error":"Tool \"confirm\" is not available. No handler is registered for this tool."}]}`, f.triggerBodies()[1])
 }
 
 func TestLogsNeverHoldTheKey(t *testing.T) {

@@ -39,7 +39,7 @@ func TestSSEHeartbeat(t *testing.T) {
 	}()
 
 	ticks <- time.Time{} // quiet since the start: a heartbeat
-	assert.Equal(t, ": ping\n\n", <-w.writes)
+	assert.Equal(t, ": heartbeat\n\n", <-w.writes)
 	events <- &TextDeltaEvent{ID: "t", Delta: "a"}
 	assert.Equal(t, `data: {"type":"text-delta","id":"t","delta":"a"}`+"\n\n", <-w.writes)
 	ticks <- time.Time{} // an event since the last tick: nothing
@@ -47,7 +47,7 @@ func TestSSEHeartbeat(t *testing.T) {
 	assert.Equal(t, `data: {"type":"text-delta","id":"t","delta":"b"}`+"\n\n", <-w.writes, "no heartbeat while events flow")
 	ticks <- time.Time{}
 	ticks <- time.Time{}
-	assert.Equal(t, ": ping\n\n", <-w.writes)
+	assert.Equal(t, ": heartbeat\n\n", <-w.writes)
 	close(events)
 	assert.Equal(t, "data: [DONE]\n\n", <-w.writes)
 	<-done

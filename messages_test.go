@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -204,10 +205,14 @@ func TestParseUIMessageValid(t *testing.T) {
 	require.Equal(t, []UIMessagePart{{Type: "text", Text: "Hi", Status: "done"}}, m.Parts)
 	require.True(t, m.CreatedAt.Equal(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)))
 
-	// Unknown keys are dropped, as zod does.
+	// Unknown keys are accepted and, unlike zod, kept: the message is
+	// written back as received.
 	m, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[],"status":"streaming","createdAt":0,"extra":true}`))
 	require.NoError(t, err)
 	require.Equal(t, "streaming", m.Status)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"id":"m1","role":"assistant","parts":[],"status":"streaming","createdAt":0,"extra":true}`, string(b))
 }
 
 // validUI is a valid message to edit into invalid ones.
@@ -288,11 +293,15 @@ func TestChatMessageJSON(t *testing.T) {
 	],"createdAt":"2024-01-15T10:30:00.000Z","visible":false,"content":"Hi"}`
 	var m ChatMessage
 	require.NoError(t, json.Unmarshal([]byte(doc), &m))
+	// "visible" left ChatMessage in 4.0.0: it is kept as an unknown key.
+	require.Equal(t, json.RawMessage(`false`), m.raw["visible"].orig)
+	m.raw = nil
 	require.Equal(t, ChatMessage{ID: "m2", Role: RoleAssistant, Parts: []MessagePart{
 		{Type: "text", Visible: true, Content: "Hi", Thread: "side"},
 		{Type: "tool-call", Visible: false, ToolCall: &ToolCallInfo{ID: "c1", Name: "t", Arguments: json.RawMessage(`{"a":1}`), Status: "pending"}},
 		{Type: "file", Visible: true, File: &FileInfo{ID: "f1", MediaType: "image/png", URL: "https://x/f"}},
-	}, CreatedAt: "2024-01-15T10:30:00.000Z", Visible: ptr(false), Content: "Hi"}, m)
+	}, CreatedAt: "2024-01-15T10:30:00.000Z", Content: "Hi"}, m)
+	require.NoError(t, json.Unmarshal([]byte(doc), &m))
 	b, err := json.Marshal(m)
 	require.NoError(t, err)
 	require.JSONEq(t, doc, string(b))
@@ -300,7 +309,7 @@ func TestChatMessageJSON(t *testing.T) {
 
 func TestParseUIMessageAcceptsCancelledParts(t *testing.T) {
 	// The browser's client SDK marks stopped tool calls and operations
-	// "cancelled"; stored messages with them must parse.
+	// "cancelled", and the 6.4.0 schema accepts it (2.0.0's did not).
 	doc := `{"id":"m1","role":"assistant","parts":[
 	 {"type":"tool-call","toolCallId":"c1","toolName":"t","args":{},"status":"cancelled"},
 	 {"type":"operation","operationId":"b1","name":"N","operationType":"generate","status":"cancelled"}
@@ -314,4 +323,176 @@ func TestParseUIMessageAcceptsCancelledParts(t *testing.T) {
 	require.Error(t, err)
 	_, err = ParseUIMessage([]byte(`{"id":"m1","role":"assistant","parts":[{"type":"text","text":"","status":"cancelled"}],"status":"done","createdAt":0}`))
 	require.Error(t, err)
+}
+
+// withoutRaw returns m without what it kept beyond its fields, at every
+// depth, to compare it with a message built by hand.
+func withoutRaw(m UIMessage) UIMessage {
+	m.raw = nil
+	m.Parts = partsWithoutRaw(m.Parts)
+	return m
+}
+
+func partsWithoutRaw(ps []UIMessagePart) []UIMessagePart {
+	if ps == nil {
+		return nil
+	}
+	out := make([]UIMessagePart, len(ps))
+	for i, p := range ps {
+		p.raw = nil
+		p.Parts = partsWithoutRaw(p.Parts)
+		if p.Todos != nil {
+			todos := make([]UITodoItem, len(p.Todos))
+			for j, td := range p.Todos {
+				td.raw = nil
+				todos[j] = td
+			}
+			p.Todos = todos
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// v4Message has every v4 part type, with keys octavus-go has no field for.
+const v4Message = `{"id":"m1","role":"assistant","status":"done","createdAt":1705314600000,"x-m":1,
+ "sender":{"id":"u1"},
+ "parts":[
+  {"type":"step-start","x-s":true},
+  {"type":"text","text":"hi","status":"done","thread":"","x-t":[1.0]},
+  {"type":"reasoning","text":"r","status":"done","providerMetadata":{"anthropic":{"signature":"s"}}},
+  {"type":"tool-call","toolCallId":"c1","toolName":"t","args":{"n":1.50},"status":"cancelled","display":"title"},
+  {"type":"todo","todos":[{"id":"t1","content":"c","status":"in_progress","x-i":"kept"}],"status":"streaming"},
+  {"type":"worker","workerId":"w","workerSlug":"s","status":"running","x-w":{},"parts":[
+    {"type":"text","text":"inner","status":"streaming","x-n":null}]}
+ ]}`
+
+func TestUIMessageEditsAfterDecoding(t *testing.T) {
+	// A field changed after decoding is written from its Go value; the
+	// keys octavus-go has no field for stay, at every depth.
+	m, err := ParseUIMessage([]byte(v4Message))
+	require.NoError(t, err)
+	m.Parts[1].Text = "edited"
+	m.Parts[4].Todos[0].Status = "completed"
+	m.Parts[5].Parts[0].Text = "inner edited"
+	m.Parts[5].Status = "done"
+	m.Parts = append(m.Parts, UIMessagePart{Type: "step-start"}, UIMessagePart{Type: "todo", Status: "done"})
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	requireSameJSON(t, []byte(`{"id":"m1","role":"assistant","status":"done","createdAt":1705314600000,"x-m":1,
+ "sender":{"id":"u1"},
+ "parts":[
+  {"type":"step-start","x-s":true},
+  {"type":"text","text":"edited","status":"done","thread":"","x-t":[1.0]},
+  {"type":"reasoning","text":"r","status":"done","providerMetadata":{"anthropic":{"signature":"s"}}},
+  {"type":"tool-call","toolCallId":"c1","toolName":"t","args":{"n":1.50},"status":"cancelled","display":"title"},
+  {"type":"todo","todos":[{"id":"t1","content":"c","status":"completed","x-i":"kept"}],"status":"streaming"},
+  {"type":"worker","workerId":"w","workerSlug":"s","status":"done","x-w":{},"parts":[
+    {"type":"text","text":"inner edited","status":"streaming","x-n":null}]},
+  {"type":"step-start"},
+  {"type":"todo","todos":[],"status":"done"}
+ ]}`), b)
+
+	// A changed createdAt is written as JavaScript writes a Date; a
+	// cleared optional field is left out.
+	m, err = ParseUIMessage([]byte(v4Message))
+	require.NoError(t, err)
+	m.CreatedAt = m.CreatedAt.Add(time.Second)
+	m.Sender = nil
+	m.Parts[2].ProviderMetadata = nil
+	m.Parts[3].Display = ""
+	b, err = json.Marshal(m)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, "2024-01-15T10:30:01.000Z", got["createdAt"])
+	require.NotContains(t, got, "sender")
+	parts := got["parts"].([]any)
+	require.NotContains(t, parts[2], "providerMetadata")
+	require.NotContains(t, parts[3], "display")
+	require.Equal(t, float64(1), got["x-m"])
+}
+
+func TestUIMessageHandBuiltV4RoundTrip(t *testing.T) {
+	// Messages built by hand marshal to valid v4 JSON (required keys
+	// written even when empty) and decode back to the same values.
+	at := time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)
+	msgs := []UIMessage{
+		{ID: "m1", Role: RoleUser, Status: "done", CreatedAt: at, Sender: &MessageSender{ID: "u1", Name: "Ann"},
+			Parts: []UIMessagePart{{Type: "text", Text: "hi", Status: "done"}}},
+		{ID: "m2", Role: RoleAssistant, Status: "done", CreatedAt: at, Parts: []UIMessagePart{
+			{Type: "step-start"},
+			{Type: "reasoning", Text: "r", Status: "done", ProviderMetadata: json.RawMessage(`{"anthropic":{"signature":"s"}}`)},
+			{Type: "tool-call", ToolCallID: "c1", ToolName: "t", Args: json.RawMessage(`{}`), Status: "cancelled", Display: "title",
+				ProviderMetadata: json.RawMessage(`{"openai":{}}`)},
+			{Type: "operation", OperationID: "o", Name: "n", OperationType: "generate", Status: "cancelled"},
+			{Type: "todo", Status: "done", Todos: []UITodoItem{{ID: "t1", Content: "c", Status: "pending"}}},
+			{Type: "worker", WorkerID: "w", WorkerSlug: "s", Status: "error", Error: "boom", Input: json.RawMessage(`{"a":1}`),
+				Output: json.RawMessage(`null`), Description: "d",
+				Parts: []UIMessagePart{{Type: "step-start"}, {Type: "text", Text: "x", Status: "done"}}},
+		}},
+	}
+	b, err := json.Marshal(msgs)
+	require.NoError(t, err)
+	back, err := ParseUIMessages(b)
+	require.NoError(t, err, "%s", b)
+	require.Equal(t, msgs, back)
+
+	// Zero values of the new parts are valid v4 parts.
+	for _, tc := range []struct {
+		part UIMessagePart
+		want string
+	}{
+		{UIMessagePart{Type: "step-start"}, `{"type":"step-start"}`},
+		{UIMessagePart{Type: "todo", Status: "done"}, `{"type":"todo","todos":[],"status":"done"}`},
+		{UIMessagePart{Type: "worker", Status: "running"}, `{"type":"worker","workerId":"","workerSlug":"","parts":[],"status":"running"}`},
+		{UIMessagePart{Type: "todo", Status: "done", Todos: []UITodoItem{{}}}, `{"type":"todo","todos":[{"id":"","content":"","status":""}],"status":"done"}`},
+	} {
+		b, err := json.Marshal(tc.part)
+		require.NoError(t, err)
+		require.JSONEq(t, tc.want, string(b))
+	}
+	_, err = ParseUIMessage([]byte(`{"id":"m","role":"user","status":"done","createdAt":0,"parts":[{"type":"step-start"},{"type":"todo","todos":[],"status":"done"},{"type":"worker","workerId":"","workerSlug":"","parts":[],"status":"running"}]}`))
+	require.NoError(t, err)
+}
+
+func TestChatMessageHandBuiltV4(t *testing.T) {
+	m := ChatMessage{ID: "m", Role: RoleAssistant, CreatedAt: "c", Content: "x", Parts: []MessagePart{
+		{Type: "step-start"},
+		{Type: "operation", Visible: true, Operation: &OperationInfo{ID: "o", Name: "n", OperationType: "generate"}},
+		{Type: "worker", Visible: true, Worker: &WorkerInfo{WorkerID: "w", WorkerSlug: "s"}},
+		{Type: "todo", Visible: true, Todo: &TodoInfo{}},
+		{Type: "tool-call", Visible: true, ToolCall: &ToolCallInfo{ID: "c", Name: "t", Status: "pending", Display: "title"}},
+	}}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"id":"m","role":"assistant","createdAt":"c","content":"x","parts":[
+	 {"type":"step-start","visible":false},
+	 {"type":"operation","visible":true,"operation":{"id":"o","name":"n","operationType":"generate"}},
+	 {"type":"worker","visible":true,"worker":{"workerId":"w","workerSlug":"s","nestedParts":[]}},
+	 {"type":"todo","visible":true,"todo":{"todos":[]}},
+	 {"type":"tool-call","visible":true,"toolCall":{"id":"c","name":"t","arguments":{},"status":"pending","display":"title"}}]}`, string(b))
+	var back ChatMessage
+	require.NoError(t, json.Unmarshal(b, &back))
+	m.Parts[2].Worker.NestedParts = []MessagePart{}
+	m.Parts[3].Todo.Todos = []UITodoItem{}
+	m.Parts[4].ToolCall.Arguments = json.RawMessage(`{}`)
+	require.Equal(t, m, back)
+	o, err := wire.Decode(b)
+	require.NoError(t, err)
+	require.NoError(t, checkChatMessage(o))
+}
+
+func TestUIMessagePartKeysOfOtherTypes(t *testing.T) {
+	// zod strips the keys a part's type does not know, whatever their
+	// kind; decoding must not fail on them, and they are kept.
+	doc := `{"id":"m","role":"user","status":"done","createdAt":0,"parts":[
+	 {"type":"text","text":"a","status":"done","size":"big","todos":5,"parts":"x","Text":"case"}]}`
+	m, err := ParseUIMessage([]byte(doc))
+	require.NoError(t, err)
+	require.Equal(t, "a", m.Parts[0].Text, "keys match exactly, not case-insensitively")
+	require.Nil(t, m.Parts[0].Size)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	requireSameJSON(t, []byte(doc), b)
 }

@@ -92,9 +92,11 @@ func (r *ToolResult) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// toolResultFrom reads a tool result. keepExtra keeps unknown keys (a
-// result from the browser, passed on verbatim); without it they are dropped
-// (a result inside a platform event, which the reference's schema strips).
+// toolResultFrom reads a tool result. keepExtra keeps unknown keys, in the
+// result and in each of its files (a result from the browser, which the
+// reference passes on verbatim); without it they are dropped (a result
+// inside a platform event, which the reference's schema strips: the
+// width and height of a file among them).
 func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
 	tr := ToolResult{
 		ToolCallID: o.String("toolCallId"),
@@ -104,8 +106,20 @@ func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
 		tr.Result = raw
 	}
 	tr.Error = tr.extra.str(o, "error")
+	if items, ok := o.OptArray("files"); ok {
+		tr.Files = make([]FileReference, 0, len(items))
+		for _, it := range items {
+			tr.Files = append(tr.Files, fileReferenceFrom(it, keepExtra))
+			o.Adopt(it)
+		}
+		if len(items) == 0 && o.Err() == nil {
+			tr.extra.set("files", json.RawMessage("[]"))
+		}
+	}
 	tr.OutputVariable = tr.extra.str(o, "outputVariable")
 	tr.BlockIndex = tr.extra.blockIndex(o, "blockIndex")
+	tr.Thread = tr.extra.str(o, "thread")
+	tr.WorkerID = tr.extra.str(o, "workerId")
 	if keepExtra {
 		for k, v := range o.Unread(toolResultKeys...) {
 			tr.extra.set(k, v)
@@ -235,6 +249,35 @@ type FileReference struct {
 	URL       string   `json:"url"`
 	Filename  string   `json:"filename,omitempty"`
 	Size      *float64 `json:"size,omitempty"`
+
+	// extra holds a present empty filename and, for a file of a browser's
+	// tool result, the keys FileReference has no field for (width,
+	// height, ...), which the reference passes on.
+	extra extras
+}
+
+var fileReferenceKeys = []string{"id", "mediaType", "url", "filename", "size"}
+
+// MarshalJSON encodes the reference; keys of a decoded reference that
+// FileReference has no field for are kept.
+func (f FileReference) MarshalJSON() ([]byte, error) {
+	type plain FileReference
+	return marshalWithExtra(plain(f), f.extra)
+}
+
+// fileReferenceFrom reads a file reference; keepExtra keeps its unknown keys.
+func fileReferenceFrom(o *wire.Object, keepExtra bool) FileReference {
+	f := FileReference{ID: o.String("id"), MediaType: o.String("mediaType"), URL: o.String("url")}
+	f.Filename = f.extra.str(o, "filename")
+	if n, ok := o.OptNumber("size"); ok {
+		f.Size = &n
+	}
+	if keepExtra && o.Err() == nil {
+		for k, v := range o.Unread(fileReferenceKeys...) {
+			f.extra.set(k, v)
+		}
+	}
+	return f
 }
 
 // IsFileReference reports whether v (a decoded JSON value, raw JSON bytes, or

@@ -18,7 +18,7 @@ const MaxRequestBody = 1 << 20
 // ReadRequest reads the passthrough body the browser posts to your route:
 // the session request of DecodeSessionRequest plus "sessionId":
 //
-//	{"sessionId":"...","type":"trigger","triggerName":"user-message","input":{...}}
+//	{"sessionId":"...","type":"trigger","triggerName":"user-message","input":{...},"rollbackAfterMessageId":"..."}
 //	{"sessionId":"...","type":"continue","executionId":"...","toolResults":[...]}
 //
 // Its errors are *RequestError: 405 for a method other than POST, 415 for a
@@ -89,6 +89,13 @@ type HandlerOptions struct {
 	// *RequestError is answered with its status and message; any other
 	// error with 403 {"error":"Forbidden"}.
 	Authorize func(r *http.Request, sessionID string) error
+	// Sender, when set, returns the author of a trigger: the signed-in
+	// user, stamped on the user message and returned as UIMessage.Sender.
+	// It is called after Authorize, for trigger requests only (a continue
+	// carries no sender). The browser's own "sender" key is never used. A
+	// nil sender sends none; an error is answered as Authorize's (a
+	// *RequestError with its status and message, any other with 403).
+	Sender func(r *http.Request, sessionID string) (*MessageSender, error)
 
 	// ToolTimeout, MaxConcurrentTools and RejectClientTools are the
 	// AttachOptions of the same names.
@@ -99,9 +106,22 @@ type HandlerOptions struct {
 	Heartbeat time.Duration
 }
 
+// writeHookError answers the error of a HandlerOptions hook: a
+// *RequestError with its status and message, any other error with 403
+// {"error":"Forbidden"} (its text may hold details the browser must not
+// see).
+func writeHookError(w http.ResponseWriter, err error) {
+	var re *RequestError
+	if !errors.As(err, &re) {
+		err = &RequestError{Status: http.StatusForbidden, Message: "Forbidden"}
+	}
+	WriteRequestError(w, err)
+}
+
 // Handler returns the passthrough route of the HTTP transport in one call:
 // it reads the browser's request (ReadRequest; malformed ones are answered
-// 4xx without calling the platform), attaches to its session with opts'
+// 4xx without calling the platform), checks it with opts.Authorize, sets a
+// trigger's sender from opts.Sender, attaches to its session with opts'
 // tools and resources, refuses a continue request whose signed results
 // were changed (AgentSession.CheckRequest, 400), and streams Execute's
 // events back with ToSSEStream, cancelling the execution when the browser
@@ -125,13 +145,18 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 		}
 		if opts.Authorize != nil {
 			if err := opts.Authorize(r, sessionID); err != nil {
-				var re *RequestError
-				if !errors.As(err, &re) {
-					err = &RequestError{Status: http.StatusForbidden, Message: "Forbidden"}
-				}
-				WriteRequestError(w, err)
+				writeHookError(w, err)
 				return
 			}
+		}
+		if tr, ok := req.(TriggerRequest); ok && opts.Sender != nil {
+			sender, err := opts.Sender(r, sessionID)
+			if err != nil {
+				writeHookError(w, err)
+				return
+			}
+			tr.Sender = sender
+			req = tr
 		}
 		session := a.Attach(sessionID, attach)
 		if err := session.CheckRequest(req); err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,7 +45,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // retryStatus reports the statuses worth another try: the platform did not
-// take the request (408, 429, 503) or a gateway failed (502, 504).
+// take the request (408, 429, 503) or a gateway failed (502, 504), the
+// reference's list.
 func retryStatus(code int) bool {
 	switch code {
 	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusBadGateway,
@@ -60,11 +63,39 @@ func dialFailed(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
+// retryPolicy says which failures of a request send may try again.
+type retryPolicy int
+
+const (
+	// retryAny retries the reference's statuses and any transport error
+	// before the answer's headers: streams (as the reference does) and
+	// idempotent REST calls (GET, DELETE).
+	retryAny retryPolicy = iota
+	// retryUnprocessed retries only what certainly was not processed: a
+	// connection that was never made, and a 429 answer. For REST calls
+	// that are not idempotent (POST: a retried create would make a
+	// second session).
+	retryUnprocessed
+)
+
+// policyFor is the retry policy of a REST call with method.
+func policyFor(method string) retryPolicy {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return retryAny
+	}
+	return retryUnprocessed
+}
+
 // send runs the request that build makes, retrying by the rules of
-// ClientOptions.MaxRetries. build is called once per attempt. Only the
-// answer's status and headers have been read when send returns, so a
-// stream is never retried once an event was read.
-func (c *Client) send(ctx context.Context, build func(context.Context) (*http.Request, error)) (*http.Response, error) {
+// ClientOptions.MaxRetries and policy. build is called once per attempt.
+// Only the answer's status and headers have been read when send returns,
+// so a stream is never retried once an event was read.
+//
+// A failed attempt whose request context (not ctx) was cancelled with
+// errIdle, the stream's watchdog, is a connect timeout: retried under
+// retryAny, as the reference retries it.
+func (c *Client) send(ctx context.Context, policy retryPolicy, build func(context.Context) (*http.Request, error)) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := build(ctx)
 		if err != nil {
@@ -75,12 +106,12 @@ func (c *Client) send(ctx context.Context, build func(context.Context) (*http.Re
 		var wait time.Duration
 		switch {
 		case err != nil:
-			if last || ctx.Err() != nil || !dialFailed(err) {
+			if last || ctx.Err() != nil || !retryError(policy, err) {
 				return nil, err
 			}
 			wait = c.backoff(attempt)
 			c.log.Debug("octavus: retrying platform request", "method", req.Method, "path", req.URL.Path, "attempt", attempt+1, "wait", wait, "error", err)
-		case retryStatus(resp.StatusCode) && !last:
+		case !last && retryAnswer(policy, resp.StatusCode):
 			wait = c.backoff(attempt)
 			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				wait = min(ra, retryMaxDelay)
@@ -98,33 +129,60 @@ func (c *Client) send(ctx context.Context, build func(context.Context) (*http.Re
 	}
 }
 
-// backoff is the wait before retry attempt+1: 1 s doubling per attempt, at
-// most 8 s, with "equal jitter" (a random point in its upper half) so that
-// many clients do not retry in step.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := retryMaxDelay
-	if attempt < 3 {
-		d = retryBaseDelay << attempt
+// retryError reports whether a transport error (no answer) may be retried.
+func retryError(policy retryPolicy, err error) bool {
+	var re redirectError
+	switch {
+	case errors.As(err, &re):
+		return false // a refused redirect: the same again
+	case policy == retryUnprocessed:
+		return dialFailed(err)
 	}
-	return d/2 + time.Duration(c.jitter()*float64(d/2))
+	return true
 }
 
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date
-// (relative to now). A date in the past means no wait.
+// retryAnswer reports whether an answer's status may be retried.
+func retryAnswer(policy retryPolicy, status int) bool {
+	if policy == retryUnprocessed {
+		return status == http.StatusTooManyRequests
+	}
+	return retryStatus(status)
+}
+
+// backoff is the wait before retry attempt+1, as the reference's: a base
+// of 1 s doubling per attempt, at most 8 s, with ±25% jitter so that many
+// clients do not retry in step (attempt 0 waits 750 ms to 1.25 s, attempt
+// 3 and later 6 to 10 s).
+func (c *Client) backoff(attempt int) time.Duration {
+	base := retryMaxDelay
+	if attempt < 3 {
+		base = retryBaseDelay << attempt
+	}
+	return base + time.Duration(float64(base)*0.25*(c.jitter()*2-1))
+}
+
+// retryAfter parses a Retry-After header as the reference does: a number
+// of seconds (fractions allowed; a negative number means no wait) or an
+// HTTP date (relative to now; a date in the past means no wait). ok is
+// false when v is neither. The caller clamps the wait.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		if n > int64(retryMaxDelay/time.Second) {
-			return retryMaxDelay, true
-		}
-		return time.Duration(n) * time.Second, true
+	s := strings.TrimSpace(v)
+	if s == "" {
+		return 0, true // JavaScript's Number("  ") is 0
 	}
-	t, err := http.ParseTime(v)
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		if f <= 0 {
+			return 0, true
+		}
+		if f > float64(time.Hour/time.Second) {
+			return time.Hour, true // far over any clamp; avoids overflow
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	t, err := http.ParseTime(s)
 	if err != nil {
 		return 0, false
 	}

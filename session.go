@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
@@ -17,12 +19,22 @@ import (
 type AgentSession struct {
 	c         *Client
 	id        string
-	tools     ToolHandlers
 	resources map[string]Resource
+	sender    *MessageSender
 
 	toolTimeout  time.Duration
 	maxTools     int
 	rejectClient bool
+
+	// mu guards the tool set, which SetDynamicTools replaces while
+	// executions may be reading it.
+	mu sync.RWMutex
+	// base are the static tools of AttachOptions; tools are base with
+	// the dynamic tools merged over them.
+	base, tools ToolHandlers
+	// dynamic is the JSON of the dynamic tools' schemas, sent as
+	// dynamicToolSchemas on every leg; nil sends no key.
+	dynamic []byte
 }
 
 // AttachOptions are the tools and resources of an attached session. The
@@ -46,9 +58,17 @@ type AttachOptions struct {
 	// limit: all calls of a round run at once.
 	MaxConcurrentTools int
 	// RejectClientTools answers a tool call that has no handler with the
-	// tool error "Tool <name> is not available" instead of handing it to
-	// the browser, for server-only workers that have no browser to ask.
+	// tool error `Tool "<name>" is not available. No handler is registered
+	// for this tool.` instead of handing it to the browser, for server-only
+	// workers that have no browser to ask. As in the reference, these
+	// results follow the server tools' results.
 	RejectClientTools bool
+	// Sender, when set, is the author stamped on every trigger of this
+	// session whose TriggerRequest has no Sender of its own: set it from
+	// the signed-in user when you attach for a socket connection
+	// (ServeSocket), where no HTTP request carries the user per trigger.
+	// Nil sends none.
+	Sender *MessageSender
 }
 
 // Resource is told when the agent updates a resource of the session (a
@@ -80,7 +100,11 @@ func (r resourceFunc) Name() string                                  { return r.
 func (r resourceFunc) OnUpdate(ctx context.Context, value any) error { return r.fn(ctx, value) }
 
 func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
-	s := &AgentSession{c: c, id: id, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools}
+	s := &AgentSession{c: c, id: id, base: opts.Tools, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools}
+	if opts.Sender != nil {
+		sender := *opts.Sender
+		s.sender = &sender
+	}
 	if len(opts.Resources) > 0 {
 		s.resources = make(map[string]Resource, len(opts.Resources))
 		for _, r := range opts.Resources {
@@ -94,6 +118,85 @@ func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
 
 // SessionID returns the id of the session.
 func (s *AgentSession) SessionID() string { return s.id }
+
+// SetDynamicTools replaces the session's dynamic tools with p's, as the
+// reference's session.setDynamicTools: tools the platform does not know from
+// the agent's definition, such as those of a device or an inline MCP server.
+// Only p's schemas that have a handler in p.ToolHandlers are kept. Their
+// handlers are merged over the static AttachOptions.Tools (a dynamic tool
+// wins on a name clash; the static handler is back once a later call no
+// longer names it), and their schemas are sent as dynamicToolSchemas on
+// every following request of the session, trigger or continue, even an
+// empty list. A nil p removes the dynamic tools and sends no schemas.
+//
+// It is safe to call while an execution runs: the next leg of the
+// execution uses the new set, as in the reference.
+func (s *AgentSession) SetDynamicTools(p ToolProvider) {
+	tools := s.base
+	var dynamic []byte
+	if p != nil {
+		handlers := p.ToolHandlers()
+		tools = make(ToolHandlers, len(s.base)+len(handlers))
+		for name, h := range s.base {
+			tools[name] = h
+		}
+		dynamic = append(dynamic, '[')
+		for _, sc := range p.ToolSchemas() {
+			h := handlers[sc.Name]
+			if h == nil {
+				continue
+			}
+			b, err := marshalJSON(sc)
+			if err != nil {
+				// The platform could not read it either: leave the tool out.
+				s.c.log.Error("octavus: dynamic tool schema is not JSON; tool left out", "session", s.id, "tool", sc.Name, "error", err)
+				continue
+			}
+			if len(dynamic) > 1 {
+				dynamic = append(dynamic, ',')
+			}
+			dynamic = append(dynamic, b...)
+			tools[sc.Name] = h
+		}
+		dynamic = append(dynamic, ']')
+	}
+	s.mu.Lock()
+	s.tools, s.dynamic = tools, dynamic
+	s.mu.Unlock()
+}
+
+// toolSet returns the current handlers and the JSON of the dynamic
+// schemas (nil for none); neither is modified afterwards.
+func (s *AgentSession) toolSet() (ToolHandlers, []byte) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tools, s.dynamic
+}
+
+// DynamicTools returns a ToolProvider of tools, for SetDynamicTools. A tool
+// without a Handler is left out; of two tools with one name, the last wins.
+func DynamicTools(tools ...DynamicTool) ToolProvider {
+	p := dynamicTools{handlers: make(ToolHandlers, len(tools))}
+	for _, t := range tools {
+		if t.Handler == nil {
+			continue
+		}
+		if _, dup := p.handlers[t.Schema.Name]; dup {
+			p.schemas = slices.DeleteFunc(p.schemas, func(s ToolSchema) bool { return s.Name == t.Schema.Name })
+		}
+		p.handlers[t.Schema.Name] = t.Handler
+		p.schemas = append(p.schemas, t.Schema)
+	}
+	return p
+}
+
+type dynamicTools struct {
+	handlers ToolHandlers
+	schemas  []ToolSchema
+}
+
+func (d dynamicTools) ToolHandlers() ToolHandlers { return d.handlers }
+func (d dynamicTools) ToolSchemas() []ToolSchema  { return d.schemas }
 
 // SessionRequest is what Execute runs: a TriggerRequest or a
 // ContinueRequest (values or pointers). Decode the browser's JSON into one
@@ -160,13 +263,28 @@ func (TriggerRequest) isSessionRequest()  {}
 func (ContinueRequest) isSessionRequest() {}
 
 // MarshalJSON encodes the request as the browser sends it:
-// {"type":"trigger","triggerName":...,"input":...}.
+// {"type":"trigger","triggerName":...,"input":...,"rollbackAfterMessageId":...},
+// the rollback only when set (a message id, or null for RollbackAll).
+// Sender is not encoded: the browser never sends it.
 func (r TriggerRequest) MarshalJSON() ([]byte, error) {
 	return marshalJSON(struct {
-		Type        string         `json:"type"`
-		TriggerName string         `json:"triggerName"`
-		Input       map[string]any `json:"input,omitempty"`
-	}{"trigger", r.TriggerName, r.Input})
+		Type        string          `json:"type"`
+		TriggerName string          `json:"triggerName"`
+		Input       map[string]any  `json:"input,omitempty"`
+		Rollback    json.RawMessage `json:"rollbackAfterMessageId,omitempty"`
+	}{"trigger", r.TriggerName, r.Input, r.Rollback.raw()})
+}
+
+// raw is the rollback's JSON value: nil when absent, null, or the id.
+func (r Rollback) raw() json.RawMessage {
+	switch {
+	case !r.set:
+		return nil
+	case r.null:
+		return json.RawMessage("null")
+	}
+	b, _ := marshalJSON(r.id)
+	return b
 }
 
 // MarshalJSON encodes the request as the browser sends it:
@@ -201,12 +319,15 @@ func badRequest(format string, args ...any) *RequestError {
 // DecodeSessionRequest decodes the JSON the browser's @octavus/client-sdk
 // sends, discriminated by "type":
 //
-//	{"type":"trigger","triggerName":"user-message","input":{...}}
+//	{"type":"trigger","triggerName":"user-message","input":{...},"rollbackAfterMessageId":"..."}
 //	{"type":"continue","executionId":"...","toolResults":[...]}
 //
-// A body without "type" is a trigger, as the reference treats it. Other
-// keys (such as sessionId) are ignored. Errors are *RequestError (status
-// 400) naming the field that is wrong.
+// A body without "type" is a trigger, as the reference treats it. A
+// trigger's rollbackAfterMessageId (sent by the browser's retry()) is a
+// message id or null (see Rollback). Other keys (such as sessionId) are
+// ignored, and so is "sender": the author of a turn is set on the server
+// (TriggerRequest.Sender), never taken from the browser. Errors are
+// *RequestError (status 400) naming the field that is wrong.
 func DecodeSessionRequest(data []byte) (SessionRequest, error) {
 	o, err := wire.Decode(data)
 	if err != nil {
@@ -242,6 +363,15 @@ func sessionRequestFrom(o *wire.Object) (SessionRequest, error) {
 			}
 		default:
 			return nil, badRequest(`"input" must be an object`)
+		}
+		switch o.Kind("rollbackAfterMessageId") {
+		case 0:
+		case 'n':
+			req.Rollback = RollbackAll()
+		case '"':
+			req.Rollback = RollbackAfter(o.String("rollbackAfterMessageId"))
+		default:
+			return nil, badRequest(`"rollbackAfterMessageId" must be a string or null`)
 		}
 		return req, nil
 	}

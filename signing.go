@@ -123,8 +123,9 @@ func (s *AgentSession) verified(req SessionRequest) (SessionRequest, error) {
 	}
 	id := cr.ExecutionID[:i]
 	var server []ToolResult
+	tools, _ := s.toolSet()
 	for _, r := range cr.ToolResults {
-		if s.tools[r.ToolName] != nil {
+		if tools[r.ToolName] != nil {
 			server = append(server, r)
 		}
 	}

@@ -21,9 +21,11 @@ import (
 // Execute so the execution itself stops early.
 //
 // While no event arrives for SSEOptions.Heartbeat (default 15 s) it writes
-// an SSE comment line (": ping"), which every SSE reader ignores, so that
-// proxies and load balancers do not cut a stream that waits on a slow model
-// or tool.
+// the SSE comment line ": heartbeat" (the reference's text), which every
+// SSE reader ignores, so that proxies and load balancers do not cut a
+// stream that waits on a slow model or tool. Unlike the reference, which
+// writes it every 15 s even while events flow, it writes it only after a
+// quiet spell.
 //
 // The handler serves one response: it consumes the channel. Pass at most
 // one SSEOptions; none means the defaults.
@@ -58,7 +60,7 @@ func newTicker(d time.Duration) (<-chan time.Time, func()) {
 }
 
 var (
-	ssePing   = []byte(": ping\n\n")
+	ssePing   = []byte(": heartbeat\n\n")
 	sseDone   = []byte("data: [DONE]\n\n")
 	ssePrefix = []byte("data: ")
 	sseEnd    = []byte("\n\n")

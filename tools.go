@@ -32,7 +32,7 @@ const toolFailed = "Tool execution failed"
 // call order. It returns ok=false as soon as ctx is cancelled, without
 // waiting for the handlers; they finish in the background into a buffered
 // channel, so none of them is left blocked.
-func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResult, ok bool) {
+func (x *execution) runServerTools(tools ToolHandlers, calls []PendingToolCall) (results []ToolResult, ok bool) {
 	type done struct {
 		i  int
 		tr ToolResult
@@ -43,7 +43,7 @@ func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResul
 		sem = make(chan struct{}, x.s.maxTools)
 	}
 	for i, tc := range calls {
-		h := x.s.tools[tc.ToolName]
+		h := tools[tc.ToolName]
 		go func() {
 			if sem != nil {
 				select {
@@ -74,7 +74,7 @@ func (x *execution) runServerTools(calls []PendingToolCall) (results []ToolResul
 // handler's own goroutine ends whenever it returns.
 func (x *execution) runToolTimed(h ToolHandler, tc PendingToolCall) ToolResult {
 	d := x.s.toolTimeout
-	if d <= 0 || h == nil {
+	if d <= 0 {
 		return x.runTool(x.ctx, h, tc)
 	}
 	ctx, cancel := context.WithTimeout(x.ctx, d)
@@ -96,11 +96,12 @@ func (x *execution) runToolTimed(h ToolHandler, tc PendingToolCall) ToolResult {
 }
 
 // newToolResult is the result of tc without outcome: its ids, and the
-// outputVariable and blockIndex echoed as the reference echoes them (an
-// outputVariable present as "", a fractional blockIndex).
+// outputVariable, blockIndex, thread and workerId echoed as the reference
+// echoes them (a string present as "", a fractional blockIndex), so the
+// platform routes the result to the thread or worker that made the call.
 func newToolResult(tc PendingToolCall) ToolResult {
-	tr := ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex}
-	for _, k := range []string{"outputVariable", "blockIndex"} {
+	tr := ToolResult{ToolCallID: tc.ToolCallID, ToolName: tc.ToolName, OutputVariable: tc.OutputVariable, BlockIndex: tc.BlockIndex, Thread: tc.Thread, WorkerID: tc.WorkerID}
+	for _, k := range []string{"outputVariable", "blockIndex", "thread", "workerId"} {
 		if raw, ok := tc.extra[k]; ok {
 			tr.extra.set(k, raw)
 		}
@@ -109,15 +110,9 @@ func newToolResult(tc PendingToolCall) ToolResult {
 }
 
 // runTool runs one handler and turns its outcome into a ToolResult whose
-// Result, when set, is the json.RawMessage sent to the platform. A nil h
-// is a tool without handler under RejectClientTools.
+// Result, when set, is the json.RawMessage sent to the platform.
 func (x *execution) runTool(ctx context.Context, h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 	tr = newToolResult(tc)
-	if h == nil {
-		// RejectClientTools: no handler, and no browser to ask.
-		tr.Error = fmt.Sprintf("Tool %s is not available", tc.ToolName)
-		return tr
-	}
 	defer func() {
 		if v := recover(); v != nil {
 			x.s.c.log.Error("octavus: tool handler panicked", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "panic", v, "stack", string(debug.Stack()))

@@ -1,84 +1,206 @@
 package octavus
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
-	"unicode/utf8"
+	"strconv"
+	"unicode/utf16"
 )
 
-// TruncatedResult reports a tool result that was cut to fit
-// ClientOptions.MaxContinuationBody.
+// TruncatedResult reports a tool result that was reduced so that the
+// continuation body fits ClientOptions.MaxContinuationBody: the reference's
+// onToolResultTruncated information, plus the session.
 type TruncatedResult struct {
 	SessionID  string
 	ToolCallID string
 	ToolName   string
-	// Size is the size of the result's JSON before the cut, Kept the size
-	// of the preview that replaced it, in bytes.
-	Size, Kept int
+	// OriginalBytes is the UTF-8 size of the result's content before the
+	// cut: the result as it travels (a string result as the string, any
+	// other as its JSON), or the error when there is no result.
+	OriginalBytes int
+	// KeptBytes is the UTF-8 size of what replaced it: the preview, or the
+	// error that replaced a variable capture.
+	KeptBytes int
+	// VariableCapture is set when the result was captured into an
+	// outputVariable: it was replaced by an error instead of cut to a
+	// preview, since a partial capture would silently corrupt the variable.
+	VariableCapture bool
 }
 
-// minPreview is the smallest preview a cut leaves of one result, in bytes.
-const minPreview = 1 << 10
+// The reference's size constants (tool-result-size.ts).
+const (
+	// continuationReserve is the room kept for the body's other fields:
+	// the tool results get MaxContinuationBody minus this (at most half).
+	continuationReserve = 256 << 10
+	// truncateMinBytes: a result whose content is at most this is never
+	// cut, as a preview could not shrink it.
+	truncateMinBytes = 16 << 10
+	// truncatePreviewChars is the length of a preview's head and tail
+	// together, in UTF-16 code units as JavaScript counts characters.
+	truncatePreviewChars = 16 << 10
+)
 
-// truncateNote opens the preview of a cut result. The model reads it, so it
-// says what happened and what to do.
-const truncateNote = "[octavus-go: this tool result was %d bytes, too large to send back, so only its start and end are kept below. Call the tool again asking for less: a narrower query, fewer fields, or one page at a time.]\n"
+// toolResultsBudget is the size the serialized tool results must fit for
+// a body limit of maxBody.
+func toolResultsBudget(maxBody int) int {
+	return maxBody - min(continuationReserve, maxBody/2)
+}
 
-// fitResults cuts the largest results of results, in place, until their
-// JSON is at most excess bytes shorter, so that the continuation body fits
-// MaxContinuationBody. A cut result becomes a JSON string: the note, the
-// head and the tail of the result's JSON text.
-func (x *execution) fitResults(results []ToolResult, excess int) {
-	order := make([]int, 0, len(results))
-	for i := range results {
-		if raw, ok := results[i].Result.(json.RawMessage); ok && len(raw) > minPreview {
-			order = append(order, i)
-		}
+// fitResults keeps results under budget bytes of JSON as the reference's
+// enforceToolResultsSize does: while they are over it, for at most
+// len(results) passes, the result with the largest content (first of
+// equals) is reduced: its content becomes a note and a head-and-tail
+// preview, or, for an outputVariable capture, the result is replaced by an
+// error. A pass that finds the largest content at or under 16 KiB stops.
+// results is not modified; overflow reports that the reduced results are
+// still over budget.
+func fitResults(results []ToolResult, budget int) (out []ToolResult, truncations []TruncatedResult, overflow bool) {
+	if len(results) == 0 || resultsSize(results) <= budget {
+		return results, nil, false
 	}
-	size := func(i int) int { return len(results[i].Result.(json.RawMessage)) }
-	slices.SortStableFunc(order, func(a, b int) int { return size(b) - size(a) })
-	for _, i := range order {
-		if excess <= 0 {
-			return
-		}
-		raw := results[i].Result.(json.RawMessage)
-		keep := max(len(raw)-excess, minPreview)
-		preview := previewOf(raw, keep)
-		b, err := marshalJSON(preview)
-		if err != nil || len(b) >= len(raw) {
-			continue
-		}
-		// Escaping can make the string longer than keep: shrink once more.
-		if over := len(b) - keep; over > 0 && keep-over >= minPreview/2 {
-			preview = previewOf(raw, keep-over)
-			if b2, err := marshalJSON(preview); err == nil {
-				b = b2
+	out = slices.Clone(results)
+	for pass := 0; pass < len(out) && resultsSize(out) > budget; pass++ {
+		best, bestBytes := -1, -1
+		for i := range out {
+			c, _ := contentOf(out[i])
+			if len(c) > bestBytes {
+				best, bestBytes = i, len(c)
 			}
 		}
-		excess -= len(raw) - len(b)
-		results[i].Result = json.RawMessage(b)
-		tr := TruncatedResult{SessionID: x.s.id, ToolCallID: results[i].ToolCallID, ToolName: results[i].ToolName, Size: len(raw), Kept: len(b)}
-		x.s.c.log.Debug("octavus: tool result cut to fit the continuation body", "session", tr.SessionID, "tool", tr.ToolName, "toolCallId", tr.ToolCallID, "size", tr.Size, "kept", tr.Kept)
-		if x.s.c.onTruncate != nil {
-			x.s.c.onTruncate(tr)
+		if best < 0 {
+			break
 		}
+		tr, ok := shrinkResult(&out[best])
+		if !ok {
+			break
+		}
+		truncations = append(truncations, tr)
 	}
+	return out, truncations, resultsSize(out) > budget
 }
 
-// previewOf returns the note, then the head and the tail of raw, about
-// budget bytes in all, cut at UTF-8 boundaries.
-func previewOf(raw []byte, budget int) string {
-	note := fmt.Sprintf(truncateNote, len(raw))
-	const gap = "\n[...]\n"
-	half := max((budget-len(note)-len(gap))/2, 64)
-	head := raw[:min(half, len(raw))]
-	for len(head) > 0 && !utf8.Valid(head[len(head)-min(len(head), utf8.UTFMax):]) {
-		head = head[:len(head)-1]
+// resultsSize is the size of the results' JSON; a result that is not JSON
+// counts as too large.
+func resultsSize(results []ToolResult) int {
+	b, err := marshalJSON(results)
+	if err != nil {
+		return int(^uint(0) >> 1)
 	}
-	tail := raw[max(len(raw)-half, 0):]
-	for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
-		tail = tail[1:]
+	return len(b)
+}
+
+// contentOf returns the content the reference measures: the result as it
+// travels (a string as itself, any other value as its JSON text), or the
+// error when there is no result.
+func contentOf(tr ToolResult) (content string, hasResult bool) {
+	if tr.Result == nil {
+		return tr.Error, false
 	}
-	return note + string(head) + gap + string(tail)
+	raw, ok := tr.Result.(json.RawMessage)
+	if !ok {
+		b, err := marshalJSON(tr.Result)
+		if err != nil {
+			return "", true
+		}
+		raw = b
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s, true
+		}
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw), true
+	}
+	return buf.String(), true
+}
+
+// shrinkResult reduces one result in place (see fitResults); ok is false
+// when its content is too small to be worth it.
+func shrinkResult(tr *ToolResult) (TruncatedResult, bool) {
+	raw, hasResult := contentOf(*tr)
+	info := TruncatedResult{ToolCallID: tr.ToolCallID, ToolName: tr.ToolName, OriginalBytes: len(raw)}
+	if len(raw) <= truncateMinBytes {
+		return info, false
+	}
+	if hasResult && tr.OutputVariable != "" {
+		msg := "Result omitted: it was " + formatBytes(len(raw)) + ", too large to capture into " +
+			`variable "` + tr.OutputVariable + `" and send back. Reduce the output - add filters or a ` +
+			"limit, request fewer fields, paginate, or write it to a file and return a reference " +
+			"instead of inline data."
+		tr.Result = nil
+		tr.Error = msg
+		info.KeptBytes, info.VariableCapture = len(msg), true
+		return info, true
+	}
+	note := "[Octavus: this tool result was too large to send (" + formatBytes(len(raw)) + "), so only " +
+		"the start and end are shown below. To use the full data, reduce the output - add filters or " +
+		"a limit, request fewer fields, paginate, or write it to a file and return a reference " +
+		"instead of inline data.]"
+	combined := note + "\n\n" + headTailPreview(raw, truncatePreviewChars)
+	if hasResult {
+		b, _ := marshalJSON(combined)
+		tr.Result = json.RawMessage(b)
+	} else {
+		tr.Error = combined
+	}
+	info.KeptBytes = len(combined)
+	return info, true
+}
+
+// headTailPreview keeps the first ceil(0.6*keep) and the last of keep
+// characters of raw, with a marker saying how many were removed between
+// them. Characters are UTF-16 code units, as JavaScript's string length
+// counts them; half of a surrogate pair cut off at an edge becomes U+FFFD
+// (JavaScript would keep the lone surrogate).
+func headTailPreview(raw string, keep int) string {
+	units := utf16.Encode([]rune(raw))
+	if len(units) <= keep {
+		return raw
+	}
+	head := (keep*6 + 9) / 10 // ceil(0.6*keep)
+	tail := keep - head
+	removed := len(units) - head - tail
+	return string(utf16.Decode(units[:head])) +
+		"\n\n...[Octavus trimmed " + groupThousands(removed) + " characters]...\n\n" +
+		string(utf16.Decode(units[len(units)-tail:]))
+}
+
+// groupThousands formats n as JavaScript's toLocaleString does in en-US:
+// 1234567 is "1,234,567".
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var b []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	if neg {
+		return "-" + string(b)
+	}
+	return string(b)
+}
+
+// formatBytes writes a size as the reference's guidance messages do:
+// "X.X MB" from 1 MiB, "N KB" from 1 KiB, else "N B" (rounding half up,
+// as JavaScript's toFixed and Math.round do here).
+func formatBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		tenths := (n*10 + 1<<19) >> 20
+		return strconv.Itoa(tenths/10) + "." + strconv.Itoa(tenths%10) + " MB"
+	case n >= 1<<10:
+		return strconv.Itoa((n+1<<9)>>10) + " KB"
+	}
+	return strconv.Itoa(n) + " B"
 }
