@@ -60,7 +60,7 @@ func conformScenario(t *testing.T, sc *scenario, oracle string) {
 			}
 			refs = append(refs, reference{label: "reference 6.4.0 (Node)", out: outcomeOf(*live), run: live})
 		default:
-			rec, err := loadRecording(path)
+			rec, err := loadRecording(path, sc)
 			if err != nil {
 				t.Fatalf("%v\nregenerate the recordings with: %s", err, regenerate)
 			}

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,8 +35,12 @@ const (
 // recording is the 6.4.0 oracle's outcome of one scenario, as stored in
 // recorded/<name>.json.
 type recording struct {
-	Scenario string            `json:"scenario"`
-	Oracle   string            `json:"oracle"`
+	Scenario string `json:"scenario"`
+	Oracle   string `json:"oracle"`
+	// Inputs is the digest of what the oracle was given (inputsDigest), so
+	// that a scenario edited without regenerating fails even where the
+	// oracle is not there to notice.
+	Inputs   string            `json:"inputs"`
 	Payloads []json.RawMessage `json:"payloads"`
 	Done     bool              `json:"done"`
 	Bodies   []json.RawMessage `json:"bodies"`
@@ -49,8 +55,25 @@ func recordingPath(sc *scenario) string {
 	return filepath.Join(recordedDir, sc.Name+".json")
 }
 
-// loadRecording reads a recording.
-func loadRecording(path string) (outcome, error) {
+// inputsDigest is the SHA-256 of everything of a scenario the oracle's
+// run depends on (not its name, about, versions or divergence).
+func inputsDigest(sc *scenario) string {
+	b, _ := json.Marshal(struct {
+		Request           json.RawMessage     `json:"request"`
+		Tools             map[string]toolSpec `json:"tools"`
+		DynamicTools      []dynamicToolSpec   `json:"dynamicTools"`
+		Sender            json.RawMessage     `json:"sender"`
+		RejectClientTools bool                `json:"rejectClientTools"`
+		Retries           int                 `json:"retries"`
+		Legs              []leg               `json:"legs"`
+	}{sc.Request, sc.Tools, sc.DynamicTools, sc.Sender, sc.RejectClientTools, sc.Retries, sc.Legs})
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// loadRecording reads the recording of a scenario and checks that it was
+// made from the scenario as it is now.
+func loadRecording(path string, sc *scenario) (outcome, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return outcome{}, err
@@ -64,6 +87,10 @@ func loadRecording(path string) (outcome, error) {
 	want := strings.TrimSuffix(filepath.Base(path), ".json")
 	if rec.Scenario != want {
 		return outcome{}, fmt.Errorf("%s: recording of scenario %q, want %q", path, rec.Scenario, want)
+	}
+	if d := inputsDigest(sc); rec.Inputs != d {
+		return outcome{}, fmt.Errorf("%s is stale: it was made from other scenario inputs (%s) than scenarios/%s.json has now (%s)",
+			path, rec.Inputs, want, d)
 	}
 	out := outcome{done: rec.Done}
 	for _, p := range rec.Payloads {
@@ -132,7 +159,7 @@ func writeRecording(path string, sc *scenario, out outcome) error {
 	var b strings.Builder
 	name, _ := json.Marshal(sc.Name)
 	oracle, _ := json.Marshal(recordedOracle)
-	fmt.Fprintf(&b, "{\n  \"scenario\": %s,\n  \"oracle\": %s,\n", name, oracle)
+	fmt.Fprintf(&b, "{\n  \"scenario\": %s,\n  \"oracle\": %s,\n  \"inputs\": %q,\n", name, oracle, inputsDigest(sc))
 	list := func(key string, items []jsonValue) error {
 		if len(items) == 0 {
 			fmt.Fprintf(&b, "  %q: [],\n", key)
@@ -180,7 +207,7 @@ func TestRecordings(t *testing.T) {
 	names := map[string]bool{}
 	for _, sc := range scenarios {
 		names[sc.Name] = true
-		if _, err := loadRecording(recordingPath(sc)); err != nil {
+		if _, err := loadRecording(recordingPath(sc), sc); err != nil {
 			t.Errorf("scenario %s: %v (regenerate with: %s)", sc.Name, err, regenerate)
 		}
 	}
