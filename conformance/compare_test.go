@@ -400,7 +400,11 @@ func compareRuns(t *testing.T, sc *scenario, ref reference, gosdk run) {
 		payloadsLabel = "expected octavus-go payloads (divergence.goEvents)"
 		wantPayloads = decodeAll(rawStrings(sc.Divergence.GoEvents))
 	}
-	problems := diffOutcomes(ref.label, ref.out, wantPayloads, payloadsLabel, "octavus-go", got)
+	want := ref.out
+	if sc.Divergence != nil && sc.Divergence.GoDone != nil {
+		want.done = *sc.Divergence.GoDone
+	}
+	problems := diffOutcomes(ref.label, want, wantPayloads, payloadsLabel, "octavus-go", got)
 	if len(problems) == 0 {
 		return
 	}

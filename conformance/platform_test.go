@@ -132,8 +132,23 @@ func logBody(b []byte) string {
 	return fmt.Sprintf("%s...(%d bytes in all)", b[:keep], len(b))
 }
 
+// hangUp closes the connection under w at once, without ending the
+// response: what a network error looks like to the client.
+func hangUp(w http.ResponseWriter) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(fmt.Sprintf("hijacking the connection: %v", err)) // httptest's HTTP/1.1 server supports it
+	}
+	_ = buf.Flush()
+	_ = conn.Close()
+}
+
 // serveLeg writes one scripted answer.
 func serveLeg(w http.ResponseWriter, l leg) {
+	if l.Drop {
+		hangUp(w)
+		return
+	}
 	status := l.Status
 	if status == 0 {
 		status = http.StatusOK
@@ -168,10 +183,15 @@ func serveLeg(w http.ResponseWriter, l leg) {
 			_ = json.Compact(&buf, ev) // checked when the scenario was loaded
 			buf.WriteString("\n\n")
 		}
-		if l.Done == nil || *l.Done {
+		if !l.Cut && (l.Done == nil || *l.Done) {
 			buf.WriteString("data: [DONE]\n\n")
 		}
 		_, _ = w.Write(buf.Bytes())
+		if l.Cut {
+			flush()
+			hangUp(w)
+			return
+		}
 	case l.SSE != nil:
 		_, _ = io.WriteString(w, *l.SSE)
 	case l.Chunks != nil:

@@ -78,6 +78,12 @@ type leg struct {
 	ContentType string            `json:"contentType,omitempty"`
 	// Headers are extra response headers (Retry-After, say).
 	Headers map[string]string `json:"headers,omitempty"`
+	// Drop closes the connection without any answer, as a network error
+	// before the headers does.
+	Drop bool `json:"drop,omitempty"`
+	// Cut, with events, closes the connection after them without ending
+	// the chunked body: the stream is cut mid-way.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // divergence pins octavus-go's own expected payloads where it deliberately
@@ -85,6 +91,9 @@ type leg struct {
 type divergence struct {
 	Why      string            `json:"why"`
 	GoEvents []json.RawMessage `json:"goEvents"`
+	// GoDone, when set, is whether octavus-go's stream ends with
+	// data: [DONE]; unset, it must end as the reference's does.
+	GoDone *bool `json:"goDone,omitempty"`
 }
 
 var kebabName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -365,6 +374,15 @@ func (l *leg) check() error {
 	}
 	if kinds > 1 {
 		return errors.New("set only one of events, sse, chunks and body")
+	}
+	if l.Drop && (kinds > 0 || l.Status != 0 || l.Headers != nil || l.ContentType != "") {
+		return errors.New("drop answers nothing: it takes no other key")
+	}
+	if l.Cut && l.Events == nil {
+		return errors.New("cut is only meaningful with events")
+	}
+	if l.Cut && l.Done != nil && *l.Done {
+		return errors.New("a cut stream has no [DONE]")
 	}
 	if l.Status != 0 && (l.Status < 200 || l.Status > 599) {
 		return fmt.Errorf("status %d is out of range", l.Status)
