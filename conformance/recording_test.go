@@ -206,6 +206,9 @@ func TestRecordings(t *testing.T) {
 	}
 	names := map[string]bool{}
 	for _, sc := range scenarios {
+		if !sc.runsOn(version64) {
+			continue // compared with 2.0.0 only: nothing to record
+		}
 		names[sc.Name] = true
 		if _, err := loadRecording(recordingPath(sc), sc); err != nil {
 			t.Errorf("scenario %s: %v (regenerate with: %s)", sc.Name, err, regenerate)
@@ -218,7 +221,7 @@ func TestRecordings(t *testing.T) {
 	sort.Strings(files)
 	for _, f := range files {
 		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !names[name] {
-			t.Errorf("%s records no scenario of scenarios/: delete it", f)
+			t.Errorf("%s records no scenario of scenarios/ that runs on 6.4.0: delete it", f)
 		}
 	}
 }

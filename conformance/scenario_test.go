@@ -299,10 +299,18 @@ func (sc *scenario) check() error {
 	} else if req.Type != "trigger" && req.Type != "continue" {
 		bad("request.type is %q, want trigger or continue", req.Type)
 	}
+	if sc.Versions != nil && len(sc.Versions) == 0 {
+		bad("versions is empty: list %q and/or %q, or leave it out for %q only", version20, version64, version64)
+	}
+	seenVersion := map[string]bool{}
 	for _, v := range sc.Versions {
 		if v != version20 && v != version64 {
 			bad("versions: unknown version %q (want %q or %q)", v, version20, version64)
 		}
+		if seenVersion[v] {
+			bad("versions: %q twice", v)
+		}
+		seenVersion[v] = true
 	}
 	if sc.Retries < 0 {
 		bad("negative retries")
@@ -437,6 +445,86 @@ func TestScenarioFiles(t *testing.T) {
 		}
 		if want := sc.Name + ".json"; filepath.Base(sc.file) != want {
 			t.Errorf("%s: file name should be %s", sc.file, want)
+		}
+	}
+}
+
+// TestExpandRepeat checks the $repeat macro: expanded anywhere in a value,
+// a value without it left byte for byte, a malformed one refused.
+func TestExpandRepeat(t *testing.T) {
+	raw := json.RawMessage(`{"a": [1, {"$repeat": {"unit": "ab", "times": 3}}], "b": {"c": {"$repeat": {"unit": "é", "times": 2}}}, "n": 1.50}`)
+	got, err := expandRepeat(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatalf("expanded value is not JSON: %v: %s", err, got)
+	}
+	if a := v["a"].([]any); a[1] != "ababab" {
+		t.Errorf("a[1] = %v, want ababab", a[1])
+	}
+	if c := v["b"].(map[string]any)["c"]; c != "éé" {
+		t.Errorf("b.c = %v, want éé", c)
+	}
+	if !strings.Contains(string(got), `"n":1.50`) {
+		t.Errorf("a number's text changed: %s", got)
+	}
+
+	plain := json.RawMessage(`{ "z": 1,  "a": "x" }`)
+	if out, err := expandRepeat(plain); err != nil || string(out) != string(plain) {
+		t.Errorf("a value without $repeat became %s (err %v)", out, err)
+	}
+
+	for _, bad := range []string{
+		`{"$repeat": {"unit": "x"}}`,
+		`{"$repeat": {"unit": "", "times": 2}}`,
+		`{"$repeat": {"unit": "x", "times": -1}}`,
+		`{"$repeat": {"unit": "x", "times": 1.5}}`,
+		`{"$repeat": {"unit": "x", "times": 2}, "other": 1}`,
+		`{"$repeat": "x"}`,
+	} {
+		if _, err := expandRepeat(json.RawMessage(bad)); err == nil {
+			t.Errorf("%s was accepted", bad)
+		}
+	}
+}
+
+// TestScenarioChecks checks that malformed scenario fields are refused.
+func TestScenarioChecks(t *testing.T) {
+	base := func() scenario {
+		return scenario{
+			Name:    "x",
+			About:   "x",
+			Request: json.RawMessage(`{"type":"trigger","triggerName":"t"}`),
+			Legs:    []leg{{Events: []json.RawMessage{json.RawMessage(`{}`)}}},
+		}
+	}
+	yes := true
+	for name, mutate := range map[string]func(*scenario){
+		"unknown version":   func(sc *scenario) { sc.Versions = []string{"3.0.0"} },
+		"empty versions":    func(sc *scenario) { sc.Versions = []string{} },
+		"version twice":     func(sc *scenario) { sc.Versions = []string{version64, version64} },
+		"negative retries":  func(sc *scenario) { sc.Retries = -1 },
+		"sender not object": func(sc *scenario) { sc.Sender = json.RawMessage(`"ada"`) },
+		"sender on continue": func(sc *scenario) {
+			sc.Request = json.RawMessage(`{"type":"continue","executionId":"e","toolResults":[]}`)
+			sc.Sender = json.RawMessage(`{"id":"u"}`)
+		},
+		"dynamic tool without name": func(sc *scenario) {
+			sc.DynamicTools = []dynamicToolSpec{{Schema: json.RawMessage(`{"description":"d"}`)}}
+		},
+		"drop with status":   func(sc *scenario) { sc.Legs = []leg{{Drop: true, Status: 500}} },
+		"cut without events": func(sc *scenario) { sc.Legs = []leg{{Cut: true, SSE: new(string)}} },
+		"cut with done":      func(sc *scenario) { sc.Legs[0].Cut = true; sc.Legs[0].Done = &yes },
+	} {
+		sc := base()
+		if err := sc.check(); err != nil {
+			t.Fatalf("the base scenario is refused: %v", err)
+		}
+		mutate(&sc)
+		if err := sc.check(); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
