@@ -31,7 +31,29 @@ func TestSocketChat(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 			defer cancel()
-			runSocketCase(t, ctx, bin, c)
+			runSocketCase(t, ctx, bin, "node/socket-client.mjs", "", c)
+		})
+	}
+}
+
+// TestSocketChat64 is TestSocketChat with the official browser client at
+// 6.4.0 (node/chat-client-6.4.mjs over createSocketTransport): the same
+// cases, plus the 6.4.0-only cases of TestClientChat64 (retry() after an
+// error, a worker's streamed output, a todo list), which must end as they
+// end over the HTTP transport, where the 6.4.0 reference server checks
+// them. The 6.4.0 client waits for finish {client-tool-calls} before it
+// continues, so its automatic client tools answer at once (no workaround
+// of the 2.0.0 race, see conformance/README.md).
+func TestSocketChat64(t *testing.T) {
+	requireNode(t)
+	requireOracle(t)
+	bin := buildExample(t, "examples/socket")
+	for _, c := range socketChatCases64() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
+			defer cancel()
+			runSocketCase(t, ctx, bin, chatClient64, "socket", c)
 		})
 	}
 }
@@ -48,6 +70,8 @@ type socketCase struct {
 	aborted []bool
 	// sent are the types of the messages the client sent, in order.
 	sent []string
+	// check, when set, checks the trigger POSTs the platform received.
+	check func(triggers []octavustest.Request) error
 }
 
 // socketJob is what node/socket-client.mjs reads on stdin.
@@ -55,6 +79,7 @@ type socketJob struct {
 	URL         string                    `json:"url"`
 	Sends       []chatSend                `json:"sends"`
 	ClientTools map[string]clientToolSpec `json:"clientTools,omitempty"`
+	Transport   string                    `json:"transport,omitempty"` // "socket" for node/chat-client-6.4.mjs
 	TimeoutMs   int64                     `json:"timeoutMs"`
 }
 
@@ -67,7 +92,9 @@ type socketOutput struct {
 	ConnectionStates []string         `json:"connectionStates"`
 }
 
-func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) {
+// runSocketCase plays c with the driver script (transport is its job's
+// "transport", empty for the 2.0.0 driver).
+func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport string, c socketCase) {
 	p := octavustest.NewServer()
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
 	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
@@ -75,6 +102,8 @@ func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) 
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
+		// A failure reaches the browser at once (as in TestClientChat).
+		"OCTAVUS_MAX_RETRIES=-1",
 	})
 	diag := func() string {
 		return fmt.Sprintf("%splatform requests:\n%s", app.logs(), joinLines(requestLog(p)))
@@ -84,12 +113,13 @@ func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) 
 		URL:         "ws" + strings.TrimPrefix(app.url, "http") + "/ws",
 		Sends:       c.sends,
 		ClientTools: c.clientTools,
+		Transport:   transport,
 		TimeoutMs:   chatClientTimeout.Milliseconds(),
 	})
 	if err != nil {
 		t.Fatalf("encoding the job: %v", err)
 	}
-	stdout, stderr, err := runNodeScript(ctx, "node/socket-client.mjs", job)
+	stdout, stderr, err := runNodeScript(ctx, driver, job)
 	if ctx.Err() != nil || err != nil {
 		t.Fatalf("the socket client failed (%v, context: %v)\nstdout:\n%s\nstderr:\n%s\n%s",
 			err, ctx.Err(), indentText(stdout.String()), indentText(stderr.String()), diag())
@@ -149,6 +179,11 @@ func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) 
 	}
 	if len(creates) != 1 {
 		problems = append(problems, fmt.Sprintf("the example created %d sessions, want 1: %v", len(creates), creates))
+	}
+	if c.check != nil {
+		if err := c.check(triggers); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if strings.Contains(app.stderr.String(), "socket:") {
 		problems = append(problems, "the example logged a socket error (the close was not clean)")
@@ -424,4 +459,30 @@ func socketChatCases() []socketCase {
 			sent:    []string{"trigger"},
 		},
 	}
+}
+
+// socketChatCases64 are TestSocketChat64's cases: socketChatCases, then the
+// 6.4.0-only cases of TestClientChat64 over the socket.
+func socketChatCases64() []socketCase {
+	cases := socketChatCases()
+	// The messages the client sends: retry() calls transport.stop() first,
+	// which sends stop on an open socket.
+	sent := map[string][]string{
+		"retry-after-error":      {"trigger", "stop", "trigger"},
+		"retry-mid-conversation": {"trigger", "stop", "trigger", "stop", "trigger"},
+		"worker":                 {"trigger"},
+		"todo":                   {"trigger"},
+	}
+	for _, c := range chatCases64Only() {
+		s, ok := sent[c.name]
+		if !ok {
+			panic("socketChatCases64: no sent list for " + c.name)
+		}
+		cases = append(cases, socketCase{
+			name: c.name, about: c.about, script: c.script,
+			sends: c.job.Sends, clientTools: c.job.ClientTools,
+			want: c.want, aborted: c.aborted, sent: s, check: c.check,
+		})
+	}
+	return cases
 }
