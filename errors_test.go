@@ -445,3 +445,28 @@ func TestAppErrors(t *testing.T) {
 	require.Same(t, cause, got)
 	require.Equal(t, "agent lookup failed", ae.Error())
 }
+
+// ErrorTypeUnsupported and ProviderErrorInfo.details are in 6.4.0's TS
+// types but not in its event schema: the event is dropped, the details
+// stripped (SPEC-6.4 §1.5; the golden of events_oracle_test.go has both).
+func TestUnsupportedErrorTypeIsDropped(t *testing.T) {
+	_, err := ParseStreamEvent([]byte(`{"type":"error","errorType":"unsupported_error","message":"m","retryable":false,"source":"platform"}`))
+	require.ErrorIs(t, err, ErrInvalidEvent)
+	require.ErrorContains(t, err, "errorType")
+
+	ev, err := ParseStreamEvent([]byte(`{"type":"error","errorType":"provider_error","message":"m","retryable":true,"source":"provider","provider":{"name":"anthropic","details":{"raw":"x"}}}`))
+	require.NoError(t, err)
+	b, err := ev.(json.Marshaler).MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, `{"type":"error","errorType":"provider_error","message":"m","retryable":true,"source":"provider","provider":{"name":"anthropic"}}`, string(b))
+}
+
+// NewAPIErrorEvent follows 6.4.0's createApiErrorEvent
+// (C/errors/helpers.ts:122-157): 402 is a quota block, not retryable.
+func TestNewAPIErrorEventQuota(t *testing.T) {
+	ev := NewAPIErrorEvent(402, "Quota exceeded")
+	require.Equal(t, &ErrorEvent{ErrorType: ErrorTypeQuotaExceeded, Message: "Quota exceeded", Source: ErrorSourcePlatform}, ev)
+	require.True(t, IsQuotaExceededError(ev.Err()))
+	require.False(t, IsRateLimitError(ev.Err()))
+	require.False(t, IsRetryableError(ev.Err()))
+}

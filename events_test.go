@@ -2,9 +2,12 @@ package octavus
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -472,11 +475,6 @@ func TestParseStreamEventTable(t *testing.T) {
 // the schema's fields in their order (zod builds its output in shape order).
 func TestStreamEventMarshalKeyOrder(t *testing.T) {
 	for _, tc := range evtEventCases {
-		if tc.typ == EventError {
-			// ErrorEvent (errors.go) writes "source" before "retryable";
-			// the schema has retryable first. Checked with JSONEq above.
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := ParseStreamEvent([]byte(tc.in))
 			require.NoError(t, err)
@@ -1500,10 +1498,47 @@ func FuzzParseStreamEvent(f *testing.F) {
 	for _, tc := range evtSchemaCases(f) {
 		f.Add([]byte(tc.in))
 	}
+	for _, in := range evtOracleExtraInputs {
+		f.Add([]byte(in))
+	}
 	f.Add([]byte(`{"type":"text-delta","id":"t","delta":"\u2028<&>\ud800"}`))
 	f.Add([]byte("{\"type\":\"tool-output-available\",\"toolCallId\":\"c\",\"output\":\"\xff\xfe\"}"))
 	f.Add([]byte(`{"type":"tool-output-available","toolCallId":"c","output":1e400}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evtCheckRoundTrip(t, data)
 	})
+}
+
+// TestWorkerStreamForwarded runs a 6.4.0 worker stream through Execute and
+// ToSSEStream over HTTP: every event of the worker reaches the browser with
+// its workerId (the fast path's deltas included), the cancelled key of
+// worker-result is stripped, and the usage event after finish is forwarded,
+// as 6.4.0's reader keeps reading after finish.
+func TestWorkerStreamForwarded(t *testing.T) {
+	lines := []string{
+		`{"type":"start","messageId":"m1","executionId":"e1","lastMessageId":"m0"}`,
+		`{"type":"worker-input-start","workerId":"w1","workerSlug":"researcher"}`,
+		`{"type":"worker-input-delta","workerId":"w1","delta":"{\"topic\":"}`,
+		`{"type":"worker-input-ready","workerId":"w1","input":{"topic":"go"}}`,
+		`{"type":"worker-start","workerId":"w1","workerSlug":"researcher","input":{"topic":"go"}}`,
+		`{"type":"text-start","id":"t1","workerId":"w1"}`,
+		`{"type":"text-delta","id":"t1","delta":"Found it","workerId":"w1"}`,
+		`{"type":"text-end","id":"t1","workerId":"w1"}`,
+		`{"type":"todo-update","todos":[{"id":"1","content":"Read","status":"completed"}],"workerId":"w1"}`,
+		`{"type":"worker-result","workerId":"w1","output":{"summary":"ok"},"cancelled":false}`,
+		`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
+		`{"type":"usage","cost":{"currency":"USD","bandwidthFee":0.0001,"providerFee":0.02,"totalFee":0.0201,"byok":false},"tokens":{"inputTokens":10,"outputTokens":5,"totalTokens":15}}`,
+	}
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(lines...))
+	events := f.client(t).AgentSessions.Attach("s", AttachOptions{}).Execute(context.Background(), userMessage)
+	rec := httptest.NewRecorder()
+	ToSSEStream(events).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+	var want strings.Builder
+	for _, l := range lines {
+		l = strings.Replace(l, `,"cancelled":false`, "", 1)
+		want.WriteString("data: " + l + "\n\n")
+	}
+	want.WriteString("data: [DONE]\n\n")
+	require.Equal(t, want.String(), rec.Body.String())
 }
