@@ -305,7 +305,7 @@ func TestChatMessageJSON(t *testing.T) {
 	var m ChatMessage
 	require.NoError(t, json.Unmarshal([]byte(doc), &m))
 	// "visible" left ChatMessage in 4.0.0: it is kept as an unknown key.
-	require.Equal(t, json.RawMessage(`false`), m.raw["visible"].orig)
+	require.Equal(t, json.RawMessage(`false`), (*m.raw)["visible"].orig)
 	m.raw = nil
 	require.Equal(t, ChatMessage{ID: "m2", Role: RoleAssistant, Parts: []MessagePart{
 		{Type: "text", Visible: true, Content: "Hi", Thread: "side"},
@@ -921,4 +921,21 @@ func FuzzChatMessageLossless(f *testing.F) {
 		require.NoError(t, err)
 		requireSameJSON(t, data, b)
 	})
+}
+
+func TestMessageTypesStayComparable(t *testing.T) {
+	// The types that were comparable with == before v4 still are (but
+	// MessagePart, which gained providerMetadata), and so are the small new
+	// ones; a value decoded without anything to keep equals the same value
+	// built by hand.
+	var f FileInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"f","mediaType":"m","url":"u"}`), &f))
+	require.True(t, f == FileInfo{ID: "f", MediaType: "m", URL: "u"})
+	var s SourceInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"sourceType":"url","id":"s","url":"u"}`), &s))
+	require.True(t, s == SourceInfo{SourceType: "url", ID: "s", URL: "u"})
+	var td UITodoItem
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"t","content":"c","status":"pending"}`), &td))
+	require.True(t, td == UITodoItem{ID: "t", Content: "c", Status: "pending"})
+	require.True(t, OperationInfo{ID: "o"} == OperationInfo{ID: "o"})
 }
