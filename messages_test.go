@@ -985,5 +985,7 @@ func TestMessageTypesStayComparable(t *testing.T) {
 	var td UITodoItem
 	require.NoError(t, json.Unmarshal([]byte(`{"id":"t","content":"c","status":"pending"}`), &td))
 	require.True(t, td == UITodoItem{ID: "t", Content: "c", Status: "pending"})
-	require.True(t, OperationInfo{ID: "o"} == OperationInfo{ID: "o"})
+	var op OperationInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"o","name":"n","operationType":"generate"}`), &op))
+	require.True(t, op == OperationInfo{ID: "o", Name: "n", OperationType: "generate"})
 }
