@@ -53,7 +53,7 @@ type UIMessage struct {
 	// the backend set it on the trigger ([TriggerRequest.Sender]).
 	Sender *MessageSender `json:"sender,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // jsISOTime is the layout of JavaScript's Date.prototype.toISOString.
@@ -111,7 +111,7 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		ok = false
 	}
 	if ok {
-		msg.raw = quick
+		msg.raw = quick.ptr()
 	} else {
 		shallow := msg
 		shallow.Parts = nil
@@ -119,7 +119,7 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		if err != nil {
 			return err
 		}
-		msg.raw = keepRaw(all, typed, spec.self...)
+		msg.raw = keepRaw(all, typed, spec.self...).ptr()
 	}
 	*m = msg
 	return nil
@@ -291,7 +291,7 @@ type UIMessagePart struct {
 	Parts  []UIMessagePart `json:"parts,omitempty"`
 	Output json.RawMessage `json:"output,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // UITodoItem is one entry of a todo part's list (and of a ChatMessage's
@@ -302,7 +302,7 @@ type UITodoItem struct {
 	Content string `json:"content"`
 	Status  string `json:"status"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var todoItemKeys = []string{"id", "content", "status"}
@@ -457,7 +457,7 @@ type ChatMessage struct {
 	// Sender is the author of a user turn, as the backend set it.
 	Sender *MessageSender `json:"sender,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var chatMessageKeys = []string{"id", "role", "parts", "createdAt", "content", "toolCalls", "sender"}
@@ -504,7 +504,7 @@ type MessagePart struct {
 	// object of JSON objects, keyed by provider.
 	ProviderMetadata json.RawMessage `json:"providerMetadata,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var messagePartKeys = []string{"type", "visible", "content", "toolCall", "operation", "source", "file", "object", "worker", "todo", "thread", "providerMetadata"}
@@ -546,7 +546,7 @@ type ToolCallInfo struct {
 	// Display is how the browser shows the call.
 	Display DisplayMode `json:"display,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var toolCallInfoKeys = []string{"id", "name", "description", "arguments", "status", "result", "error", "display"}
@@ -578,7 +578,7 @@ type OperationInfo struct {
 	Name          string `json:"name"`
 	OperationType string `json:"operationType"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var operationInfoKeys = []string{"id", "name", "operationType"}
@@ -609,7 +609,7 @@ type SourceInfo struct {
 	MediaType  string `json:"mediaType,omitempty"`
 	Filename   string `json:"filename,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 func sourceInfoKnown(all map[string]json.RawMessage) []string {
@@ -644,7 +644,7 @@ type FileInfo struct {
 	Size       *float64 `json:"size,omitempty"`
 	ToolCallID string   `json:"toolCallId,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var fileInfoKeys = []string{"id", "mediaType", "url", "filename", "size", "toolCallId"}
@@ -671,7 +671,7 @@ type ObjectInfo struct {
 	TypeName string          `json:"typeName"`
 	Value    json.RawMessage `json:"value,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var objectInfoKeys = []string{"id", "typeName", "value"}
@@ -706,7 +706,7 @@ type WorkerInfo struct {
 	Error       string          `json:"error,omitempty"`
 	Cancelled   *bool           `json:"cancelled,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var workerInfoKeys = []string{"workerId", "workerSlug", "description", "input", "nestedParts", "output", "error", "cancelled"}
@@ -747,7 +747,7 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 	*w = WorkerInfo(p)
 	spec := keepSpec{self: []string{"nestedParts"}, verbatim: []string{"input", "output"}}
 	if quick, ok := spec.unknownOnly(all, workerInfoKeys); ok {
-		w.raw = quick
+		w.raw = quick.ptr()
 		return nil
 	}
 	shallow := *w
@@ -756,7 +756,7 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
-	w.raw = keepRaw(all, typed, spec.self...)
+	w.raw = keepRaw(all, typed, spec.self...).ptr()
 	return nil
 }
 
@@ -764,7 +764,7 @@ func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 type TodoInfo struct {
 	Todos []UITodoItem `json:"todos"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // MarshalJSON encodes the list (Todos as an array even when nil), with what
@@ -790,9 +790,18 @@ func (t *TodoInfo) UnmarshalJSON(data []byte) error {
 // rawKeys is what a decoded value held that its typed fields do not write
 // back as received: keys with no field, optional strings present as "",
 // numbers whose digits differ from Go's, a null where Go writes nothing.
-// It is nil for a value its fields express exactly, so a value built by
-// hand and the same value decoded compare equal.
+// A value holds it by pointer, nil for a value its fields express exactly:
+// a value built by hand and the same value decoded compare equal, and the
+// types that were comparable with == stay so.
 type rawKeys map[string]rawKey
+
+// ptr returns a pointer to k, or nil when k is empty.
+func (k rawKeys) ptr() *rawKeys {
+	if len(k) == 0 {
+		return nil
+	}
+	return &k
+}
 
 // rawKey is one key as received (orig) and as the typed fields wrote it
 // right after decoding (typed; nil when they left it out).
@@ -866,21 +875,21 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 // without the fields named by selfKept (values that keep their own raw
 // keys), so that its encoding can be compared with data; raw receives the
 // keys that encoding does not write back as received.
-func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys, spec keepSpec) error {
+func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw **rawKeys, spec keepSpec) error {
 	all, keys, err := decodeKnown(data, known, plain)
 	if err != nil || all == nil {
 		return err
 	}
 	v := set()
 	if quick, ok := spec.unknownOnly(all, keys); ok {
-		*raw = quick
+		*raw = quick.ptr()
 		return nil
 	}
 	typed, err := v.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	*raw = keepRaw(all, typed, spec.self...)
+	*raw = keepRaw(all, typed, spec.self...).ptr()
 	return nil
 }
 
@@ -930,7 +939,7 @@ func (sp keepSpec) unknownOnly(all map[string]json.RawMessage, known []string) (
 
 // marshalKept encodes plain (a struct without a MarshalJSON method) and
 // puts back what raw kept.
-func marshalKept(plain any, raw rawKeys) ([]byte, error) {
+func marshalKept(plain any, raw *rawKeys) ([]byte, error) {
 	b, err := marshalJSON(plain)
 	if err != nil {
 		return nil, err
@@ -995,10 +1004,11 @@ func decodeAny(raw json.RawMessage) (any, bool) {
 // k kept: a key whose typed encoding is unchanged since decoding is written
 // as received, a key the typed fields leave out is added as received. A key
 // whose field was cleared since decoding stays out.
-func (k rawKeys) apply(out []byte) ([]byte, error) {
-	if len(k) == 0 {
+func (kp *rawKeys) apply(out []byte) ([]byte, error) {
+	if kp == nil || len(*kp) == 0 {
 		return out, nil
 	}
+	k := *kp
 	d := json.NewDecoder(bytes.NewReader(out))
 	if _, err := d.Token(); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,7 +306,7 @@ func TestChatMessageJSON(t *testing.T) {
 	var m ChatMessage
 	require.NoError(t, json.Unmarshal([]byte(doc), &m))
 	// "visible" left ChatMessage in 4.0.0: it is kept as an unknown key.
-	require.Equal(t, json.RawMessage(`false`), m.raw["visible"].orig)
+	require.Equal(t, json.RawMessage(`false`), (*m.raw)["visible"].orig)
 	m.raw = nil
 	require.Equal(t, ChatMessage{ID: "m2", Role: RoleAssistant, Parts: []MessagePart{
 		{Type: "text", Visible: true, Content: "Hi", Thread: "side"},
@@ -644,7 +645,13 @@ type oracleAnswer struct {
 	// Data is the SDK's parsed result, recorded for the full sessions only.
 	Data  any    `json:"data,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Restore is the body the SDK's restore posts with the messages its
+	// getMessages returned, recorded for the full UI session.
+	Restore any `json:"restore,omitempty"`
 }
+
+// restoreCase is the case whose messages are also restored.
+const restoreCase = "ui: full v4 session"
 
 const oracleGolden = "testdata/messages/oracle-6.4.0.json"
 
@@ -678,12 +685,29 @@ func oracleDir() string {
 	return ""
 }
 
-// casesPlatform serves each case as the session "case-<index>".
-func casesPlatform(t *testing.T, cases []messageCase) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// casesPlatform serves each case as the session "case-<index>" and records
+// the body of each restore.
+type casesPlatform struct {
+	*httptest.Server
+	mu       sync.Mutex
+	restores map[int][]byte
+}
+
+func newCasesPlatform(t *testing.T, cases []messageCase) *casesPlatform {
+	p := &casesPlatform{restores: map[int][]byte{}}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var i int
 		if _, err := fmt.Sscanf(r.URL.Path, "/api/agent-sessions/case-%d", &i); err != nil || i < 0 || i >= len(cases) {
 			http.Error(w, `{"error":"no route"}`, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/restore") {
+			body, _ := io.ReadAll(r.Body)
+			p.mu.Lock()
+			p.restores[i] = body
+			p.mu.Unlock()
+			_, _ = fmt.Fprintf(w, `{"sessionId":"case-%d","restored":true}`, i)
 			return
 		}
 		want := ""
@@ -694,26 +718,33 @@ func casesPlatform(t *testing.T, cases []messageCase) *httptest.Server {
 			http.Error(w, `{"error":"wrong format"}`, http.StatusBadRequest)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, cases[i].body)
 	}))
-	t.Cleanup(srv.Close)
-	return srv
+	t.Cleanup(p.Close)
+	return p
+}
+
+// restoreBody returns the body of the last restore of case i.
+func (p *casesPlatform) restoreBody(i int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.restores[i]
 }
 
 // runMessagesOracle asks the 6.4.0 server SDK about every case.
-func runMessagesOracle(t *testing.T, dir, baseURL string, cases []messageCase) map[string]oracleAnswer {
+func runMessagesOracle(t *testing.T, dir string, p *casesPlatform, cases []messageCase) map[string]oracleAnswer {
 	type jobCase struct {
-		ID     string `json:"id"`
-		Format string `json:"format"`
+		ID      string `json:"id"`
+		Format  string `json:"format"`
+		Restore bool   `json:"restore,omitempty"`
 	}
 	job := struct {
 		Oracle  string    `json:"oracle"`
 		BaseURL string    `json:"baseUrl"`
 		Cases   []jobCase `json:"cases"`
-	}{Oracle: dir, BaseURL: baseURL}
+	}{Oracle: dir, BaseURL: p.URL}
 	for i, c := range cases {
-		job.Cases = append(job.Cases, jobCase{fmt.Sprintf("case-%d", i), c.format})
+		job.Cases = append(job.Cases, jobCase{fmt.Sprintf("case-%d", i), c.format, c.name == restoreCase})
 	}
 	in, err := json.Marshal(job)
 	require.NoError(t, err)
@@ -737,6 +768,11 @@ func runMessagesOracle(t *testing.T, dir, baseURL string, cases []messageCase) m
 		if a.Accepted {
 			a.Error = ""
 		}
+		if c.name == restoreCase {
+			body := p.restoreBody(i)
+			require.NotNil(t, body, "the oracle did not restore %q", c.name)
+			require.NoError(t, json.Unmarshal(body, &a.Restore))
+		}
 		answers[c.name] = a
 	}
 	return answers
@@ -744,7 +780,7 @@ func runMessagesOracle(t *testing.T, dir, baseURL string, cases []messageCase) m
 
 func TestMessagesOracle(t *testing.T) {
 	cases := messageCases(t)
-	srv := casesPlatform(t, cases)
+	srv := newCasesPlatform(t, cases)
 	golden := map[string]oracleAnswer{}
 	if b, err := os.ReadFile(oracleGolden); err == nil {
 		require.NoError(t, json.Unmarshal(b, &golden))
@@ -762,7 +798,7 @@ func TestMessagesOracle(t *testing.T) {
 			}
 			t.Skip(msg)
 		}
-		live := runMessagesOracle(t, dir, srv.URL, cases)
+		live := runMessagesOracle(t, dir, srv, cases)
 		if os.Getenv("OCTAVUS_UPDATE_GOLDEN") != "" {
 			b, err := json.MarshalIndent(live, "", "  ")
 			require.NoError(t, err)
@@ -801,6 +837,18 @@ func TestMessagesOracle(t *testing.T) {
 				var g any
 				require.NoError(t, json.Unmarshal(ours, &g))
 				require.NoError(t, jsonSubset("", want.Data, g))
+			}
+			if want.Restore != nil {
+				// octavus-go's restore of what it read posts everything
+				// 6.4.0's restore of what it read posts, and more: what zod
+				// stripped.
+				st := got.(*UISessionState)
+				_, err := c.AgentSessions.Restore(t.Context(), id, st.Messages, nil)
+				require.NoError(t, err)
+				var ours any
+				require.NoError(t, json.Unmarshal(srv.restoreBody(i), &ours))
+				require.NoError(t, jsonSubset("", want.Restore, ours))
+				require.NotEqual(t, want.Restore, ours, "6.4.0 strips unknown keys; octavus-go keeps them")
 			}
 		})
 	}
@@ -921,4 +969,23 @@ func FuzzChatMessageLossless(f *testing.F) {
 		require.NoError(t, err)
 		requireSameJSON(t, data, b)
 	})
+}
+
+func TestMessageTypesStayComparable(t *testing.T) {
+	// The types that were comparable with == before v4 still are (but
+	// MessagePart, which gained providerMetadata), and so are the small new
+	// ones; a value decoded without anything to keep equals the same value
+	// built by hand.
+	var f FileInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"f","mediaType":"m","url":"u"}`), &f))
+	require.True(t, f == FileInfo{ID: "f", MediaType: "m", URL: "u"})
+	var s SourceInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"sourceType":"url","id":"s","url":"u"}`), &s))
+	require.True(t, s == SourceInfo{SourceType: "url", ID: "s", URL: "u"})
+	var td UITodoItem
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"t","content":"c","status":"pending"}`), &td))
+	require.True(t, td == UITodoItem{ID: "t", Content: "c", Status: "pending"})
+	var op OperationInfo
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"o","name":"n","operationType":"generate"}`), &op))
+	require.True(t, op == OperationInfo{ID: "o", Name: "n", OperationType: "generate"})
 }

@@ -41,7 +41,7 @@ type SessionState struct {
 	CreatedAt string        `json:"createdAt"`
 	UpdatedAt string        `json:"updatedAt,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var sessionStateKeys = []string{"id", "agentId", "input", "variables", "resources", "messages", "status", "createdAt", "updatedAt"}
@@ -81,7 +81,7 @@ type UISessionState struct {
 	// CreatedAt is set for an expired session only.
 	CreatedAt string `json:"createdAt,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var uiSessionStateKeys = []string{"sessionId", "agentId", "messages", "status", "createdAt"}
