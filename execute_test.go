@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -435,21 +436,22 @@ func TestExecuteStatusErrors(t *testing.T) {
 		errorType string
 		message   string
 		retryable bool
-		code      string // kept, unlike the reference
+		code      string // kept (SESSION_BUSY only), unlike the reference
 	}{
 		{400, `{"error":"bad input"}`, "validation_error", "bad input", false, ""},
 		{401, `{"error":"Invalid API key"}`, "authentication_error", "Invalid API key", false, ""},
-		{402, `{"message":"Out of credits","code":"QUOTA"}`, "quota_exceeded_error", "Out of credits", false, "QUOTA"},
+		{402, `{"message":"Out of credits","code":"QUOTA"}`, "quota_exceeded_error", "Out of credits", false, ""},
 		{403, `{"error":"nope"}`, "permission_error", "nope", false, ""},
 		{404, `{"error":"Session not found"}`, "not_found_error", "Session not found", false, ""},
 		{408, `{}`, "unknown_error", "Failed to trigger: Request Timeout", false, ""},
 		{409, `not json`, "unknown_error", "Failed to trigger: Conflict", false, ""},
-		{429, `{"error":"Too many requests","code":"RATE_LIMITED"}`, "rate_limit_error", "Too many requests", true, "RATE_LIMITED"},
+		{429, `{"error":"Too many requests","code":"RATE_LIMITED"}`, "rate_limit_error", "Too many requests", true, ""},
+		{429, `{"error":"The session is busy with another run. Please try again in a moment.","code":"SESSION_BUSY"}`, "rate_limit_error", "The session is busy with another run. Please try again in a moment.", true, "SESSION_BUSY"},
 		{500, `{"error":"boom"}`, "internal_error", "boom", true, ""},
 		{502, ``, "internal_error", "Failed to trigger: Bad Gateway", true, ""},
 		{503, `{"error":"overloaded"}`, "provider_overloaded", "overloaded", true, ""},
 		{504, `{"error":"slow"}`, "provider_timeout", "slow", true, ""},
-		{404, `{"error":{"code":"NOT_FOUND","message":"no such session"}}`, "not_found_error", "no such session", false, "NOT_FOUND"},
+		{404, `{"error":{"code":"NOT_FOUND","message":"no such session"}}`, "not_found_error", "no such session", false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status, " ", tc.body), func(t *testing.T) {
@@ -782,4 +784,31 @@ func TestClientToolRequestKeepsThreadAndWorker(t *testing.T) {
 	got := execute(t, f, AttachOptions{Tools: ToolHandlers{"srv": constTool("s")}}, userMessage)
 	require.Len(t, got, 4)
 	assert.JSONEq(t, `{"type":"client-tool-request","executionId":"e1","toolCalls":[{"toolCallId":"c2","toolName":"browser","args":{},"thread":"t1","workerId":"w1"}],"serverToolResults":[{"toolCallId":"c1","toolName":"srv","result":"s","thread":"t1","workerId":"w1"}]}`, got[2])
+}
+
+// TestEventsAfterFinishAreForwarded: as the reference's reader, the loop
+// keeps reading a stream after its finish, so the usage event 6.4.0 sends
+// after finish reaches the browser.
+func TestEventsAfterFinishAreForwarded(t *testing.T) {
+	usage := `{"type":"usage","cost":{"currency":"USD","bandwidthFee":0.001,"providerFee":0.02,"totalFee":0.021,"byok":false},"tokens":{"inputTokens":10,"outputTokens":5,"totalTokens":15}}`
+	t.Run("an event after finish", func(t *testing.T) {
+		f := newFakePlatform(t)
+		f.addLegs(eventsLeg(`{"type":"start","executionId":"e"}`, `{"type":"finish","finishReason":"stop"}`, `{"type":"text-delta","id":"t","delta":"late"}`))
+		got := execute(t, f, AttachOptions{}, userMessage)
+		requireJSONList(t, []string{`{"type":"start","executionId":"e"}`, `{"type":"finish","finishReason":"stop"}`, `{"type":"text-delta","id":"t","delta":"late"}`}, got)
+	})
+	t.Run("usage after finish, through ToSSEStream", func(t *testing.T) {
+		if _, err := ParseStreamEvent([]byte(usage)); err != nil {
+			t.Skip("the usage event type is added by the events work (branch h1); this runs once it is merged")
+		}
+		f := newFakePlatform(t)
+		f.addLegs(eventsLeg(`{"type":"start","executionId":"e"}`, `{"type":"finish","finishReason":"stop"}`, usage))
+		c := f.client(t)
+		rec := httptest.NewRecorder()
+		ToSSEStream(c.AgentSessions.Attach("s", AttachOptions{}).Execute(context.Background(), userMessage)).
+			ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		payloads, done := ssePayloads(t, rec.Body.String())
+		requireJSONList(t, []string{`{"type":"start","executionId":"e"}`, `{"type":"finish","finishReason":"stop"}`, usage}, payloads)
+		assert.True(t, done)
+	})
 }
