@@ -74,6 +74,10 @@ type socketCase struct {
 	check func(triggers []octavustest.Request) error
 	// platform are the options of the case's octavustest platform.
 	platform []octavustest.Option
+	// scriptFor, when set, makes the agent's script in place of script.
+	scriptFor func(p *octavustest.Server) []octavustest.Turn
+	// retries leaves the example's retries on (its default).
+	retries bool
 }
 
 // socketJob is what node/socket-client.mjs reads on stdin.
@@ -99,14 +103,21 @@ type socketOutput struct {
 func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport string, c socketCase) {
 	p := octavustest.NewServer(c.platform...)
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
-	app := startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, []string{
+	script := c.script
+	if c.scriptFor != nil {
+		script = c.scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
+	}
+	if !c.retries {
 		// A failure reaches the browser at once (as in TestClientChat).
-		"OCTAVUS_MAX_RETRIES=-1",
-	})
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	app := startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, env)
 	diag := func() string {
 		return fmt.Sprintf("%splatform requests:\n%s", app.logs(), joinLines(requestLog(p)))
 	}
@@ -476,6 +487,7 @@ func socketChatCases64() []socketCase {
 	sent := map[string][]string{
 		"retry-after-error":      {"trigger", "stop", "trigger"},
 		"retry-mid-conversation": {"trigger", "stop", "trigger", "stop", "trigger"},
+		"stop-then-busy":         {"trigger", "stop", "stop", "trigger"},
 		"worker":                 {"trigger"},
 		"todo":                   {"trigger"},
 	}
@@ -485,7 +497,7 @@ func socketChatCases64() []socketCase {
 			panic("socketChatCases64: no sent list for " + c.name)
 		}
 		cases = append(cases, socketCase{
-			name: c.name, about: c.about, script: c.script,
+			name: c.name, about: c.about, script: c.script, scriptFor: c.scriptFor, retries: c.retries,
 			sends: c.job.Sends, clientTools: c.job.ClientTools,
 			want: c.want, aborted: c.aborted, sent: s, check: c.check,
 		})
