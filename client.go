@@ -69,8 +69,10 @@ type ClientOptions struct {
 	MaxRetries int
 	// StreamIdleTimeout ends a platform stream that sent no byte (event or
 	// heartbeat comment) for this long, as a dropped connection; it bounds
-	// connecting and waiting for the answer's headers too. The platform
-	// sends a heartbeat every 15 s. Zero means 60 s; negative disables it.
+	// each attempt to connect and wait for the answer's headers too (a
+	// connect timeout is retried, see MaxRetries; the watchdog does not run
+	// during a retry's wait). The platform sends a heartbeat every 15 s.
+	// Zero means 60 s; negative disables it.
 	StreamIdleTimeout time.Duration
 	// MaxEventSize bounds one event line the platform may send, in bytes.
 	// A longer line ends the execution with an error event instead of

@@ -3,8 +3,10 @@ package octavus_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -226,4 +228,59 @@ func ExampleTool() {
 	// Output:
 	// map[status:delivered] <nil>
 	// invalid arguments: field "orderId" must be string, got number
+}
+
+// SetDynamicTools adds tools the agent's definition does not list, such as
+// those of a device: their schemas go to the platform on every following
+// request of the session (as dynamicToolSchemas), and their handlers run
+// like the static tools, winning on a name clash.
+func ExampleAgentSession_SetDynamicTools() {
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: "https://octavus.ai", APIKey: "key"})
+	session := client.AgentSessions.Attach("session-id", octavus.AttachOptions{})
+	session.SetDynamicTools(octavus.DynamicTools(octavus.DynamicTool{
+		Schema: octavus.ToolSchema{
+			Name:        "read-sensor",
+			Description: "Reads the device's temperature sensor",
+			InputSchema: json.RawMessage(`{"type":"object","properties":{}}`),
+		},
+		Handler: func(context.Context, map[string]any) (any, error) {
+			return map[string]any{"celsius": 21.5}, nil
+		},
+	}))
+	// session.Execute(ctx, req) now offers read-sensor to the agent.
+}
+
+// HandlerOptions.Sender stamps the signed-in user on each turn; whatever
+// "sender" the browser sends is ignored. Here the user comes from a header
+// your authentication middleware would have checked.
+func ExampleHandlerOptions_sender() {
+	platform := newDemoPlatform()
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	sessionID := platform.AddSession(octavustest.Session{})
+
+	app := httptest.NewServer(client.AgentSessions.Handler(octavus.HandlerOptions{
+		Tools: octavus.ToolHandlers{"get-user-account": func(context.Context, map[string]any) (any, error) {
+			return map[string]any{"name": "Grace"}, nil
+		}},
+		Sender: func(r *http.Request, sessionID string) (*octavus.MessageSender, error) {
+			user := r.Header.Get("X-User")
+			if user == "" {
+				return nil, &octavus.RequestError{Status: http.StatusUnauthorized, Message: "sign in first"}
+			}
+			return &octavus.MessageSender{ID: user, Name: "Grace Hopper"}, nil
+		},
+	}))
+	defer app.Close()
+
+	body := `{"sessionId":"` + sessionID + `","type":"trigger","triggerName":"user-message","input":{"USER_MESSAGE":"Hi"}}`
+	resp, err := http.Post(app.URL, "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.TrimSpace(string(b)))
+	// Output:
+	// 401 {"error":"sign in first"}
 }

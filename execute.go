@@ -28,13 +28,28 @@ const eventBuffer = 16
 // handed to the browser: a client-tool-request event, then finish
 // {client-tool-calls}; the browser answers with a ContinueRequest.
 //
+// Every POST of the execution carries the trigger's keys (triggerName,
+// input, rollbackAfterMessageId, sender), as the reference repeats them on
+// each leg, and the session's dynamicToolSchemas (see SetDynamicTools).
+// The sender is TriggerRequest.Sender, else AttachOptions.Sender. Before
+// each POST with tool results they are fitted to
+// ClientOptions.MaxContinuationBody; when they cannot fit, nothing is
+// posted and the last event is an unknown_error ErrorEvent saying so.
+//
 // tool-request events, and the finish {tool-calls} that follows them, are
-// consumed, not forwarded. A non-2xx answer of the platform becomes one
-// error event (see NewAPIErrorEvent). When ctx is cancelled the platform
-// request and running handlers are cancelled, events not yet received are
-// dropped, and the last event is finish {stop}. If the platform connection
-// fails, the last event is an internal_error ErrorEvent, after which
-// ToSSEStream writes no [DONE] (as the reference).
+// consumed, not forwarded. Events after a finish (such as 6.4.0's usage)
+// are forwarded: the stream is read to its end. A non-2xx answer of the
+// platform, after the retries of ClientOptions.MaxRetries, becomes one
+// error event (see NewAPIErrorEvent) that keeps the answer's code (such as
+// SESSION_BUSY), which the reference drops. When ctx is cancelled the
+// platform request and running handlers are cancelled, events not yet
+// received are dropped, and the last event is finish {stop}.
+//
+// If the platform connection fails, is cut mid-stream or stays silent for
+// StreamIdleTimeout, the last event is a retryable internal_error
+// ErrorEvent, after which ToSSEStream writes no [DONE]. The 6.4.0
+// reference ends such a stream silently, which a browser on the 2.0
+// client-sdk (still in use) waits on forever; the event ends it there too.
 //
 // Read the channel to the end, or cancel ctx: either way no goroutine is
 // left behind. Pass the HTTP request's context (r.Context()).
@@ -272,10 +287,6 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, o
 	return b, true
 }
 
-// codeSessionBusy is the code of the platform's 429 answer to a trigger
-// while another execution of the session runs.
-const codeSessionBusy = "SESSION_BUSY"
-
 // errIdle is the cause of a leg cancelled by the idle watchdog.
 var errIdle = errors.New("no data from the platform")
 
@@ -335,12 +346,9 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := readAPIError(resp, "Failed to trigger")
 		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
-		if apiErr.Status == http.StatusTooManyRequests && apiErr.Code == codeSessionBusy {
-			// Unlike the reference, which drops every answer's code, this
-			// one reaches the browser: the app can tell "another run of
-			// this session is still going" from other rate limits.
-			ev.Code = apiErr.Code
-		}
+		// Unlike the reference, the answer's code (such as SESSION_BUSY)
+		// reaches the browser.
+		ev.Code = apiErr.Code
 		x.emit(ev)
 		l.stopped = true
 		return l, nil

@@ -45,7 +45,10 @@ type SocketConn interface {
 // (no SSE framing, no [DONE]: the client's stream ends at finish or error).
 //
 // Trigger and continue messages are read with the same rules as
-// DecodeSessionRequest and run with AgentSession.Execute, one at a time: a
+// DecodeSessionRequest (a trigger's rollbackAfterMessageId, sent by the
+// client's retry(), is passed on; its "sender" is ignored: attach the
+// session with AttachOptions.Sender set from the signed-in user) and run
+// with AgentSession.Execute, one at a time: a
 // new trigger or continue cancels the running execution and waits for it
 // to end before the next one starts, so their messages never interleave;
 // stop cancels the running execution. Once an execution is cancelled this
