@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -102,6 +104,13 @@ type chatCase struct {
 	// check, when set, checks the trigger POSTs the platform received on
 	// each side (beyond comparing the two sides' bodies).
 	check func(triggers []octavustest.Request) error
+	// platform are the options of the case's octavustest platforms.
+	platform []octavustest.Option
+	// scriptFor, when set, makes the agent's script for each side's
+	// platform in place of script.
+	scriptFor func(p *octavustest.Server) []octavustest.Turn
+	// retries leaves the app servers' retries on (their default).
+	retries bool
 }
 
 // chatSide is one run of a case against one app server.
@@ -121,18 +130,25 @@ type chatSide struct {
 // driver is the chat client (chatClient20 or chatClient64).
 func runChatSide(t *testing.T, ctx context.Context, label, driver string, c chatCase, start func(*testing.T, context.Context, []string) *appServer) *chatSide {
 	t.Helper()
-	p := octavustest.NewServer()
+	p := octavustest.NewServer(c.platform...)
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
-	app := start(t, ctx, []string{
+	script := c.script
+	if c.scriptFor != nil {
+		script = c.scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
+	}
+	if !c.retries {
 		// The reference 2.0.0 does not retry; the cases pin its requests.
 		// 6.4.0 does (the conformance scenarios pin how); here retries are
 		// off on both sides, so that a failure reaches the browser at once.
-		"OCTAVUS_MAX_RETRIES=-1",
-	})
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	app := start(t, ctx, env)
 	diag := func() string {
 		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.logs(), joinLines(requestLog(p)))
 	}
@@ -367,7 +383,53 @@ var answerFromConfirmation = octavustest.Respond(func(req octavustest.TriggerReq
 	return octavustest.Stream(octavustest.Text(fmt.Sprintf("Confirmed: %v.", res["confirmed"])))
 })
 
+// clientChatCases are TestClientChat's cases: clientChatCaseList with the
+// platform and the end states that octavus-go's 6.4.0 behaviour needs.
 func clientChatCases() []chatCase {
+	cases := clientChatCaseList()
+	for i := range cases {
+		c := &cases[i]
+		switch c.name {
+		case "rate-limited", "provider-overloaded", "client-tool-continuation-fails", "unknown-session":
+			// octavus-go keeps the code of the platform's error body in
+			// the error event (SESSION_BUSY must reach the browser); the
+			// reference, 2.0.0 as 6.4.0, drops it.
+			code := map[string]string{
+				"rate-limited":                   "RATE_LIMITED",
+				"provider-overloaded":            "SERVICE_UNAVAILABLE",
+				"client-tool-continuation-fails": "SERVICE_UNAVAILABLE",
+				"unknown-session":                "NOT_FOUND",
+			}[c.name]
+			c.wantGo = ptr(withErrorCode(c.want, code))
+			c.why = "octavus-go keeps the platform's error code (" + code + ") in the error event, which the reference drops (README, Divergences)"
+		case "stop":
+			// The app server cancels the stalled platform request, and the
+			// platform sees that cancel when its handler notices the client
+			// has gone. A next trigger that arrives before that gets
+			// SESSION_BUSY, as on the real platform (which SDKs at 6.4.0
+			// retry; 2.0.0 does not, and the cases run without retries).
+			// This case is about stop, so its platform takes concurrent
+			// runs; stop-then-busy pins the busy answer.
+			c.platform = []octavustest.Option{octavustest.WithConcurrentRuns()}
+		}
+	}
+	return cases
+}
+
+// withErrorCode is v with code in its error.
+func withErrorCode(v view, code string) view {
+	err := obj{}
+	for k, e := range v.err {
+		err[k] = e
+	}
+	err["code"] = code
+	v.err = err
+	return v
+}
+
+// clientChatCaseList are the conversations of TestClientChat as the
+// reference plays them.
+func clientChatCaseList() []chatCase {
 	no := "The user said no"
 	return []chatCase{
 		{
@@ -669,7 +731,8 @@ func clientChatCases() []chatCase {
 			want: view{
 				status: "error",
 				// The reference's createApiErrorEvent keeps neither the
-				// body's code nor Retry-After; octavus-go does the same.
+				// body's code nor Retry-After (octavus-go keeps the code,
+				// see clientChatCases).
 				err: obj{
 					"name": "OctavusError", "errorType": "rate_limit_error", "message": "Too many requests for this project",
 					"source": "platform", "retryable": true,
@@ -1055,6 +1118,42 @@ func chatCases64Only() []chatCase {
 			check:   checkRollbacks(absentRollback, absentRollback, "msg_1"),
 		},
 		{
+			name: "stop-then-busy",
+			about: "stop() mid-stream, then another message while the platform still runs the stopped execution: the platform " +
+				"answers SESSION_BUSY (429, Retry-After: 1), the app server retries after Retry-After, and the answer comes",
+			scriptFor: func(p *octavustest.Server) []octavustest.Turn {
+				return []octavustest.Turn{busyAfterStop(p), octavustest.Stream(octavustest.Text("Back again."))}
+			},
+			retries: true,
+			job: chatJob{
+				Sends: []chatSend{
+					{TriggerName: "user-message", Input: obj{"USER_MESSAGE": "Tell me a long story"}, UserMessage: "Tell me a long story", StopOnFirstTextDelta: true},
+					userTrigger("Still there?"),
+				},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Tell me a long story"),
+					assistantMessage(textPart("Partial answer")),
+					userMessage("Still there?"),
+					assistantMessage(textPart("Back again.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Tell me a long story"), triggerRequest("Still there?")},
+				callbacks: []string{"stop", "finish"},
+				stopped:   true,
+			},
+			// The stopped trigger, the busy one, its retry.
+			aborted: []bool{true, false, false},
+			check: func(triggers []octavustest.Request) error {
+				if len(triggers) == 3 && !bytes.Equal(triggers[1].Body, triggers[2].Body) {
+					return fmt.Errorf("the retry posted %s, the busy trigger %s", triggers[2].Body, triggers[1].Body)
+				}
+				return nil
+			},
+		},
+		{
 			name: "worker",
 			about: "a worker's streamed output: its input streams in (worker-input-*), worker-start, its reasoning and text " +
 				"deltas with workerId, worker-result, then the main agent's text; a usage event after finish changes nothing",
@@ -1108,4 +1207,29 @@ func chatCases64Only() []chatCase {
 			aborted: []bool{false},
 		},
 	}
+}
+
+// busyAfterStop is a turn that streams some text and then keeps the
+// execution running on the platform after the app server has cancelled it
+// (a stop), until the session's next trigger POST has been answered, which
+// is therefore SESSION_BUSY. The app server retries it after Retry-After
+// (1 s), by when this turn has long returned: the retry's answer is the
+// script's next turn.
+func busyAfterStop(p *octavustest.Server) octavustest.Turn {
+	return octavustest.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seq := len(p.Requests()) // this POST's, the last to arrive
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{
+			`{"type":"start","messageId":"msg_1","executionId":"exec_1"}`,
+			`{"type":"text-start","id":"t1"}`,
+			`{"type":"text-delta","id":"t1","delta":"Partial answer"}`,
+		} {
+			fmt.Fprintf(w, "data: %s\n\n", ev)
+		}
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done() // the app server cancelled: the stop
+		ctx, cancel := context.WithTimeout(context.Background(), chatClientTimeout)
+		defer cancel()
+		_, _ = p.WaitDone(ctx, seq+1) // the next trigger got SESSION_BUSY
+	}))
 }

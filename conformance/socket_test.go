@@ -25,13 +25,13 @@ import (
 // close.
 func TestSocketChat(t *testing.T) {
 	requireNode(t)
-	bin := buildExample(t, "examples/socket")
+	example := exampleSocketServer(t)
 	for _, c := range socketChatCases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 			defer cancel()
-			runSocketCase(t, ctx, bin, "node/socket-client.mjs", "", c)
+			runSocketCase(t, ctx, "node/socket-client.mjs", "", c, example)
 		})
 	}
 }
@@ -39,22 +39,45 @@ func TestSocketChat(t *testing.T) {
 // TestSocketChat64 is TestSocketChat with the official browser client at
 // 6.4.0 (node/chat-client-6.4.mjs over createSocketTransport): the same
 // cases, plus the 6.4.0-only cases of TestClientChat64 (retry() after an
-// error, a worker's streamed output, a todo list), which must end as they
-// end over the HTTP transport, where the 6.4.0 reference server checks
-// them. The 6.4.0 client waits for finish {client-tool-calls} before it
-// continues, so its automatic client tools answer at once (no workaround
-// of the 2.0.0 race, see conformance/README.md).
+// error, a worker's streamed output, a todo list, SESSION_BUSY after
+// stop), each played against examples/socket and then against
+// node/socket-reference-server-6.4.mjs, the docs' socket server on the
+// official @octavus/server-sdk 6.4.0 (handleSocketMessage). Both runs must
+// reach the case's end state (the one the same conversation reaches over
+// the HTTP transport), the same one, with the same trigger bodies. The
+// 6.4.0 client waits for finish {client-tool-calls} before it continues, so
+// its automatic client tools answer at once (no workaround of the 2.0.0
+// race, see conformance/README.md).
 func TestSocketChat64(t *testing.T) {
 	requireNode(t)
 	requireOracle(t)
-	bin := buildExample(t, "examples/socket")
+	example := exampleSocketServer(t)
+	reference := socketServer{
+		label: "reference 6.4.0 (node/socket-reference-server-6.4.mjs)",
+		start: func(t *testing.T, ctx context.Context, env []string) *appServer {
+			return startAppServer(t, ctx, "node/socket-reference-server-6.4.mjs",
+				[]string{"node", "node/socket-reference-server-6.4.mjs", "-addr", "127.0.0.1:0"}, env)
+		},
+	}
 	for _, c := range socketChatCases64() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 			defer cancel()
-			runSocketCase(t, ctx, bin, chatClient64, "socket", c)
+			runSocketCase(t, ctx, chatClient64, "socket", c, example, reference)
 		})
+	}
+}
+
+// exampleSocketServer builds examples/socket (once, for every case of t)
+// and starts it per case.
+func exampleSocketServer(t *testing.T) socketServer {
+	bin := buildExample(t, "examples/socket")
+	return socketServer{
+		label: "octavus-go (examples/socket)",
+		start: func(t *testing.T, ctx context.Context, env []string) *appServer {
+			return startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, env)
+		},
 	}
 }
 
@@ -72,6 +95,12 @@ type socketCase struct {
 	sent []string
 	// check, when set, checks the trigger POSTs the platform received.
 	check func(triggers []octavustest.Request) error
+	// platform are the options of the case's octavustest platform.
+	platform []octavustest.Option
+	// scriptFor, when set, makes the agent's script in place of script.
+	scriptFor func(p *octavustest.Server) []octavustest.Turn
+	// retries leaves the example's retries on (its default).
+	retries bool
 }
 
 // socketJob is what node/socket-client.mjs reads on stdin.
@@ -92,21 +121,90 @@ type socketOutput struct {
 	ConnectionStates []string         `json:"connectionStates"`
 }
 
+// socketServer starts one app server with a socket endpoint at /ws, with
+// env added to its environment.
+type socketServer struct {
+	label string
+	start func(t *testing.T, ctx context.Context, env []string) *appServer
+}
+
+// socketSide is one run of a case against one app server.
+type socketSide struct {
+	label    string
+	out      socketOutput
+	raw      []byte
+	view     jsonValue
+	triggers []octavustest.Request
+	problems []string // what this run got wrong on its own
+	diag     string
+}
+
 // runSocketCase plays c with the driver script (transport is its job's
-// "transport", empty for the 2.0.0 driver).
-func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport string, c socketCase) {
-	p := octavustest.NewServer()
+// "transport", empty for the 2.0.0 driver) against each server, each on a
+// fresh platform, checks each run, and, with two servers (octavus-go, then
+// the reference), checks that both ended the same and posted the same
+// trigger bodies.
+func runSocketCase(t *testing.T, ctx context.Context, driver, transport string, c socketCase, servers ...socketServer) {
+	t.Helper()
+	var sides []*socketSide
+	for _, srv := range servers {
+		sides = append(sides, runSocketSide(t, ctx, driver, transport, c, srv))
+	}
+	var problems []string
+	for _, side := range sides {
+		for _, p := range side.problems {
+			problems = append(problems, side.label+": "+p)
+		}
+	}
+	if len(sides) == 2 {
+		gosdk, ref := sides[0], sides[1]
+		if !gosdk.view.equal(ref.view) {
+			problems = append(problems, "the two runs end differently:\n"+pathDiff(ref.label, ref.view, gosdk.label, gosdk.view))
+		}
+		goBodies, refBodies := triggerBodyValues(gosdk.triggers), triggerBodyValues(ref.triggers)
+		if !listsEqual(refBodies, goBodies) {
+			problems = append(problems, "the platform got different trigger bodies:\n"+renderDiff(ref.label, refBodies, gosdk.label, goBodies))
+		}
+	}
+	if len(problems) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
+	for _, p := range problems {
+		b.WriteString("\n" + strings.TrimRight(p, "\n") + "\n")
+	}
+	for _, side := range sides {
+		fmt.Fprintf(&b, "\n%s, end state (normalised):\n%s", side.label, pretty(side.view))
+		fmt.Fprintf(&b, "%s, socket client output:\n  %s\n", side.label, strings.TrimSpace(string(side.raw)))
+		b.WriteString(side.diag)
+	}
+	t.Error(b.String())
+}
+
+// runSocketSide runs c against one app server on a fresh platform and
+// checks what can be checked of that run alone.
+func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, c socketCase, srv socketServer) *socketSide {
+	t.Helper()
+	p := octavustest.NewServer(c.platform...)
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
-	app := startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, []string{
+	script := c.script
+	if c.scriptFor != nil {
+		script = c.scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
+	}
+	if !c.retries {
 		// A failure reaches the browser at once (as in TestClientChat).
-		"OCTAVUS_MAX_RETRIES=-1",
-	})
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	app := srv.start(t, ctx, env)
 	diag := func() string {
-		return fmt.Sprintf("%splatform requests:\n%s", app.logs(), joinLines(requestLog(p)))
+		return fmt.Sprintf("%s\n%splatform requests:\n%s", srv.label, app.logs(), joinLines(requestLog(p)))
 	}
 
 	job, err := json.Marshal(socketJob{
@@ -134,22 +232,23 @@ func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport str
 		t.Fatalf("%v\n%s", err, diag())
 	}
 	// The client closed the socket and waited for the close handshake;
-	// stopping the example now leaves its log complete.
+	// stopping the app server now leaves its log complete.
 	app.stop()
 
-	var problems []string
+	side := &socketSide{label: srv.label, out: out, raw: stdout.Bytes(), triggers: triggers}
 	got, err := out.view()
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("the chat's end state: %v", err))
+		side.problems = append(side.problems, fmt.Sprintf("the chat's end state: %v", err))
 	} else if want := c.want.json(t); !got.equal(want) {
-		problems = append(problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
+		side.problems = append(side.problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
 	}
+	side.view = got
 	if len(triggers) != len(c.aborted) {
-		problems = append(problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(c.aborted)))
+		side.problems = append(side.problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(c.aborted)))
 	} else {
 		for i, r := range triggers {
 			if r.Aborted != c.aborted[i] {
-				problems = append(problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the example = %v, want %v", i+1, r.Seq, r.Aborted, c.aborted[i]))
+				side.problems = append(side.problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the app server = %v, want %v", i+1, r.Seq, r.Aborted, c.aborted[i]))
 			}
 		}
 	}
@@ -158,18 +257,18 @@ func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport str
 		sent = append(sent, fmt.Sprint(m["type"]))
 	}
 	if strings.Join(sent, " ") != strings.Join(c.sent, " ") {
-		problems = append(problems, fmt.Sprintf("the client sent %v, want %v", sent, c.sent))
+		side.problems = append(side.problems, fmt.Sprintf("the client sent %v, want %v", sent, c.sent))
 	}
 	for i, m := range out.Received {
 		if m["type"] == "finish" && m["executionId"] == nil {
 			// The platform's finish events carry their executionId; one
 			// without is Execute's finish {stop} of a cancelled execution,
 			// which ServeSocket must not write.
-			problems = append(problems, fmt.Sprintf("received[%d] is the finish of a stopped execution: %v", i, m))
+			side.problems = append(side.problems, fmt.Sprintf("received[%d] is the finish of a stopped execution: %v", i, m))
 		}
 	}
 	if n := strings.Count(strings.Join(out.ConnectionStates, " "), "connecting"); n != 1 {
-		problems = append(problems, fmt.Sprintf("the transport connected %d times, want once: %v", n, out.ConnectionStates))
+		side.problems = append(side.problems, fmt.Sprintf("the transport connected %d times, want once: %v", n, out.ConnectionStates))
 	}
 	var creates []string
 	for _, r := range p.Requests() {
@@ -178,29 +277,18 @@ func runSocketCase(t *testing.T, ctx context.Context, bin, driver, transport str
 		}
 	}
 	if len(creates) != 1 {
-		problems = append(problems, fmt.Sprintf("the example created %d sessions, want 1: %v", len(creates), creates))
+		side.problems = append(side.problems, fmt.Sprintf("the app server created %d sessions, want 1: %v", len(creates), creates))
 	}
 	if c.check != nil {
 		if err := c.check(triggers); err != nil {
-			problems = append(problems, err.Error())
+			side.problems = append(side.problems, err.Error())
 		}
 	}
 	if strings.Contains(app.stderr.String(), "socket:") {
-		problems = append(problems, "the example logged a socket error (the close was not clean)")
+		side.problems = append(side.problems, "the app server logged a socket error (the close was not clean)")
 	}
-	if len(problems) == 0 {
-		return
-	}
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
-	for _, p := range problems {
-		b.WriteString("\n" + strings.TrimRight(p, "\n") + "\n")
-	}
-	fmt.Fprintf(&b, "\nend state (normalised):\n%s", pretty(got))
-	fmt.Fprintf(&b, "socket client output:\n  %s\n", strings.TrimSpace(stdout.String()))
-	b.WriteString(diag())
-	t.Error(b.String())
+	side.diag = diag()
+	return side
 }
 
 func socketChatCases() []socketCase {
@@ -413,6 +501,10 @@ func socketChatCases() []socketCase {
 			aborted: []bool{true, false},
 			// chat.stop() sends stop, then send() sends its own.
 			sent: []string{"trigger", "stop", "stop", "trigger"},
+			// The next trigger may reach the platform before it has seen the
+			// cancel: SESSION_BUSY, which this case (run without retries)
+			// is not about; see TestClientChat's stop case.
+			platform: []octavustest.Option{octavustest.WithConcurrentRuns()},
 		},
 		{
 			name: "platform-error",
@@ -470,6 +562,7 @@ func socketChatCases64() []socketCase {
 	sent := map[string][]string{
 		"retry-after-error":      {"trigger", "stop", "trigger"},
 		"retry-mid-conversation": {"trigger", "stop", "trigger", "stop", "trigger"},
+		"stop-then-busy":         {"trigger", "stop", "stop", "trigger"},
 		"worker":                 {"trigger"},
 		"todo":                   {"trigger"},
 	}
@@ -479,7 +572,7 @@ func socketChatCases64() []socketCase {
 			panic("socketChatCases64: no sent list for " + c.name)
 		}
 		cases = append(cases, socketCase{
-			name: c.name, about: c.about, script: c.script,
+			name: c.name, about: c.about, script: c.script, scriptFor: c.scriptFor, retries: c.retries,
 			sends: c.job.Sends, clientTools: c.job.ClientTools,
 			want: c.want, aborted: c.aborted, sent: s, check: c.check,
 		})
