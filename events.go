@@ -10,8 +10,8 @@ import (
 )
 
 // StreamEvent is one event of an agent's stream. Each of the 29 event types
-// of the 6.4.0 protocol (the "source" type counts twice, once per
-// sourceType) is its own pointer type: [*StartEvent], [*FinishEvent],
+// of the 6.4.0 protocol is its own pointer type ("source" has two, one per
+// sourceType): [*StartEvent], [*FinishEvent],
 // [*ErrorEvent], [*TextStartEvent], [*TextDeltaEvent], [*TextEndEvent],
 // [*ReasoningStartEvent], [*ReasoningDeltaEvent], [*ReasoningEndEvent],
 // [*ToolInputStartEvent], [*ToolInputDeltaEvent], [*ToolInputEndEvent],
@@ -819,7 +819,8 @@ func unescapeLineSeparators(b []byte) []byte {
 var ErrInvalidEvent = errors.New("octavus: invalid stream event")
 
 // ParseStreamEvent decodes one event of the wire protocol and checks it
-// against the protocol's schema exactly as the reference SDK does: an
+// against the protocol's schema exactly as the reference SDK does (the zod
+// streamEventSchema of @octavus/core 6.4.0, not its TS types): an
 // unknown "type", a missing required field, a field of the wrong type
 // (null included, for optional fields) or a value outside an enumeration is
 // an error matching ErrInvalidEvent. Keys the schema does not know are

@@ -3,16 +3,21 @@ package octavus
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -416,4 +421,381 @@ func TestLogsNeverHoldTheKey(t *testing.T) {
 	assert.Contains(t, logs.String(), "retrying platform request")
 	assert.Contains(t, logs.String(), "Platform connection dropped")
 	assert.NotContains(t, logs.String(), testKey)
+}
+
+// expandGolden expands the {"$text":[n,seed]} and {"$concat":[...]} of
+// testdata/truncate/golden.json's inputs as gen.mjs does.
+func expandGolden(v any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = expandGolden(x)
+		}
+		return out
+	case map[string]any:
+		if spec, ok := v["$text"].([]any); ok {
+			n, seed := int(spec[0].(float64)), utf16.Encode([]rune(spec[1].(string)))
+			units := make([]uint16, 0, n+len(seed))
+			for len(units) < n {
+				units = append(units, seed...)
+			}
+			return string(utf16.Decode(units[:n]))
+		}
+		if parts, ok := v["$concat"].([]any); ok {
+			var b strings.Builder
+			for _, p := range parts {
+				b.WriteString(expandGolden(p).(string))
+			}
+			return b.String()
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = expandGolden(x)
+		}
+		return out
+	}
+	return v
+}
+
+// TestFitResultsGolden replays the outputs of the official 6.4.0
+// enforceToolResultsSize, recorded by testdata/truncate/gen.mjs.
+func TestFitResultsGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/truncate/golden.json")
+	require.NoError(t, err)
+	var cases []struct {
+		Name        string          `json:"name"`
+		MaxBytes    int             `json:"maxBytes"`
+		Input       any             `json:"input"`
+		Results     json.RawMessage `json:"results"`
+		Truncations []struct {
+			ToolCallID      string `json:"toolCallId"`
+			ToolName        string `json:"toolName"`
+			OriginalBytes   int    `json:"originalBytes"`
+			KeptBytes       int    `json:"keptBytes"`
+			VariableCapture bool   `json:"variableCapture"`
+		} `json:"truncations"`
+		Overflow bool `json:"overflow"`
+	}
+	require.NoError(t, json.Unmarshal(data, &cases))
+	require.NotEmpty(t, cases)
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			in, err := marshalJSON(expandGolden(tc.Input))
+			require.NoError(t, err)
+			var results []ToolResult
+			require.NoError(t, json.Unmarshal(in, &results))
+			before, err := marshalJSON(results)
+			require.NoError(t, err)
+
+			out, truncations, overflow := fitResults(results, tc.MaxBytes)
+			got, err := marshalJSON(out)
+			require.NoError(t, err)
+			if !assert.Equal(t, len(tc.Results) > 0, len(got) > 0) || !jsonEqual(t, tc.Results, got) {
+				t.Fatalf("results differ from the oracle's")
+			}
+			assert.Equal(t, tc.Overflow, overflow)
+			require.Len(t, truncations, len(tc.Truncations))
+			for i, w := range tc.Truncations {
+				assert.Equal(t, TruncatedResult{ToolCallID: w.ToolCallID, ToolName: w.ToolName, OriginalBytes: w.OriginalBytes, KeptBytes: w.KeptBytes, VariableCapture: w.VariableCapture}, truncations[i])
+			}
+			after, err := marshalJSON(results)
+			require.NoError(t, err)
+			assert.Equal(t, string(before), string(after), "the input is not modified")
+		})
+	}
+}
+
+func TestTruncateHelpers(t *testing.T) {
+	for n, want := range map[int]string{
+		0: "0 B", 1023: "1023 B", 1024: "1 KB", 1535: "1 KB", 1536: "2 KB", 17920: "18 KB",
+		1<<20 - 1: "1024 KB", 1 << 20: "1.0 MB", 1310720: "1.3 MB", 1258291: "1.2 MB", 4 << 20: "4.0 MB", 1572864: "1.5 MB",
+	} {
+		assert.Equal(t, want, formatBytes(n), "%d", n)
+	}
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", 100000: "100,000"} {
+		assert.Equal(t, want, groupThousands(n))
+	}
+	for max, want := range map[int]int{4 << 20: 4<<20 - 256<<10, 256 << 10: 128 << 10, 8 << 10: 4 << 10, 1: 1, 600 << 10: 344 << 10} {
+		assert.Equal(t, want, toolResultsBudget(max), "%d", max)
+	}
+	// The head is ceil(0.6*keep) units, the tail the rest.
+	assert.Equal(t, "abcde\n\n...[Octavus trimmed 3 characters]...\n\nij", headTailPreview("abcdefghij", 7))
+	// ceil(1.2) = 2 units of head, no tail.
+	assert.Equal(t, "ab\n\n...[Octavus trimmed 8 characters]...\n\n", headTailPreview("abcdefghij", 2))
+	// Characters are UTF-16 units: an emoji counts two.
+	assert.Equal(t, "é😀\n\n...[Octavus trimmed 2 characters]...\n\nü", headTailPreview("é😀xyü", 4))
+	assert.Equal(t, "abcdefghij", headTailPreview("abcdefghij", 10))
+}
+
+// jsonEqual reports whether a and b are the same JSON value, without
+// printing them (they are large).
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	require.NoError(t, json.Unmarshal(a, &va))
+	require.NoError(t, json.Unmarshal(b, &vb))
+	return reflect.DeepEqual(va, vb)
+}
+
+// hangUp answers by closing the connection without a response: a
+// transport error after the request was sent.
+func hangUp(w http.ResponseWriter, r *http.Request) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// failFirstDials returns a client for f whose first n dials fail as a
+// refused connection would, so the request never leaves.
+func failFirstDials(t *testing.T, f *fakePlatform, n int32) (*Client, *[]time.Duration, *atomic.Int32) {
+	t.Helper()
+	var dials atomic.Int32
+	base := f.srv.Client().Transport.(*http.Transport).Clone()
+	base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) <= n {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c, waits := clientWith(t, f, ClientOptions{})
+	c.hc.Transport = base
+	return c, waits, &dials
+}
+
+const createdSession = `{"sessionId":"s_new"}`
+
+// TestCreateIsNotRetriedBlindly: a retried create would make a second
+// session, so Create (a POST) is retried only when the platform certainly
+// did not process it.
+func TestCreateIsNotRetriedBlindly(t *testing.T) {
+	cases := []struct {
+		name   string
+		first  http.HandlerFunc
+		posts  int  // how many POSTs reach the platform
+		wantOK bool // Create succeeds (after a retry)
+	}{
+		{"502", statusLeg(502, `{"error":"bad gateway"}`), 1, false},
+		{"503", statusLeg(503, `{"error":"overloaded"}`), 1, false},
+		{"504", statusLeg(504, `{"error":"slow"}`), 1, false},
+		{"408", statusLeg(408, `{"error":"timeout"}`), 1, false},
+		{"connection closed after the request was sent", hangUp, 1, false},
+		{"429: not processed, retried", withRetryAfter("0.25", statusLeg(429, `{"error":"slow down"}`)), 2, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePlatform(t)
+			var n atomic.Int32
+			f.handle("POST /api/agent-sessions", func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					tc.first(w, r)
+					return
+				}
+				jsonRoute(createdSession)(w, r)
+			})
+			c, waits := clientWith(t, f, ClientOptions{})
+			id, err := c.AgentSessions.Create(context.Background(), "agent_1", nil)
+			assert.Equal(t, int32(tc.posts), n.Load())
+			if !tc.wantOK {
+				require.Error(t, err)
+				assert.Empty(t, *waits)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "s_new", id)
+			assert.Equal(t, []time.Duration{250 * time.Millisecond}, *waits)
+		})
+	}
+}
+
+func TestCreateAndRestoreRetryAFailedDial(t *testing.T) {
+	f := newFakePlatform(t)
+	f.handle("POST /api/agent-sessions", jsonRoute(createdSession))
+	f.handle("POST /api/agent-sessions/s1/restore", jsonRoute(`{"sessionId":"s1","restored":true}`))
+	c, waits, dials := failFirstDials(t, f, 1)
+	id, err := c.AgentSessions.Create(context.Background(), "agent_1", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "s_new", id)
+	assert.Len(t, *waits, 1)
+	assert.Equal(t, int32(2), dials.Load())
+
+	c, _, _ = failFirstDials(t, f, 2)
+	res, err := c.AgentSessions.Restore(context.Background(), "s1", nil, nil)
+	require.NoError(t, err)
+	assert.True(t, res.Restored)
+	assert.Len(t, f.reqs(), 2, "one create, one restore: no duplicate")
+}
+
+func TestRestoreIsNotRetriedAfterA503(t *testing.T) {
+	f := newFakePlatform(t)
+	var n atomic.Int32
+	f.handle("POST /api/agent-sessions/s1/restore", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		statusLeg(503, `{"error":"overloaded"}`)(w, r)
+	})
+	c, _ := clientWith(t, f, ClientOptions{})
+	_, err := c.AgentSessions.Restore(context.Background(), "s1", nil, nil)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 503, apiErr.Status)
+	assert.Equal(t, int32(1), n.Load())
+}
+
+func TestGETIsRetriedAfterATransportError(t *testing.T) {
+	f := newFakePlatform(t)
+	var n atomic.Int32
+	f.handle("GET /api/agent-sessions/s1", func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			hangUp(w, r)
+			return
+		}
+		jsonRoute(`{"sessionId":"s1","agentId":"a","status":"expired","createdAt":"2024-01-01T00:00:00Z"}`)(w, r)
+	})
+	c, waits := clientWith(t, f, ClientOptions{})
+	_, err := c.AgentSessions.Get(context.Background(), "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), n.Load())
+	assert.Len(t, *waits, 1)
+}
+
+// TestStreamRetriesATransportErrorBeforeHeaders: as the reference, any
+// transport error before the answer's headers is retried on a stream.
+func TestStreamRetriesATransportErrorBeforeHeaders(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(hangUp, eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+	c, waits := clientWith(t, f, ClientOptions{})
+	got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+	requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
+	bodies := f.triggerBodies()
+	require.Len(t, bodies, 2)
+	assert.Equal(t, bodies[0], bodies[1])
+	assert.Len(t, *waits, 1)
+
+	// And a refused connection.
+	f.addLegs(eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+	c, _, dials := failFirstDials(t, f, 2)
+	got = wireJSON(t, run(c, AttachOptions{}, userMessage))
+	requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
+	assert.Equal(t, int32(3), dials.Load())
+}
+
+func TestStreamTransportErrorsExhausted(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(hangUp, hangUp, hangUp)
+	c, waits := clientWith(t, f, ClientOptions{})
+	got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+	requireJSONList(t, []string{`{"type":"error","errorType":"internal_error","message":"Failed to reach the Octavus platform","source":"platform","retryable":true}`}, got)
+	assert.Len(t, f.triggerBodies(), 3)
+	assert.Len(t, *waits, 2)
+}
+
+const sessionBusy = `{"error":"The session is busy with another run. Please try again in a moment.","code":"SESSION_BUSY"}`
+
+func TestSessionBusy(t *testing.T) {
+	t.Run("retried, then runs", func(t *testing.T) {
+		f := newFakePlatform(t)
+		f.addLegs(withRetryAfter("2", statusLeg(429, sessionBusy)), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+		c, waits := clientWith(t, f, ClientOptions{})
+		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
+		assert.Equal(t, []time.Duration{2 * time.Second}, *waits)
+	})
+	t.Run("persists: the browser's event keeps the code", func(t *testing.T) {
+		f := newFakePlatform(t)
+		for range 3 {
+			f.addLegs(withRetryAfter("30", statusLeg(429, sessionBusy)))
+		}
+		c, waits := clientWith(t, f, ClientOptions{})
+		rec := httptest.NewRecorder()
+		ToSSEStream(c.AgentSessions.Attach("s", AttachOptions{}).Execute(context.Background(), userMessage)).
+			ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+		payloads, done := ssePayloads(t, rec.Body.String())
+		requireJSONList(t, []string{`{"type":"error","errorType":"rate_limit_error","message":"The session is busy with another run. Please try again in a moment.","source":"platform","retryable":true,"code":"SESSION_BUSY"}`}, payloads)
+		assert.True(t, done, "an error answer is an event of a stream that ends normally")
+		assert.Equal(t, []time.Duration{8 * time.Second, 8 * time.Second}, *waits, "Retry-After clamped to 8 s")
+		assert.Len(t, f.triggerBodies(), 3)
+	})
+}
+
+// TestContinuationSizeRuleOverHTTP: a server tool's result over the budget
+// is cut to the 6.4.0 preview before it is posted; the browser still gets
+// all of it.
+func TestContinuationSizeRuleOverHTTP(t *testing.T) {
+	f := newFakePlatform(t)
+	toolRound(f, `[{"toolCallId":"c1","toolName":"big","args":{}},{"toolCallId":"c2","toolName":"small","args":{}}]`)
+	huge := "HEAD" + strings.Repeat("é", 30000) + "TAIL"
+	var cuts []TruncatedResult
+	c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 80 << 10, OnTruncate: func(tr TruncatedResult) { cuts = append(cuts, tr) }})
+	got := wireJSON(t, run(c, AttachOptions{Tools: ToolHandlers{"big": constTool(huge), "small": constTool("tiny")}}, userMessage))
+	require.Len(t, got, 4)
+	assert.Contains(t, got[1], huge, "the browser still gets the whole result")
+	bodies := f.triggerBodies()
+	require.Len(t, bodies, 2)
+	var sent struct {
+		ToolResults []struct {
+			ToolCallID string `json:"toolCallId"`
+			Result     string `json:"result"`
+		} `json:"toolResults"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(bodies[1]), &sent))
+	require.Len(t, sent.ToolResults, 2)
+	// 30008 characters, 60008 bytes: head 9831 and tail 6553 of 16384.
+	want := "[Octavus: this tool result was too large to send (59 KB), so only the start and end are shown below. To use the full data, reduce the output - add filters or a limit, request fewer fields, paginate, or write it to a file and return a reference instead of inline data.]\n\n" +
+		"HEAD" + strings.Repeat("é", 9827) + "\n\n...[Octavus trimmed 13,624 characters]...\n\n" + strings.Repeat("é", 6549) + "TAIL"
+	assert.Equal(t, want, sent.ToolResults[0].Result)
+	assert.Equal(t, "tiny", sent.ToolResults[1].Result, "small results are left alone")
+	assert.Equal(t, []TruncatedResult{{SessionID: "sess_1", ToolCallID: "c1", ToolName: "big", OriginalBytes: len(huge), KeptBytes: len(want)}}, cuts)
+}
+
+func TestContinuationSizeRuleOnTheBrowsersResults(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+	c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 40 << 10})
+	big, _ := marshalJSON(strings.Repeat("x", 50<<10))
+	req, err := DecodeSessionRequest([]byte(`{"type":"continue","executionId":"e1","toolResults":[{"toolCallId":"b1","toolName":"fetch","result":` + string(big) + `,"outputVariable":"PAGE"}]}`))
+	require.NoError(t, err)
+	run(c, AttachOptions{}, req)
+	bodies := f.triggerBodies()
+	require.Len(t, bodies, 1)
+	assert.JSONEq(t, `{"executionId":"e1","toolResults":[{"toolCallId":"b1","toolName":"fetch","error":"Result omitted: it was 50 KB, too large to capture into variable \"PAGE\" and send back. Reduce the output - add filters or a limit, request fewer fields, paginate, or write it to a file and return a reference instead of inline data.","outputVariable":"PAGE"}]}`, bodies[0])
+}
+
+// TestTooLargeToSendIsALocal413: when the results cannot be reduced enough
+// nothing is posted and the execution ends with the reference's error.
+func TestTooLargeToSendIsALocal413(t *testing.T) {
+	const tooLarge = `{"type":"error","errorType":"unknown_error","message":"Failed to trigger: the results are too large to send (over 40 KB) and could not be reduced enough. Return less data - filter, limit, or paginate the results, or write them to a file and return a reference.","source":"platform","retryable":false}`
+	t.Run("server results", func(t *testing.T) {
+		f := newFakePlatform(t)
+		calls := make([]string, 3)
+		for i := range calls {
+			calls[i] = fmt.Sprintf(`{"toolCallId":"c%d","toolName":"mid","args":{}}`, i)
+		}
+		f.addLegs(eventsLeg(`{"type":"start","executionId":"e1"}`, `{"type":"tool-request","toolCalls":[`+strings.Join(calls, ",")+`]}`, `{"type":"finish","finishReason":"tool-calls"}`))
+		c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 40 << 10})
+		// Three results of 15 KiB each: none may be cut, together over the budget.
+		got := wireJSON(t, run(c, AttachOptions{Tools: ToolHandlers{"mid": constTool(strings.Repeat("m", 15<<10))}}, userMessage))
+		require.Len(t, got, 5)
+		assert.JSONEq(t, tooLarge, got[4])
+		assert.Len(t, f.triggerBodies(), 1, "no POST of the results")
+	})
+	t.Run("the browser's results", func(t *testing.T) {
+		f := newFakePlatform(t)
+		c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 40 << 10})
+		results := make([]ToolResult, 3)
+		for i := range results {
+			results[i] = ToolResult{ToolCallID: fmt.Sprint("b", i), Result: strings.Repeat("m", 15<<10)}
+		}
+		got := wireJSON(t, run(c, AttachOptions{}, ContinueRequest{ExecutionID: "e1", ToolResults: results}))
+		requireJSONList(t, []string{tooLarge}, got)
+		assert.Empty(t, f.reqs())
+	})
+	t.Run("the whole body", func(t *testing.T) {
+		f := newFakePlatform(t)
+		c, _ := clientWith(t, f, ClientOptions{MaxContinuationBody: 40 << 10})
+		got := wireJSON(t, run(c, AttachOptions{}, TriggerRequest{TriggerName: "t", Input: map[string]any{"X": strings.Repeat("x", 41<<10)}}))
+		requireJSONList(t, []string{tooLarge}, got)
+		assert.Empty(t, f.reqs())
+	})
 }

@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
@@ -49,7 +53,7 @@ type UIMessage struct {
 	// the backend set it on the trigger ([TriggerRequest.Sender]).
 	Sender *MessageSender `json:"sender,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // jsISOTime is the layout of JavaScript's Date.prototype.toISOString.
@@ -90,7 +94,7 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		plain
 		CreatedAt json.RawMessage `json:"createdAt"`
 	}
-	all, err := decodeKnown(data, func(map[string]json.RawMessage) []string { return uiMessageKeys }, &in)
+	all, keys, err := decodeKnown(data, fixedKeys(uiMessageKeys), &in)
 	if err != nil || all == nil {
 		return err
 	}
@@ -100,11 +104,23 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("octavus: UIMessage %q createdAt: %w", msg.ID, err)
 	}
 	msg.CreatedAt = t
-	typed, err := msg.typedJSON()
-	if err != nil {
-		return err
+	spec := keepSpec{self: []string{"parts"}}
+	// A createdAt other than the one MarshalJSON writes for t is kept.
+	quick, ok := spec.unknownOnly(all, keys)
+	if ok && in.CreatedAt != nil && string(in.CreatedAt) != `"`+t.UTC().Format(jsISOTime)+`"` {
+		ok = false
 	}
-	msg.raw = keepRaw(all, typed)
+	if ok {
+		msg.raw = quick.ptr()
+	} else {
+		shallow := msg
+		shallow.Parts = nil
+		typed, err := shallow.typedJSON()
+		if err != nil {
+			return err
+		}
+		msg.raw = keepRaw(all, typed, spec.self...).ptr()
+	}
 	*m = msg
 	return nil
 }
@@ -113,17 +129,22 @@ func (m *UIMessage) UnmarshalJSON(data []byte) error {
 // JavaScript Date can hold.
 const maxJSTime = 8.64e15
 
+// parseJSTime reads a createdAt as new Date(value) does: a date string,
+// milliseconds since the epoch, null (the epoch) or a boolean (0 or 1 ms).
 func parseJSTime(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 {
 		return time.Time{}, nil
 	}
-	if string(raw) == "null" {
-		// new Date(null) is the epoch.
+	switch string(raw) {
+	case "null", "false":
+		// new Date(null) and new Date(false) are the epoch.
 		return time.UnixMilli(0).UTC(), nil
+	case "true":
+		return time.UnixMilli(1).UTC(), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		return time.Parse(time.RFC3339Nano, s)
+		return parseJSDate(s)
 	}
 	var ms float64
 	if err := json.Unmarshal(raw, &ms); err != nil {
@@ -133,6 +154,70 @@ func parseJSTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s is out of a date's range", raw)
 	}
 	return time.UnixMilli(int64(ms)).UTC(), nil
+}
+
+// jsDateISO is ECMAScript's date time string format: a date (year, month,
+// day, the later ones optional), then optionally a time of hours and
+// minutes, optional seconds and fraction, and an optional zone.
+var jsDateISO = regexp.MustCompile(`(?i)^([+-]\d{6}|\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?$`)
+
+// parseJSDate parses the date strings V8's Date.parse reads that matter
+// here: the ECMAScript date time string format (with V8's ranges, and
+// lower-case T and Z) and the RFC 1123 form Date.prototype.toUTCString
+// writes. A date-time without a zone is local time in JavaScript; it is
+// read as UTC here (the platform runs in UTC). V8's legacy forms ("Jan 15
+// 2024") are not read.
+func parseJSDate(s string) (time.Time, error) {
+	m := jsDateISO.FindStringSubmatch(s)
+	if m == nil {
+		for _, layout := range []string{time.RFC1123, time.RFC1123Z} {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t.UTC(), nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("%q is not a date JavaScript reads", s)
+	}
+	num := func(x string, def int) int {
+		if x == "" {
+			return def
+		}
+		n, _ := strconv.Atoi(x)
+		return n
+	}
+	year := num(strings.TrimPrefix(m[1], "+"), 0)
+	if m[1] == "-000000" {
+		return time.Time{}, fmt.Errorf("%q: year -000000 is not a date", s)
+	}
+	month, day := num(m[2], 1), num(m[3], 1)
+	hour, minute, sec := num(m[4], 0), num(m[5], 0), num(m[6], 0)
+	nsec := 0
+	if f := m[7]; f != "" {
+		f = (f + "000000000")[:9]
+		nsec = num(f, 0)
+	}
+	loc := time.UTC
+	if z := m[8]; z != "" && z != "Z" && z != "z" {
+		oh, om := num(z[1:3], 0), num(z[4:6], 0)
+		if oh > 23 || om > 59 {
+			return time.Time{}, fmt.Errorf("%q: bad zone", s)
+		}
+		off := oh*3600 + om*60
+		if z[0] == '-' {
+			off = -off
+		}
+		loc = time.FixedZone("", off)
+	}
+	// V8's ranges: a day up to 31 in any month (February 30 is March 1),
+	// hour 24 only as the end of the day.
+	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || sec > 59 ||
+		(hour == 24 && (minute != 0 || sec != 0 || nsec != 0)) {
+		return time.Time{}, fmt.Errorf("%q is not a valid date", s)
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc)
+	if ms := t.UnixMilli(); ms > maxJSTime || ms < -maxJSTime {
+		return time.Time{}, fmt.Errorf("%q is out of a date's range", s)
+	}
+	return t.UTC(), nil
 }
 
 // UIMessagePart is one part of a UIMessage. Type says which fields apply:
@@ -206,7 +291,7 @@ type UIMessagePart struct {
 	Parts  []UIMessagePart `json:"parts,omitempty"`
 	Output json.RawMessage `json:"output,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // UITodoItem is one entry of a todo part's list (and of a ChatMessage's
@@ -217,7 +302,7 @@ type UITodoItem struct {
 	Content string `json:"content"`
 	Status  string `json:"status"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var todoItemKeys = []string{"id", "content", "status"}
@@ -235,7 +320,7 @@ func (t *UITodoItem) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(todoItemKeys), &p, func() json.Marshaler {
 		*t = UITodoItem(p)
 		return t
-	}, &t.raw)
+	}, &t.raw, keepSpec{})
 }
 
 // uiPartKeys are the keys each part type's schema knows. Keys outside them
@@ -285,50 +370,64 @@ func (p UIMessagePart) typedJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var required []string
+	// The keys omitempty left out that the type requires, with the value
+	// an empty field stands for.
+	var add []string
+	need := func(key string, empty bool, zero string) {
+		if empty {
+			add = append(add, `"`+key+`":`+zero)
+		}
+	}
+	const str = `""`
 	switch p.Type {
 	case "text", "reasoning":
-		required = []string{"text", "status"}
+		need("text", p.Text == "", str)
+		need("status", p.Status == "", str)
 	case "tool-call":
-		required = []string{"toolCallId", "toolName", "args", "status"}
+		need("toolCallId", p.ToolCallID == "", str)
+		need("toolName", p.ToolName == "", str)
+		need("args", len(p.Args) == 0, "{}")
+		need("status", p.Status == "", str)
 	case "operation":
-		required = []string{"operationId", "name", "operationType", "status"}
+		need("operationId", p.OperationID == "", str)
+		need("name", p.Name == "", str)
+		need("operationType", p.OperationType == "", str)
+		need("status", p.Status == "", str)
 	case "source":
-		required = []string{"sourceType", "id"}
+		need("sourceType", p.SourceType == "", str)
+		need("id", p.ID == "", str)
 		if p.SourceType == "url" {
-			required = append(required, "url")
+			need("url", p.URL == "", str)
 		} else {
-			required = append(required, "mediaType", "title")
+			need("mediaType", p.MediaType == "", str)
+			need("title", p.Title == "", str)
 		}
 	case "file":
-		required = []string{"id", "mediaType", "url"}
+		need("id", p.ID == "", str)
+		need("mediaType", p.MediaType == "", str)
+		need("url", p.URL == "", str)
 	case "object":
-		required = []string{"id", "typeName", "status"}
+		need("id", p.ID == "", str)
+		need("typeName", p.TypeName == "", str)
+		need("status", p.Status == "", str)
 	case "todo":
-		required = []string{"todos", "status"}
+		need("todos", len(p.Todos) == 0, "[]")
+		need("status", p.Status == "", str)
 	case "worker":
-		required = []string{"workerId", "workerSlug", "parts", "status"}
+		need("workerId", p.WorkerID == "", str)
+		need("workerSlug", p.WorkerSlug == "", str)
+		need("parts", len(p.Parts) == 0, "[]")
+		need("status", p.Status == "", str)
 	}
-	if len(required) == 0 {
+	if len(add) == 0 {
 		return b, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	out := append(make([]byte, 0, len(b)+16*len(add)), b[:len(b)-1]...)
+	for _, kv := range add {
+		out = append(out, ',')
+		out = append(out, kv...)
 	}
-	for _, k := range required {
-		if _, ok := m[k]; !ok {
-			switch k {
-			case "args":
-				m[k] = json.RawMessage("{}")
-			case "todos", "parts":
-				m[k] = json.RawMessage("[]")
-			default:
-				m[k] = json.RawMessage(`""`)
-			}
-		}
-	}
-	return marshalJSON(m)
+	return append(out, '}'), nil
 }
 
 // UnmarshalJSON decodes a part: the fields its type knows, and the rest
@@ -338,8 +437,10 @@ func (p *UIMessagePart) UnmarshalJSON(data []byte) error {
 	var in plain
 	return unmarshalKept(data, uiPartKnown, &in, func() json.Marshaler {
 		*p = UIMessagePart(in)
-		return p
-	}, &p.raw)
+		shallow := *p
+		shallow.Parts, shallow.Todos = nil, nil
+		return shallow
+	}, &p.raw, keepSpec{self: []string{"parts", "todos"}, verbatim: []string{"providerMetadata", "args", "result", "partial", "object", "input", "output"}})
 }
 
 // ChatMessage is a message of a session's full state ([SessionState]),
@@ -356,7 +457,7 @@ type ChatMessage struct {
 	// Sender is the author of a user turn, as the backend set it.
 	Sender *MessageSender `json:"sender,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var chatMessageKeys = []string{"id", "role", "parts", "createdAt", "content", "toolCalls", "sender"}
@@ -377,8 +478,10 @@ func (m *ChatMessage) UnmarshalJSON(data []byte) error {
 	var p plain
 	return unmarshalKept(data, fixedKeys(chatMessageKeys), &p, func() json.Marshaler {
 		*m = ChatMessage(p)
-		return m
-	}, &m.raw)
+		shallow := *m
+		shallow.Parts, shallow.ToolCalls = nil, nil
+		return shallow
+	}, &m.raw, keepSpec{self: []string{"parts", "toolCalls"}})
 }
 
 // MessagePart is one part of a ChatMessage. Type is "text", "reasoning",
@@ -401,7 +504,7 @@ type MessagePart struct {
 	// object of JSON objects, keyed by provider.
 	ProviderMetadata json.RawMessage `json:"providerMetadata,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var messagePartKeys = []string{"type", "visible", "content", "toolCall", "operation", "source", "file", "object", "worker", "todo", "thread", "providerMetadata"}
@@ -414,12 +517,20 @@ func (p MessagePart) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a part, keeping the keys it has no field for.
 func (p *MessagePart) UnmarshalJSON(data []byte) error {
+	return p.decode(data, messagePartKeys)
+}
+
+// nestedPartKeys are the keys of a worker's nested part: its schema has
+// no worker field (zod strips one), so a "worker" key is kept raw.
+var nestedPartKeys = slices.DeleteFunc(slices.Clone(messagePartKeys), func(k string) bool { return k == "worker" })
+
+func (p *MessagePart) decode(data []byte, keys []string) error {
 	type plain MessagePart
 	var in plain
-	return unmarshalKept(data, fixedKeys(messagePartKeys), &in, func() json.Marshaler {
+	return unmarshalKept(data, fixedKeys(keys), &in, func() json.Marshaler {
 		*p = MessagePart(in)
-		return p
-	}, &p.raw)
+		return MessagePart{Type: p.Type, Visible: p.Visible, Content: p.Content, Thread: p.Thread, ProviderMetadata: p.ProviderMetadata}
+	}, &p.raw, keepSpec{self: []string{"toolCall", "operation", "source", "file", "object", "worker", "todo"}, verbatim: []string{"providerMetadata"}})
 }
 
 // ToolCallInfo is a tool call inside a ChatMessage.
@@ -435,7 +546,7 @@ type ToolCallInfo struct {
 	// Display is how the browser shows the call.
 	Display DisplayMode `json:"display,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var toolCallInfoKeys = []string{"id", "name", "description", "arguments", "status", "result", "error", "display"}
@@ -457,7 +568,7 @@ func (t *ToolCallInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(toolCallInfoKeys), &p, func() json.Marshaler {
 		*t = ToolCallInfo(p)
 		return t
-	}, &t.raw)
+	}, &t.raw, keepSpec{verbatim: []string{"arguments", "result"}})
 }
 
 // OperationInfo is an operation (a block of the agent's protocol that is
@@ -467,7 +578,7 @@ type OperationInfo struct {
 	Name          string `json:"name"`
 	OperationType string `json:"operationType"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var operationInfoKeys = []string{"id", "name", "operationType"}
@@ -485,7 +596,7 @@ func (o *OperationInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(operationInfoKeys), &p, func() json.Marshaler {
 		*o = OperationInfo(p)
 		return o
-	}, &o.raw)
+	}, &o.raw, keepSpec{})
 }
 
 // SourceInfo is a cited source inside a ChatMessage. SourceType is "url"
@@ -498,7 +609,7 @@ type SourceInfo struct {
 	MediaType  string `json:"mediaType,omitempty"`
 	Filename   string `json:"filename,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 func sourceInfoKnown(all map[string]json.RawMessage) []string {
@@ -521,7 +632,7 @@ func (s *SourceInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, sourceInfoKnown, &p, func() json.Marshaler {
 		*s = SourceInfo(p)
 		return s
-	}, &s.raw)
+	}, &s.raw, keepSpec{})
 }
 
 // FileInfo is a file inside a ChatMessage.
@@ -533,7 +644,7 @@ type FileInfo struct {
 	Size       *float64 `json:"size,omitempty"`
 	ToolCallID string   `json:"toolCallId,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var fileInfoKeys = []string{"id", "mediaType", "url", "filename", "size", "toolCallId"}
@@ -551,7 +662,7 @@ func (f *FileInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(fileInfoKeys), &p, func() json.Marshaler {
 		*f = FileInfo(p)
 		return f
-	}, &f.raw)
+	}, &f.raw, keepSpec{})
 }
 
 // ObjectInfo is a structured-output object inside a ChatMessage.
@@ -560,7 +671,7 @@ type ObjectInfo struct {
 	TypeName string          `json:"typeName"`
 	Value    json.RawMessage `json:"value,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var objectInfoKeys = []string{"id", "typeName", "value"}
@@ -578,7 +689,7 @@ func (o *ObjectInfo) UnmarshalJSON(data []byte) error {
 	return unmarshalKept(data, fixedKeys(objectInfoKeys), &p, func() json.Marshaler {
 		*o = ObjectInfo(p)
 		return o
-	}, &o.raw)
+	}, &o.raw, keepSpec{verbatim: []string{"value"}})
 }
 
 // WorkerInfo is a worker's execution inside a ChatMessage: the worker it
@@ -595,7 +706,7 @@ type WorkerInfo struct {
 	Error       string          `json:"error,omitempty"`
 	Cancelled   *bool           `json:"cancelled,omitempty"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 var workerInfoKeys = []string{"workerId", "workerSlug", "description", "input", "nestedParts", "output", "error", "cancelled"}
@@ -614,17 +725,46 @@ func (w WorkerInfo) MarshalJSON() ([]byte, error) {
 func (w *WorkerInfo) UnmarshalJSON(data []byte) error {
 	type plain WorkerInfo
 	var p plain
-	return unmarshalKept(data, fixedKeys(workerInfoKeys), &p, func() json.Marshaler {
-		*w = WorkerInfo(p)
-		return w
-	}, &w.raw)
+	keys := slices.DeleteFunc(slices.Clone(workerInfoKeys), func(k string) bool { return k == "nestedParts" })
+	all, _, err := decodeKnown(data, fixedKeys(keys), &p)
+	if err != nil || all == nil {
+		return err
+	}
+	if raw, ok := all["nestedParts"]; ok {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return fmt.Errorf("octavus: worker nestedParts: %w", err)
+		}
+		if items != nil {
+			p.NestedParts = make([]MessagePart, len(items))
+		}
+		for i, it := range items {
+			if err := p.NestedParts[i].decode(it, nestedPartKeys); err != nil {
+				return err
+			}
+		}
+	}
+	*w = WorkerInfo(p)
+	spec := keepSpec{self: []string{"nestedParts"}, verbatim: []string{"input", "output"}}
+	if quick, ok := spec.unknownOnly(all, workerInfoKeys); ok {
+		w.raw = quick.ptr()
+		return nil
+	}
+	shallow := *w
+	shallow.NestedParts = nil
+	typed, err := shallow.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	w.raw = keepRaw(all, typed, spec.self...).ptr()
+	return nil
 }
 
 // TodoInfo is a todo list inside a ChatMessage.
 type TodoInfo struct {
 	Todos []UITodoItem `json:"todos"`
 
-	raw rawKeys
+	raw *rawKeys
 }
 
 // MarshalJSON encodes the list (Todos as an array even when nil), with what
@@ -643,16 +783,25 @@ func (t *TodoInfo) UnmarshalJSON(data []byte) error {
 	var p plain
 	return unmarshalKept(data, fixedKeys([]string{"todos"}), &p, func() json.Marshaler {
 		*t = TodoInfo(p)
-		return t
-	}, &t.raw)
+		return TodoInfo{}
+	}, &t.raw, keepSpec{self: []string{"todos"}})
 }
 
 // rawKeys is what a decoded value held that its typed fields do not write
 // back as received: keys with no field, optional strings present as "",
 // numbers whose digits differ from Go's, a null where Go writes nothing.
-// It is nil for a value its fields express exactly, so a value built by
-// hand and the same value decoded compare equal.
+// A value holds it by pointer, nil for a value its fields express exactly:
+// a value built by hand and the same value decoded compare equal, and the
+// types that were comparable with == stay so.
 type rawKeys map[string]rawKey
+
+// ptr returns a pointer to k, or nil when k is empty.
+func (k rawKeys) ptr() *rawKeys {
+	if len(k) == 0 {
+		return nil
+	}
+	return &k
+}
 
 // rawKey is one key as received (orig) and as the typed fields wrote it
 // right after decoding (typed; nil when they left it out).
@@ -662,6 +811,16 @@ type rawKey struct{ orig, typed json.RawMessage }
 // depend on the value.
 func fixedKeys(keys []string) func(map[string]json.RawMessage) []string {
 	return func(map[string]json.RawMessage) []string { return keys }
+}
+
+// firstNonSpace returns the first byte of raw that is not JSON white space.
+func firstNonSpace(raw []byte) byte {
+	for _, c := range raw {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c
+		}
+	}
+	return 0
 }
 
 // rawString returns raw as a string, or "" when it is not one.
@@ -677,15 +836,27 @@ func rawString(raw json.RawMessage) string {
 // exactly (encoding/json alone would match them case-insensitively and
 // fail on a key of another part type). It returns every key of data, or
 // nil for JSON null, which it leaves as a no-op as encoding/json does.
-func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, into any) (map[string]json.RawMessage, error) {
+func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, into any) (all map[string]json.RawMessage, keys []string, err error) {
 	if string(bytes.TrimSpace(data)) == "null" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	keys := known(all)
+	keys = known(all)
+	if len(all) <= len(keys) {
+		exact := true
+		for k := range all {
+			if !slices.Contains(keys, k) {
+				exact = false
+				break
+			}
+		}
+		if exact {
+			// Only known keys, each spelled exactly: decode data itself.
+			return all, keys, json.Unmarshal(data, into)
+		}
+	}
 	sub := make(map[string]json.RawMessage, len(keys))
 	for _, k := range keys {
 		if v, ok := all[k]; ok {
@@ -694,31 +865,81 @@ func decodeKnown(data []byte, known func(map[string]json.RawMessage) []string, i
 	}
 	b, err := json.Marshal(sub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return all, json.Unmarshal(b, into)
+	return all, keys, json.Unmarshal(b, into)
 }
 
 // unmarshalKept decodes data into plain through decodeKnown; set stores the
-// decoded value in its destination (with no raw keys yet) and returns it,
-// so that its encoding can be compared with data; raw receives the keys
-// that encoding does not write back as received.
-func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw *rawKeys) error {
-	all, err := decodeKnown(data, known, plain)
+// decoded value in its destination (with no raw keys yet) and returns it
+// without the fields named by selfKept (values that keep their own raw
+// keys), so that its encoding can be compared with data; raw receives the
+// keys that encoding does not write back as received.
+func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string, plain any, set func() json.Marshaler, raw **rawKeys, spec keepSpec) error {
+	all, keys, err := decodeKnown(data, known, plain)
 	if err != nil || all == nil {
 		return err
 	}
-	typed, err := set().MarshalJSON()
+	v := set()
+	if quick, ok := spec.unknownOnly(all, keys); ok {
+		*raw = quick.ptr()
+		return nil
+	}
+	typed, err := v.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	*raw = keepRaw(all, typed)
+	*raw = keepRaw(all, typed, spec.self...).ptr()
 	return nil
+}
+
+// keepSpec says which fields of a type need no comparison with what was
+// received: self are values (objects, arrays of them) that keep their own
+// raw keys, verbatim are json.RawMessage fields, written as received.
+type keepSpec struct{ self, verbatim []string }
+
+// unknownOnly returns the raw keys of a decoded object (all) when only its
+// unknown keys (those not among known) need keeping, and ok false when a
+// known key may not be written back as received (an empty string omitempty
+// drops, a number whose digits may change, a null, a nested value without
+// raw keys of its own): then the typed encoding must be compared.
+func (sp keepSpec) unknownOnly(all map[string]json.RawMessage, known []string) (rawKeys, bool) {
+	var keep rawKeys
+	for k, v := range all {
+		if !slices.Contains(known, k) {
+			var c bytes.Buffer
+			if json.Compact(&c, v) != nil {
+				return nil, false
+			}
+			if keep == nil {
+				keep = make(rawKeys)
+			}
+			keep[k] = rawKey{orig: c.Bytes()}
+			continue
+		}
+		if slices.Contains(sp.verbatim, k) {
+			continue
+		}
+		switch c := firstNonSpace(v); c {
+		case '"':
+			if len(v) == 2 {
+				return nil, false
+			}
+		case 't', 'f':
+		case '{', '[':
+			if !slices.Contains(sp.self, k) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+	}
+	return keep, true
 }
 
 // marshalKept encodes plain (a struct without a MarshalJSON method) and
 // puts back what raw kept.
-func marshalKept(plain any, raw rawKeys) ([]byte, error) {
+func marshalKept(plain any, raw *rawKeys) ([]byte, error) {
 	b, err := marshalJSON(plain)
 	if err != nil {
 		return nil, err
@@ -727,14 +948,20 @@ func marshalKept(plain any, raw rawKeys) ([]byte, error) {
 }
 
 // keepRaw compares every key of a decoded object (all) with the typed
-// fields' encoding of it (typed) and keeps those that differ.
-func keepRaw(all map[string]json.RawMessage, typed []byte) rawKeys {
+// fields' encoding of it (typed) and keeps those that differ. The keys in
+// selfKept hold values (objects or arrays of them) that keep their own raw
+// keys and so are written back as received: they are left out of typed and
+// not compared, which keeps decoding linear in the depth of the value.
+func keepRaw(all map[string]json.RawMessage, typed []byte, selfKept ...string) rawKeys {
 	var t map[string]json.RawMessage
 	if json.Unmarshal(typed, &t) != nil {
 		return nil
 	}
 	var keep rawKeys
 	for k, orig := range all {
+		if c := firstNonSpace(orig); (c == '{' || c == '[') && slices.Contains(selfKept, k) {
+			continue
+		}
 		tv, ok := t[k]
 		if ok && sameJSON(orig, tv) {
 			continue
@@ -777,10 +1004,11 @@ func decodeAny(raw json.RawMessage) (any, bool) {
 // k kept: a key whose typed encoding is unchanged since decoding is written
 // as received, a key the typed fields leave out is added as received. A key
 // whose field was cleared since decoding stays out.
-func (k rawKeys) apply(out []byte) ([]byte, error) {
-	if len(k) == 0 {
+func (kp *rawKeys) apply(out []byte) ([]byte, error) {
+	if kp == nil || len(*kp) == 0 {
 		return out, nil
 	}
+	k := *kp
 	d := json.NewDecoder(bytes.NewReader(out))
 	if _, err := d.Token(); err != nil {
 		return nil, err

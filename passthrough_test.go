@@ -3,6 +3,7 @@ package octavus
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,6 +35,9 @@ func TestHandlerRefusesMalformedRequests(t *testing.T) {
 		{"missing triggerName", `{"sessionId":"s","type":"trigger"}`, 400, `"triggerName" is required and must be a string`},
 		{"empty triggerName", `{"sessionId":"s","type":"trigger","triggerName":""}`, 400, `"triggerName" must not be empty`},
 		{"input not an object", `{"sessionId":"s","type":"trigger","triggerName":"t","input":[1]}`, 400, `"input" must be an object`},
+		{"rollback a number", `{"sessionId":"s","type":"trigger","triggerName":"t","rollbackAfterMessageId":5}`, 400, `"rollbackAfterMessageId" must be a string or null`},
+		{"rollback an object", `{"sessionId":"s","type":"trigger","triggerName":"t","rollbackAfterMessageId":{}}`, 400, `"rollbackAfterMessageId" must be a string or null`},
+		{"rollback a boolean", `{"sessionId":"s","type":"trigger","triggerName":"t","rollbackAfterMessageId":false}`, 400, `"rollbackAfterMessageId" must be a string or null`},
 		{"missing executionId", `{"sessionId":"s","type":"continue","toolResults":[]}`, 400, `"executionId" is required and must be a string`},
 		{"empty executionId", `{"sessionId":"s","type":"continue","executionId":"","toolResults":[]}`, 400, `"executionId" must not be empty`},
 		{"missing toolResults", `{"sessionId":"s","type":"continue","executionId":"e"}`, 400, `"toolResults" is required and must be an array`},
@@ -194,4 +198,117 @@ func TestSessionRequestMarshal(t *testing.T) {
 	req, err := DecodeSessionRequest(b)
 	require.NoError(t, err)
 	assert.Equal(t, ContinueRequest{ExecutionID: "e", ToolResults: []ToolResult{}}, req)
+}
+
+func TestDecodeRollbackThreeStates(t *testing.T) {
+	cases := []struct {
+		body   string
+		want   Rollback
+		id     string
+		ok     bool
+		marshl string
+	}{
+		{`{"type":"trigger","triggerName":"t"}`, Rollback{}, "", false, `{"type":"trigger","triggerName":"t"}`},
+		{`{"type":"trigger","triggerName":"t","rollbackAfterMessageId":null}`, RollbackAll(), "", false, `{"type":"trigger","triggerName":"t","rollbackAfterMessageId":null}`},
+		{`{"type":"trigger","triggerName":"t","rollbackAfterMessageId":"m7"}`, RollbackAfter("m7"), "m7", true, `{"type":"trigger","triggerName":"t","rollbackAfterMessageId":"m7"}`},
+		{`{"type":"trigger","triggerName":"t","rollbackAfterMessageId":""}`, RollbackAfter(""), "", true, `{"type":"trigger","triggerName":"t","rollbackAfterMessageId":""}`},
+	}
+	for _, tc := range cases {
+		req, err := DecodeSessionRequest([]byte(tc.body))
+		require.NoError(t, err, tc.body)
+		tr := req.(TriggerRequest)
+		assert.Equal(t, tc.want, tr.Rollback, tc.body)
+		assert.Equal(t, tc.want.IsSet(), tr.Rollback.IsSet())
+		id, ok := tr.Rollback.AfterMessageID()
+		assert.Equal(t, tc.id, id)
+		assert.Equal(t, tc.ok, ok)
+		b, err := marshalJSON(tr)
+		require.NoError(t, err)
+		assert.Equal(t, tc.marshl, string(b), "the browser's shape, key for key")
+		again, err := DecodeSessionRequest(b)
+		require.NoError(t, err)
+		assert.Equal(t, tr, again, "a marshalled trigger decodes back to itself")
+	}
+}
+
+func TestDecodeIgnoresTheBrowsersSender(t *testing.T) {
+	req, err := DecodeSessionRequest([]byte(`{"type":"trigger","triggerName":"t","sender":{"id":"admin","name":"Root"}}`))
+	require.NoError(t, err)
+	assert.Nil(t, req.(TriggerRequest).Sender)
+	// MarshalJSON never writes one either: the browser does not send it.
+	b, err := marshalJSON(TriggerRequest{TriggerName: "t", Sender: &MessageSender{ID: "u"}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"type":"trigger","triggerName":"t"}`, string(b))
+}
+
+func TestReadRequestRollback(t *testing.T) {
+	_, req, err := ReadRequest(postJSON(`{"sessionId":"s","type":"trigger","triggerName":"t","rollbackAfterMessageId":null}`))
+	require.NoError(t, err)
+	assert.Equal(t, RollbackAll(), req.(TriggerRequest).Rollback)
+}
+
+// TestHandlerRollbackAndSender: the browser's retry() rollback reaches the
+// platform through Handler, and the sender comes from the hook, never from
+// the browser.
+func TestHandlerRollbackAndSender(t *testing.T) {
+	cases := []struct {
+		name   string
+		hook   func(r *http.Request, sessionID string) (*MessageSender, error)
+		body   string
+		want   string
+		status int
+		answer string
+	}{
+		{"hook sets the sender; the browser's is ignored",
+			func(r *http.Request, sessionID string) (*MessageSender, error) {
+				return &MessageSender{ID: r.Header.Get("X-User") + "@" + sessionID, Name: "Ada"}, nil
+			},
+			`{"sessionId":"s1","type":"trigger","triggerName":"user-message","input":{"USER_MESSAGE":"hi"},"rollbackAfterMessageId":"m3","sender":{"id":"forged"}}`,
+			`{"triggerName":"user-message","input":{"USER_MESSAGE":"hi"},"rollbackAfterMessageId":"m3","sender":{"id":"u1@s1","name":"Ada"}}`, 200, ""},
+		{"no hook: no sender even when the browser sends one",
+			nil,
+			`{"sessionId":"s1","type":"trigger","triggerName":"user-message","rollbackAfterMessageId":null,"sender":{"id":"forged"}}`,
+			`{"triggerName":"user-message","rollbackAfterMessageId":null}`, 200, ""},
+		{"hook returns nil: no sender",
+			func(*http.Request, string) (*MessageSender, error) { return nil, nil },
+			`{"sessionId":"s1","type":"trigger","triggerName":"user-message"}`,
+			`{"triggerName":"user-message"}`, 200, ""},
+		{"hook not called for a continue",
+			func(*http.Request, string) (*MessageSender, error) { panic("called for a continue") },
+			`{"sessionId":"s1","type":"continue","executionId":"e1","toolResults":[]}`,
+			`{"executionId":"e1","toolResults":[]}`, 200, ""},
+		{"hook error: 403, nothing sent",
+			func(*http.Request, string) (*MessageSender, error) { return nil, errors.New("db down at 10.0.0.3") },
+			`{"sessionId":"s1","type":"trigger","triggerName":"user-message"}`,
+			"", 403, `{"error":"Forbidden"}`},
+		{"hook RequestError: its status and message",
+			func(*http.Request, string) (*MessageSender, error) {
+				return nil, &RequestError{Status: http.StatusUnauthorized, Message: "sign in first"}
+			},
+			`{"sessionId":"s1","type":"trigger","triggerName":"user-message"}`,
+			"", 401, `{"error":"sign in first"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePlatform(t)
+			f.addLegs(eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+			srv := httptest.NewServer(f.client(t).AgentSessions.Handler(HandlerOptions{Sender: tc.hook}))
+			defer srv.Close()
+			req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(tc.body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-User", "u1")
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, tc.status, resp.StatusCode)
+			if tc.want == "" {
+				assert.JSONEq(t, tc.answer, string(body))
+				assert.Empty(t, f.triggerBodies())
+				return
+			}
+			assert.Equal(t, []string{tc.want}, f.triggerBodies())
+		})
+	}
 }

@@ -691,6 +691,12 @@ func TestGetMessagesRestoreLossless(t *testing.T) {
 	requireSameJSON(t, field(t, ui, "messages"), field(t, p.restores[1], "messages"))
 	requireSameJSON(t, []byte(`{"userId":"u1"}`), field(t, p.restores[1], "input"))
 
+	// The answer as a whole marshals back to what was served, but for the
+	// status GetMessages sets (it was already "active" here).
+	whole, err := json.Marshal(st)
+	require.NoError(t, err)
+	requireSameJSON(t, ui, whole)
+
 	for _, h := range p.headers {
 		require.Equal(t, "4", h.Get("X-Octavus-Sdk-Version"))
 	}
@@ -722,6 +728,10 @@ func TestGetChatMessagesLossless(t *testing.T) {
 	b, err := json.Marshal(st.Messages)
 	require.NoError(t, err)
 	requireSameJSON(t, field(t, chat, "messages"), b)
+	// The whole state too ("variables":{"n":1.0} keeps its digits).
+	b, err = json.Marshal(st)
+	require.NoError(t, err)
+	requireSameJSON(t, chat, b)
 	require.Equal(t, "4", p.headers[0].Get("X-Octavus-Sdk-Version"))
 }
 

@@ -659,3 +659,43 @@ func TestServeSocketNilSessionFuncPanics(t *testing.T) {
 		_ = ServeSocket(context.Background(), newMemConn(t), nil)
 	})
 }
+
+// TestServeSocketRollbackAndSender: the socket transport's retry() sends
+// rollbackAfterMessageId in its trigger message; it reaches the platform,
+// with the sender of AttachOptions, while the message's own "sender" is
+// ignored.
+func TestServeSocketRollbackAndSender(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(socketAnswer("e1", "a")...), eventsLeg(socketAnswer("e2", "b")...), eventsLeg(socketAnswer("e3", "c")...))
+	c := newMemConn(t)
+	done := serveInBackground(func() error {
+		s := f.client(t).AgentSessions.Attach("sess_1", AttachOptions{Sender: &MessageSender{ID: "u1", Name: "Ada"}})
+		return s.ServeSocket(t.Context(), c)
+	})
+	c.send(`{"type":"trigger","triggerName":"user-message","input":{"USER_MESSAGE":"again"},"rollbackAfterMessageId":"m_e0","sender":{"id":"forged"}}`)
+	c.nextN(5)
+	c.send(`{"type":"trigger","triggerName":"user-message","rollbackAfterMessageId":null}`)
+	c.nextN(5)
+	c.send(socketTrigger)
+	c.nextN(5)
+	close(c.in)
+	require.NoError(t, waitServed(t, done))
+	assert.Equal(t, []string{
+		`{"triggerName":"user-message","input":{"USER_MESSAGE":"again"},"rollbackAfterMessageId":"m_e0","sender":{"id":"u1","name":"Ada"}}`,
+		`{"triggerName":"user-message","rollbackAfterMessageId":null,"sender":{"id":"u1","name":"Ada"}}`,
+		`{"triggerName":"user-message","input":{"USER_MESSAGE":"hi"},"sender":{"id":"u1","name":"Ada"}}`,
+	}, f.triggerBodies())
+}
+
+func TestServeSocketRefusesABadRollback(t *testing.T) {
+	f := newFakePlatform(t)
+	c := newMemConn(t)
+	done := serveInBackground(func() error {
+		return f.client(t).AgentSessions.Attach("sess_1", AttachOptions{}).ServeSocket(t.Context(), c)
+	})
+	c.send(`{"type":"trigger","triggerName":"user-message","rollbackAfterMessageId":3}`)
+	requireJSONList(t, []string{socketValidationError(`"rollbackAfterMessageId" must be a string or null`)}, []string{c.next()})
+	close(c.in)
+	require.NoError(t, waitServed(t, done))
+	assert.Empty(t, f.reqs())
+}

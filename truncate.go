@@ -3,6 +3,7 @@ package octavus
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf16"
@@ -162,7 +163,7 @@ func headTailPreview(raw string, keep int) string {
 	if len(units) <= keep {
 		return raw
 	}
-	head := (keep*6 + 9) / 10 // ceil(0.6*keep)
+	head := int(math.Ceil(float64(keep) * 0.6)) // in float64, as JavaScript
 	tail := keep - head
 	removed := len(units) - head - tail
 	return string(utf16.Decode(units[:head])) +

@@ -405,10 +405,10 @@ type UsageInfo struct {
 // Usage streams usage {cost: {currency, bandwidthFee, providerFee, totalFee,
 // byok, estimatedProviderFee?}, tokens: {inputTokens, outputTokens,
 // totalTokens}}. The platform writes it after finish, just before the stream
-// ends, so in a turn that is still to write its finish event (a Stream turn
-// before its own finish, or any turn before a Finish part) the usage event is
-// held back and written right after that finish. Where a finish was already
-// written, or in an Events turn that writes none, it is written in place.
+// ends, so in a Stream turn that has not written its finish yet the usage
+// event is held back and written right after the finish (Stream's own or a
+// Finish part's). After a finish, and anywhere in an Events turn, it is
+// written where it stands.
 func Usage(u UsageInfo) Part {
 	cur := u.Currency
 	if cur == "" {
