@@ -33,7 +33,7 @@ func TestClientChat(t *testing.T) {
 		return startAppServer(t, ctx, "node/reference-server.mjs", []string{"node", "node/reference-server.mjs", "-addr", "127.0.0.1:0"}, env)
 	}
 
-	for _, c := range clientChatCases() {
+	for _, c := range append(clientChatCases(), chatCases20Only()...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
@@ -1232,4 +1232,63 @@ func busyAfterStop(p *octavustest.Server) octavustest.Turn {
 		defer cancel()
 		_, _ = p.WaitDone(ctx, seq+1) // the next trigger got SESSION_BUSY
 	}))
+}
+
+// chatCases20Only are TestClientChat's cases of 6.4.0 events reaching a
+// 2.0.0 browser: octavus-go forwards them (it speaks 6.4.0), the reference
+// 2.0.0 drops the ones it does not know, and the 2.0.0 client drops them
+// too, so both chats end the same, as a 2.0.0 browser shows them: the
+// worker's reasoning and text as the agent's own (2.0.0 knows no
+// workerId), no todo list.
+func chatCases20Only() []chatCase {
+	return []chatCase{
+		{
+			name:  "worker-to-2.0-client",
+			about: "a worker's streamed output (and a usage event after finish) reaches a 2.0.0 browser, which knows no worker",
+			script: []octavustest.Turn{
+				octavustest.Stream(append(workerEvents(),
+					octavustest.Text("The researcher is done."),
+					octavustest.Finish("stop"),
+					octavustest.Event(usageEvent),
+				)...),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Research Go servers")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Research Go servers"),
+					assistantMessage(
+						obj{"type": "reasoning", "text": "Looking at the standard library.", "status": "done"},
+						textPart("net/http is enough."),
+						textPart("The researcher is done."),
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Research Go servers")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:  "todo-to-2.0-client",
+			about: "todo-update events reach a 2.0.0 browser, which knows no todo list",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("in_progress", "pending")}),
+					octavustest.Text("Found it."),
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("completed", "completed")}),
+					octavustest.Text("Refunded."),
+				),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Refund my order")}},
+			want: view{
+				status:    "idle",
+				messages:  []obj{userMessage("Refund my order"), assistantMessage(textPart("Found it."), textPart("Refunded."))},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Refund my order")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+	}
 }

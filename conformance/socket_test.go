@@ -1,11 +1,15 @@
 package conformance
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/octavus-go/octavus/octavustest"
 )
@@ -26,7 +30,11 @@ import (
 func TestSocketChat(t *testing.T) {
 	requireNode(t)
 	example := exampleSocketServer(t)
-	for _, c := range socketChatCases() {
+	cases := append(socketChatCases(), socketCasesFrom(chatCases20Only(), map[string][]string{
+		"worker-to-2.0-client": {"trigger"},
+		"todo-to-2.0-client":   {"trigger"},
+	})...)
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
@@ -109,7 +117,10 @@ type socketJob struct {
 	Sends       []chatSend                `json:"sends"`
 	ClientTools map[string]clientToolSpec `json:"clientTools,omitempty"`
 	Transport   string                    `json:"transport,omitempty"` // "socket" for node/chat-client-6.4.mjs
-	TimeoutMs   int64                     `json:"timeoutMs"`
+	// HoldOpen makes the client wait, once the chat has settled, for the
+	// go-ahead to close the socket (see runSocketClient).
+	HoldOpen  bool  `json:"holdOpen"`
+	TimeoutMs int64 `json:"timeoutMs"`
 }
 
 // socketOutput is what node/socket-client.mjs prints: chat-client.mjs's
@@ -212,30 +223,32 @@ func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, 
 		Sends:       c.sends,
 		ClientTools: c.clientTools,
 		Transport:   transport,
+		HoldOpen:    true,
 		TimeoutMs:   chatClientTimeout.Milliseconds(),
 	})
 	if err != nil {
 		t.Fatalf("encoding the job: %v", err)
 	}
-	stdout, stderr, err := runNodeScript(ctx, driver, job)
+	var triggers []octavustest.Request
+	stdout, stderr, err := runSocketClient(ctx, driver, job, func() error {
+		var err error
+		triggers, err = triggerRequests(ctx, p)
+		return err
+	})
 	if ctx.Err() != nil || err != nil {
 		t.Fatalf("the socket client failed (%v, context: %v)\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, ctx.Err(), indentText(stdout.String()), indentText(stderr.String()), diag())
+			err, ctx.Err(), indentText(stdout), indentText(stderr), diag())
 	}
 	var out socketOutput
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("the socket client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, indentText(stdout.String()), indentText(stderr.String()), diag())
-	}
-	triggers, err := triggerRequests(ctx, p)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, diag())
+			err, indentText(stdout), indentText(stderr), diag())
 	}
 	// The client closed the socket and waited for the close handshake;
 	// stopping the app server now leaves its log complete.
 	app.stop()
 
-	side := &socketSide{label: srv.label, out: out, raw: stdout.Bytes(), triggers: triggers}
+	side := &socketSide{label: srv.label, out: out, raw: []byte(stdout), triggers: triggers}
 	got, err := out.view()
 	if err != nil {
 		side.problems = append(side.problems, fmt.Sprintf("the chat's end state: %v", err))
@@ -553,28 +566,82 @@ func socketChatCases() []socketCase {
 	}
 }
 
+// runSocketClient runs the socket client driver with job (which has
+// holdOpen) and returns what it printed after its "settled" line (all it
+// printed when it did not settle). Once the
+// chat has settled, and before the client closes the socket, it calls
+// settled, which waits until the platform has answered every request: a
+// stream goes on after its finish event (6.4.0 forwards a usage event that
+// comes after it), so a socket closed at once may cancel the last platform
+// request before its end, and whether it does is a race.
+func runSocketClient(ctx context.Context, driver string, job []byte, settled func() error) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, "node", driver)
+	var errBuf syncBuffer
+	cmd.Stderr = &errBuf
+	cmd.WaitDelay = 5 * time.Second
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", "", err
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	r := bufio.NewReader(outPipe)
+	var first string
+	_, werr := in.Write(append(append([]byte(nil), job...), '\n'))
+	if werr == nil {
+		first, werr = r.ReadString('\n')
+	}
+	if werr == nil && first != "settled\n" {
+		werr = fmt.Errorf("the client printed %q before it settled", first)
+	}
+	if werr == nil {
+		werr = settled()
+	}
+	_, _ = in.Write([]byte("close\n"))
+	_ = in.Close()
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	if werr != nil && err == nil {
+		err = werr
+	}
+	if first != "settled\n" {
+		return first + string(rest), errBuf.String(), err
+	}
+	return string(rest), errBuf.String(), err
+}
+
 // socketChatCases64 are TestSocketChat64's cases: socketChatCases, then the
 // 6.4.0-only cases of TestClientChat64 over the socket.
 func socketChatCases64() []socketCase {
-	cases := socketChatCases()
 	// The messages the client sends: retry() calls transport.stop() first,
 	// which sends stop on an open socket.
-	sent := map[string][]string{
+	return append(socketChatCases(), socketCasesFrom(chatCases64Only(), map[string][]string{
 		"retry-after-error":      {"trigger", "stop", "trigger"},
 		"retry-mid-conversation": {"trigger", "stop", "trigger", "stop", "trigger"},
 		"stop-then-busy":         {"trigger", "stop", "stop", "trigger"},
 		"worker":                 {"trigger"},
 		"todo":                   {"trigger"},
-	}
-	for _, c := range chatCases64Only() {
+	})...)
+}
+
+// socketCasesFrom are TestClientChat cases over the socket; sent are the
+// message types each sends.
+func socketCasesFrom(chatCases []chatCase, sent map[string][]string) []socketCase {
+	var cases []socketCase
+	for _, c := range chatCases {
 		s, ok := sent[c.name]
 		if !ok {
-			panic("socketChatCases64: no sent list for " + c.name)
+			panic("socketCasesFrom: no sent list for " + c.name)
 		}
 		cases = append(cases, socketCase{
 			name: c.name, about: c.about, script: c.script, scriptFor: c.scriptFor, retries: c.retries,
 			sends: c.job.Sends, clientTools: c.job.ClientTools,
-			want: c.want, aborted: c.aborted, sent: s, check: c.check,
+			want: c.want, aborted: c.aborted, sent: s, check: c.check, platform: c.platform,
 		})
 	}
 	return cases

@@ -16,9 +16,10 @@
 //              | {"retry": true}],
 //    "clientTools": {"confirm-with-user": {"result": {...}} | {"error": "..."},
 //                    "pick-plan": {"interactive": true, "result": {...}} | {"interactive": true, "error": "..."}},
+//    "holdOpen": false,                         see holdOpen below
 //    "timeoutMs": 20000}
 //
-// Over http it creates a session with POST {url}/api/sessions and posts
+// The job is the first line of stdin. Over http it creates a session with POST {url}/api/sessions and posts
 // each transport request to {url}/api/trigger with the sessionId (the docs'
 // createHttpTransport request, forwarding the signal). Over the socket the
 // session is the server's business (server-managed sessions) and the
@@ -51,17 +52,34 @@
 // Exit code 0 unless the job could not be run; on timeout it prints the
 // state so far on stderr and exits 2.
 
+import readline from 'node:readline';
 import { importOracle } from './oracle.mjs';
 
 const { OctavusChat, createHttpTransport, createSocketTransport, OctavusError } =
   await importOracle('client-sdk-6.4.0.mjs');
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
+// The lines of stdin: the job first, then (with holdOpen) the go-ahead to
+// close the socket.
+const stdinLines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+async function readJob() {
+  const { value, done } = await stdinLines.next();
+  if (done) {
+    throw new Error('no job on stdin');
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return JSON.parse(value);
+}
+
+// holdOpen, when the job asks for it, says "settled" on stdout and waits for
+// a line (or the end) of stdin before the socket is closed: the test first
+// waits until the platform has answered every request, so that closing the
+// socket cannot cancel an answer still being read (the end of a stream after
+// its finish event).
+async function holdOpen(job) {
+  if (job.holdOpen) {
+    process.stdout.write('settled\n');
+    await stdinLines.next();
+  }
 }
 
 function serializeError(err) {
@@ -150,7 +168,7 @@ async function socketTransport(job, out) {
 }
 
 async function main() {
-  const job = JSON.parse(await readStdin());
+  const job = await readJob();
   const out = {
     sessionId: null,
     status: null,
@@ -279,6 +297,7 @@ async function main() {
     stopArmed = false;
   }
 
+  await holdOpen(job);
   await conn.close();
   clearTimeout(timer);
   const result = JSON.stringify(snapshot());
