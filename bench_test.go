@@ -20,6 +20,10 @@ const benchDelta = `{"type":"text-delta","id":"text_1","delta":"Hello there, thi
 // text, as model output often has.
 const benchDeltaEscaped = `{"type":"text-delta","id":"text_1","delta":"line one\n\"quoted\" caf\u00e9 – ok"}`
 
+// benchWorkerDelta is a text-delta of a worker execution: the same delta
+// with the workerId the platform adds to every event of a worker.
+const benchWorkerDelta = `{"type":"text-delta","id":"text_1","delta":"Hello there, this is a token","workerId":"worker_1"}`
+
 // streamBody is an SSE body of n copies of one event line and a final
 // [DONE], produced as it is read (in constant memory), so a benchmark of a
 // long stream measures the SDK, not building the input.
@@ -122,6 +126,10 @@ func BenchmarkForwardTextDelta(b *testing.B) { forward(b, benchDelta) }
 // escapes and non-ASCII text.
 func BenchmarkForwardTextDeltaEscaped(b *testing.B) { forward(b, benchDeltaEscaped) }
 
+// BenchmarkForwardWorkerTextDelta is the whole path for a worker's delta
+// (one with a workerId).
+func BenchmarkForwardWorkerTextDelta(b *testing.B) { forward(b, benchWorkerDelta) }
+
 // BenchmarkForwardGeneral is the whole path for an event the fast path
 // does not take (encoding/json both ways).
 func BenchmarkForwardGeneral(b *testing.B) {
@@ -145,6 +153,7 @@ func BenchmarkParseStreamEvent(b *testing.B) {
 	for _, c := range []struct{ name, json string }{
 		{"text-delta", benchDelta},
 		{"text-delta-escaped", benchDeltaEscaped},
+		{"text-delta-worker", benchWorkerDelta},
 		{"start", `{"type":"start","messageId":"msg_1","executionId":"exec_1"}`},
 		{"tool-request", `{"type":"tool-request","toolCalls":[{"toolCallId":"c1","toolName":"lookup","args":{"q":"x"}}]}`},
 	} {
@@ -169,6 +178,7 @@ func BenchmarkEncodeSSEEvent(b *testing.B) {
 	}{
 		{"text-delta", &TextDeltaEvent{ID: "text_1", Delta: "Hello there, this is a token"}},
 		{"text-delta-escaped", &TextDeltaEvent{ID: "text_1", Delta: "line one\n\"quoted\" café – ok"}},
+		{"text-delta-worker", &TextDeltaEvent{ID: "text_1", Delta: "Hello there, this is a token", WorkerID: "worker_1"}},
 		{"start", &StartEvent{MessageID: "msg_1", ExecutionID: "exec_1"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

@@ -257,6 +257,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "octavus-go/"+Version)
+	req.Header.Set("X-Octavus-Sdk-Version", "4") // the v4 message shapes (step-start parts)
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}

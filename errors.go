@@ -100,6 +100,10 @@ const (
 	ErrorTypeProtocol           ErrorType = "protocol_error"
 	ErrorTypeInternal           ErrorType = "internal_error"
 	ErrorTypeUnknown            ErrorType = "unknown_error"
+	// ErrorTypeUnsupported is in the reference's ErrorType but not in its
+	// event schema: an error event of this type is dropped, by the
+	// reference and by ParseStreamEvent alike. Do not send it to a browser.
+	ErrorTypeUnsupported ErrorType = "unsupported_error"
 )
 
 var errorTypes = []string{
@@ -333,8 +337,13 @@ func (e *OctavusError) Error() string {
 	return fmt.Sprintf("octavus: %s: %s", e.ErrorType, e.Message)
 }
 
-// Unwrap returns Cause.
-func (e *OctavusError) Unwrap() error { return e.Cause }
+// Unwrap returns Cause (nil for a nil e).
+func (e *OctavusError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Cause
+}
 
 // ToStreamEvent turns the error into an error event (the reference's
 // errorToStreamEvent).
@@ -351,49 +360,83 @@ func (e *OctavusError) ToStreamEvent() *ErrorEvent {
 	}
 }
 
-func asOctavus(err error) (*OctavusError, bool) {
-	var oe *OctavusError
-	ok := errors.As(err, &oe)
-	return oe, ok
+// classified is what the guards look at: the type, source and
+// retryability of an error.
+type classified struct {
+	errorType ErrorType
+	source    ErrorSource
+	retryable bool
 }
 
-// IsRateLimitError reports whether err is an OctavusError of type
-// rate_limit_error or quota_exceeded_error.
+// classify finds an *OctavusError in err's chain, else an *APIError (an
+// OctavusError says more, so it wins). An APIError is classified as the
+// error event the reference builds for its status (NewAPIErrorEvent): the
+// type from ErrorTypeForStatus, the platform source, retryable for 429 and
+// 5xx.
+func classify(err error) (classified, bool) {
+	if oe := (*OctavusError)(nil); errors.As(err, &oe) && oe != nil {
+		return classified{oe.ErrorType, oe.Source, oe.Retryable}, true
+	}
+	if ae := (*APIError)(nil); errors.As(err, &ae) && ae != nil {
+		ev := NewAPIErrorEvent(ae.Status, ae.Message)
+		return classified{ev.ErrorType, ev.Source, ev.Retryable}, true
+	}
+	return classified{}, false
+}
+
+// IsRateLimitError reports whether err is a transient rate limit: an
+// OctavusError of type rate_limit_error, or an APIError with status 429
+// (SESSION_BUSY included). A quota_exceeded_error is not one: see
+// IsQuotaExceededError.
 func IsRateLimitError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && (oe.ErrorType == ErrorTypeRateLimit || oe.ErrorType == ErrorTypeQuotaExceeded)
+	c, ok := classify(err)
+	return ok && c.errorType == ErrorTypeRateLimit
 }
 
-// IsAuthenticationError reports whether err is an OctavusError of type
-// authentication_error or permission_error.
+// IsQuotaExceededError reports whether err is a plan or usage allowance
+// block: an OctavusError of type quota_exceeded_error, or an APIError with
+// status 402. It is terminal: retrying does not help until the plan is
+// upgraded or topped up, so tell the user instead of retrying.
+func IsQuotaExceededError(err error) bool {
+	c, ok := classify(err)
+	return ok && c.errorType == ErrorTypeQuotaExceeded
+}
+
+// IsAuthenticationError reports whether err is an authentication or
+// permission error: an OctavusError of type authentication_error or
+// permission_error, or an APIError with status 401 or 403.
 func IsAuthenticationError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && (oe.ErrorType == ErrorTypeAuthentication || oe.ErrorType == ErrorTypePermission)
+	c, ok := classify(err)
+	return ok && (c.errorType == ErrorTypeAuthentication || c.errorType == ErrorTypePermission)
 }
 
-// IsProviderError reports whether err is an OctavusError from the provider source.
+// IsProviderError reports whether err is an OctavusError from the provider
+// source. An APIError never is: it comes from the platform.
 func IsProviderError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && oe.Source == ErrorSourceProvider
+	c, ok := classify(err)
+	return ok && c.source == ErrorSourceProvider
 }
 
 // IsToolError reports whether err is an OctavusError from the tool source or
 // of type tool_error.
 func IsToolError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && (oe.Source == ErrorSourceTool || oe.ErrorType == ErrorTypeTool)
+	c, ok := classify(err)
+	return ok && (c.source == ErrorSourceTool || c.errorType == ErrorTypeTool)
 }
 
-// IsRetryableError reports whether err is a retryable OctavusError.
+// IsRetryableError reports whether err is a retryable OctavusError, or an
+// APIError with status 429 or 5xx (the statuses the reference's error
+// event marks retryable).
 func IsRetryableError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && oe.Retryable
+	c, ok := classify(err)
+	return ok && c.retryable
 }
 
-// IsValidationError reports whether err is an OctavusError of type validation_error.
+// IsValidationError reports whether err is a validation error: an
+// OctavusError of type validation_error, or an APIError with status 400.
 func IsValidationError(err error) bool {
-	oe, ok := asOctavus(err)
-	return ok && oe.ErrorType == ErrorTypeValidation
+	c, ok := classify(err)
+	return ok && c.errorType == ErrorTypeValidation
 }
 
 // AppError is an application error with a machine-readable code and an
@@ -404,9 +447,20 @@ type AppError struct {
 	Message    string
 	Code       string
 	StatusCode int
+	// Cause is the error behind this one, if any (the reference's
+	// ErrorOptions.cause); errors.Is and errors.As look through it.
+	Cause error
 }
 
 func (e *AppError) Error() string { return e.Message }
+
+// Unwrap returns Cause (nil for a nil e).
+func (e *AppError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Cause
+}
 
 // NewNotFoundError reports that resource id does not exist (404 NOT_FOUND).
 func NewNotFoundError(resource, id string) *AppError {

@@ -250,6 +250,9 @@ func TestErrorConstantsMatchProtocol(t *testing.T) {
 		ErrorTypeQuotaExceeded, ErrorTypeProvider, ErrorTypeProviderOverloaded, ErrorTypeProviderTimeout, ErrorTypeExecution,
 		ErrorTypeTool, ErrorTypeProtocol, ErrorTypeInternal, ErrorTypeUnknown,
 	})
+	// In the reference's ErrorType, not in its schema (see
+	// TestUnsupportedErrorTypeIsDropped).
+	require.Equal(t, ErrorType("unsupported_error"), ErrorTypeUnsupported)
 	require.Equal(t, []ErrorSource{"platform", "provider", "tool", "client"},
 		[]ErrorSource{ErrorSourcePlatform, ErrorSourceProvider, ErrorSourceTool, ErrorSourceClient})
 }
@@ -295,14 +298,17 @@ func TestGuards(t *testing.T) {
 	oct := func(typ ErrorType, src ErrorSource, retry bool) error {
 		return &OctavusError{ErrorType: typ, Source: src, Retryable: retry, Message: "m"}
 	}
-	type want struct{ rate, auth, provider, tool, retry, validation bool }
+	type want struct{ rate, quota, auth, provider, tool, retry, validation bool }
 	cases := []struct {
 		name string
 		err  error
 		want want
 	}{
 		{"rate limit", oct("rate_limit_error", "platform", true), want{rate: true, retry: true}},
-		{"quota exceeded", oct("quota_exceeded_error", "platform", false), want{rate: true}},
+		// 6.4.0 (C/errors/octavus-error.ts:118-137): a quota block is not a
+		// rate limit any more (2.0.0's isRateLimitError matched both).
+		{"quota exceeded", oct("quota_exceeded_error", "platform", false), want{quota: true}},
+		{"quota exceeded, retryable flag", oct("quota_exceeded_error", "platform", true), want{quota: true, retry: true}},
 		{"authentication", oct("authentication_error", "platform", false), want{auth: true}},
 		{"permission", oct("permission_error", "platform", false), want{auth: true}},
 		{"provider source", oct("provider_error", "provider", true), want{provider: true, retry: true}},
@@ -315,13 +321,30 @@ func TestGuards(t *testing.T) {
 		{"not found retryable", oct("not_found_error", "platform", true), want{retry: true}},
 		{"plain error", errors.New("rate_limit_error"), want{}},
 		{"nil", nil, want{}},
-		{"APIError 429 is not an OctavusError", &APIError{Status: 429, Message: "slow"}, want{}},
+		// An APIError is classified as NewAPIErrorEvent(status) would be.
+		{"APIError 400", &APIError{Status: 400, Message: "bad"}, want{validation: true}},
+		{"APIError 401", &APIError{Status: 401, Message: "who"}, want{auth: true}},
+		{"APIError 402", &APIError{Status: 402, Message: "pay"}, want{quota: true}},
+		{"APIError 403", &APIError{Status: 403, Message: "no"}, want{auth: true}},
+		{"APIError 404", &APIError{Status: 404, Message: "gone"}, want{}},
+		{"APIError 409", &APIError{Status: 409, Message: "dup"}, want{}},
+		{"APIError 429", &APIError{Status: 429, Message: "slow"}, want{rate: true, retry: true}},
+		{"APIError 429 SESSION_BUSY", &APIError{Status: 429, Message: "busy", Code: "SESSION_BUSY"}, want{rate: true, retry: true}},
+		{"APIError 500", &APIError{Status: 500, Message: "oops"}, want{retry: true}},
+		{"APIError 503", &APIError{Status: 503, Message: "busy"}, want{retry: true}},
+		{"APIError 504", &APIError{Status: 504, Message: "slow"}, want{retry: true}},
+		{"nil *APIError", (*APIError)(nil), want{}},
+		{"nil *OctavusError", (*OctavusError)(nil), want{}},
+		{"OctavusError over an APIError cause", &OctavusError{ErrorType: ErrorTypeInternal, Source: ErrorSourcePlatform,
+			Cause: &APIError{Status: 401}}, want{}},
+		{"AppError with an APIError cause", &AppError{Message: "m", Cause: &APIError{Status: 402}}, want{quota: true}},
 		{"AppError", NewValidationError("bad"), want{}},
 		{"error event (not an error value) via Err", NewAPIErrorEvent(429, "x").Err(), want{rate: true, retry: true}},
 	}
 	for _, tc := range cases {
 		check := func(name string, err error) {
 			require.Equal(t, tc.want.rate, IsRateLimitError(err), "%s: IsRateLimitError", name)
+			require.Equal(t, tc.want.quota, IsQuotaExceededError(err), "%s: IsQuotaExceededError", name)
 			require.Equal(t, tc.want.auth, IsAuthenticationError(err), "%s: IsAuthenticationError", name)
 			require.Equal(t, tc.want.provider, IsProviderError(err), "%s: IsProviderError", name)
 			require.Equal(t, tc.want.tool, IsToolError(err), "%s: IsToolError", name)
@@ -334,6 +357,50 @@ func TestGuards(t *testing.T) {
 			check(tc.name+" wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", tc.err)))
 			check(tc.name+" joined", errors.Join(errors.New("other"), tc.err))
 		}
+	}
+}
+
+// TestGuardsOnRESTErrors checks the guards on what REST calls really
+// return over HTTP (2.0-era octavus-go: IsAuthenticationError was false for
+// a 401 from Create).
+func TestGuardsOnRESTErrors(t *testing.T) {
+	cases := []struct {
+		status                             int
+		body                               string
+		rate, quota, auth, validation, rty bool
+	}{
+		{status: 400, body: `{"error":"bad"}`, validation: true},
+		{status: 401, body: `{"error":"Invalid API key"}`, auth: true},
+		{status: 402, body: `{"error":"Quota exceeded","code":"QUOTA_EXCEEDED"}`, quota: true},
+		{status: 403, body: `{"error":"Forbidden"}`, auth: true},
+		{status: 404, body: `{"error":"Not found"}`},
+		{status: 429, body: `{"error":"The session is busy with another run. Please try again in a moment.","code":"SESSION_BUSY"}`, rate: true, rty: true},
+		{status: 500, body: `{}`, rty: true},
+		{status: 503, body: `{}`, rty: true},
+	}
+	for _, tc := range cases {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c, err := NewClient(ClientOptions{BaseURL: srv.URL, APIKey: "k", MaxRetries: -1})
+			require.NoError(t, err)
+			errs := everyCall(c)
+			require.NotEmpty(t, errs)
+			for call, err := range errs {
+				require.Error(t, err, call)
+				require.Equal(t, tc.rate, IsRateLimitError(err), "%s: IsRateLimitError", call)
+				require.Equal(t, tc.quota, IsQuotaExceededError(err), "%s: IsQuotaExceededError", call)
+				require.Equal(t, tc.auth, IsAuthenticationError(err), "%s: IsAuthenticationError", call)
+				require.Equal(t, tc.validation, IsValidationError(err), "%s: IsValidationError", call)
+				require.Equal(t, tc.rty, IsRetryableError(err), "%s: IsRetryableError", call)
+				require.False(t, IsProviderError(err), "%s: IsProviderError", call)
+				require.False(t, IsToolError(err), "%s: IsToolError", call)
+			}
+		})
 	}
 }
 
@@ -364,5 +431,42 @@ func TestAppErrors(t *testing.T) {
 		var ae *AppError
 		require.ErrorAs(t, fmt.Errorf("wrapped: %w", tc.err), &ae)
 		require.Same(t, tc.err, ae)
+		require.Nil(t, tc.err.Unwrap())
 	}
+
+	// 6.4.0's AppError takes ErrorOptions.cause: errors.Is and errors.As
+	// see through it.
+	cause := &APIError{Status: 404, Message: "gone"}
+	ae := &AppError{Message: "agent lookup failed", Code: "NOT_FOUND", StatusCode: 404, Cause: cause}
+	require.Same(t, cause, errors.Unwrap(ae))
+	require.ErrorIs(t, fmt.Errorf("handler: %w", ae), cause)
+	var got *APIError
+	require.ErrorAs(t, ae, &got)
+	require.Same(t, cause, got)
+	require.Equal(t, "agent lookup failed", ae.Error())
+}
+
+// ErrorTypeUnsupported and ProviderErrorInfo.details are in 6.4.0's TS
+// types but not in its event schema: the event is dropped, the details
+// stripped (SPEC-6.4 §1.5; the golden of events_oracle_test.go has both).
+func TestUnsupportedErrorTypeIsDropped(t *testing.T) {
+	_, err := ParseStreamEvent([]byte(`{"type":"error","errorType":"unsupported_error","message":"m","retryable":false,"source":"platform"}`))
+	require.ErrorIs(t, err, ErrInvalidEvent)
+	require.ErrorContains(t, err, "errorType")
+
+	ev, err := ParseStreamEvent([]byte(`{"type":"error","errorType":"provider_error","message":"m","retryable":true,"source":"provider","provider":{"name":"anthropic","details":{"raw":"x"}}}`))
+	require.NoError(t, err)
+	b, err := ev.(json.Marshaler).MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, `{"type":"error","errorType":"provider_error","message":"m","retryable":true,"source":"provider","provider":{"name":"anthropic"}}`, string(b))
+}
+
+// NewAPIErrorEvent follows 6.4.0's createApiErrorEvent
+// (C/errors/helpers.ts:122-157): 402 is a quota block, not retryable.
+func TestNewAPIErrorEventQuota(t *testing.T) {
+	ev := NewAPIErrorEvent(402, "Quota exceeded")
+	require.Equal(t, &ErrorEvent{ErrorType: ErrorTypeQuotaExceeded, Message: "Quota exceeded", Source: ErrorSourcePlatform}, ev)
+	require.True(t, IsQuotaExceededError(ev.Err()))
+	require.False(t, IsRateLimitError(ev.Err()))
+	require.False(t, IsRetryableError(ev.Err()))
 }

@@ -9,16 +9,23 @@ import (
 	"github.com/octavus-go/octavus/internal/wire"
 )
 
-// StreamEvent is one event of an agent's stream. Every event type of the
-// protocol is its own pointer type: [*StartEvent], [*FinishEvent],
+// StreamEvent is one event of an agent's stream. Each of the 29 event types
+// of the 6.4.0 protocol is its own pointer type ("source" has two, one per
+// sourceType): [*StartEvent], [*FinishEvent],
 // [*ErrorEvent], [*TextStartEvent], [*TextDeltaEvent], [*TextEndEvent],
 // [*ReasoningStartEvent], [*ReasoningDeltaEvent], [*ReasoningEndEvent],
 // [*ToolInputStartEvent], [*ToolInputDeltaEvent], [*ToolInputEndEvent],
 // [*ToolInputAvailableEvent], [*ToolOutputAvailableEvent],
 // [*ToolOutputErrorEvent], [*SourceURLEvent], [*SourceDocumentEvent],
-// [*BlockStartEvent], [*BlockEndEvent], [*ResourceUpdateEvent],
-// [*ToolRequestEvent], [*ClientToolRequestEvent] and [*FileAvailableEvent].
-// Use a type switch to tell them apart.
+// [*TodoUpdateEvent], [*BlockStartEvent], [*BlockEndEvent],
+// [*ResourceUpdateEvent], [*ToolRequestEvent], [*ClientToolRequestEvent],
+// [*FileAvailableEvent], [*WorkerStartEvent], [*WorkerResultEvent],
+// [*WorkerInputStartEvent], [*WorkerInputDeltaEvent],
+// [*WorkerInputReadyEvent] and [*UsageEvent]. Use a type switch to tell
+// them apart.
+//
+// Events that a worker execution produced carry its WorkerID; the browser
+// nests them under the worker's part.
 //
 // json.Marshal of an event gives its wire JSON, "type" included, with the
 // optional fields that are unset left out.
@@ -55,6 +62,13 @@ const (
 	EventToolRequest        EventType = "tool-request"
 	EventClientToolRequest  EventType = "client-tool-request"
 	EventFileAvailable      EventType = "file-available"
+	EventTodoUpdate         EventType = "todo-update"
+	EventWorkerStart        EventType = "worker-start"
+	EventWorkerResult       EventType = "worker-result"
+	EventWorkerInputStart   EventType = "worker-input-start"
+	EventWorkerInputDelta   EventType = "worker-input-delta"
+	EventWorkerInputReady   EventType = "worker-input-ready"
+	EventUsage              EventType = "usage"
 )
 
 // FinishReason says why a stream finished.
@@ -76,22 +90,34 @@ var finishReasons = []string{
 	string(FinishLength), string(FinishContentFilter), string(FinishError), string(FinishOther),
 }
 
-// DisplayMode says how the browser shows an execution block.
+// DisplayMode says how the browser shows an execution block or a tool call.
 type DisplayMode string
 
-// The display modes of a block.
+// The display modes of a block or tool call.
 const (
 	DisplayHidden      DisplayMode = "hidden"
 	DisplayName        DisplayMode = "name"
 	DisplayDescription DisplayMode = "description"
 	DisplayStream      DisplayMode = "stream"
+	// DisplayTitle shows the block's or tool call's title.
+	DisplayTitle DisplayMode = "title"
 )
+
+var displayModes = []string{
+	string(DisplayHidden), string(DisplayName), string(DisplayDescription),
+	string(DisplayStream), string(DisplayTitle),
+}
 
 // StartEvent opens a stream (and, with ExecutionID, names the execution the
 // SDK continues with tool results).
 type StartEvent struct {
 	MessageID   string `json:"messageId,omitempty"`
 	ExecutionID string `json:"executionId,omitempty"`
+	// LastMessageID is the last message of the session before this
+	// execution; the browser uses it as the anchor of a retry's rollback.
+	LastMessageID string `json:"lastMessageId,omitempty"`
+	// SessionID names the session, on a stream that created it.
+	SessionID string `json:"sessionId,omitempty"`
 
 	extra extras
 }
@@ -108,6 +134,8 @@ type FinishEvent struct {
 type TextStartEvent struct {
 	ID           string `json:"id"`
 	ResponseType string `json:"responseType,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -116,27 +144,47 @@ type TextStartEvent struct {
 type TextDeltaEvent struct {
 	ID    string `json:"id"`
 	Delta string `json:"delta"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // TextEndEvent closes a text part.
 type TextEndEvent struct {
 	ID string `json:"id"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ReasoningStartEvent opens a reasoning part.
 type ReasoningStartEvent struct {
 	ID string `json:"id"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ReasoningDeltaEvent carries a piece of reasoning of the part ID.
 type ReasoningDeltaEvent struct {
 	ID    string `json:"id"`
 	Delta string `json:"delta"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ReasoningEndEvent closes a reasoning part.
 type ReasoningEndEvent struct {
 	ID string `json:"id"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ToolInputStartEvent says the model started writing a tool call's input.
@@ -144,6 +192,11 @@ type ToolInputStartEvent struct {
 	ToolCallID string `json:"toolCallId"`
 	ToolName   string `json:"toolName"`
 	Title      string `json:"title,omitempty"`
+	// Display says how the browser shows the call; empty leaves the
+	// choice to the browser.
+	Display DisplayMode `json:"display,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -152,11 +205,19 @@ type ToolInputStartEvent struct {
 type ToolInputDeltaEvent struct {
 	ToolCallID     string `json:"toolCallId"`
 	InputTextDelta string `json:"inputTextDelta"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ToolInputEndEvent says a tool call's input is complete.
 type ToolInputEndEvent struct {
 	ToolCallID string `json:"toolCallId"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ToolInputAvailableEvent carries a tool call's parsed input.
@@ -165,6 +226,10 @@ type ToolInputAvailableEvent struct {
 	ToolName   string `json:"toolName"`
 	// Input is any JSON value; nil leaves the key out.
 	Input json.RawMessage `json:"input,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ToolOutputAvailableEvent carries a tool call's result.
@@ -172,12 +237,20 @@ type ToolOutputAvailableEvent struct {
 	ToolCallID string `json:"toolCallId"`
 	// Output is any JSON value; nil leaves the key out ("no result").
 	Output json.RawMessage `json:"output,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ToolOutputErrorEvent says a tool call failed.
 type ToolOutputErrorEvent struct {
 	ToolCallID string `json:"toolCallId"`
 	Error      string `json:"error"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // SourceURLEvent cites a web page (a "source" event with sourceType "url").
@@ -185,6 +258,8 @@ type SourceURLEvent struct {
 	ID    string `json:"id"`
 	URL   string `json:"url"`
 	Title string `json:"title,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -196,6 +271,8 @@ type SourceDocumentEvent struct {
 	MediaType string `json:"mediaType"`
 	Title     string `json:"title"`
 	Filename  string `json:"filename,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -209,6 +286,8 @@ type BlockStartEvent struct {
 	Description  string      `json:"description,omitempty"`
 	OutputToChat *bool       `json:"outputToChat,omitempty"`
 	Thread       string      `json:"thread,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -217,6 +296,8 @@ type BlockStartEvent struct {
 type BlockEndEvent struct {
 	BlockID string `json:"blockId"`
 	Summary string `json:"summary,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
 }
@@ -233,6 +314,10 @@ type ResourceUpdateEvent struct {
 // consumes it: it never reaches the channel Execute returns.
 type ToolRequestEvent struct {
 	ToolCalls []PendingToolCall `json:"toolCalls"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
 }
 
 // ClientToolRequestEvent hands the tools the server has no handler for to
@@ -252,8 +337,113 @@ type FileAvailableEvent struct {
 	Filename   string   `json:"filename,omitempty"`
 	Size       *float64 `json:"size,omitempty"`
 	ToolCallID string   `json:"toolCallId,omitempty"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
 
 	extra extras
+}
+
+// TodoStatus is the state of one item of an agent's todo list.
+type TodoStatus string
+
+// The states of a todo item.
+const (
+	TodoPending    TodoStatus = "pending"
+	TodoInProgress TodoStatus = "in_progress"
+	TodoCompleted  TodoStatus = "completed"
+	TodoCancelled  TodoStatus = "cancelled"
+)
+
+var todoStatuses = []string{string(TodoPending), string(TodoInProgress), string(TodoCompleted), string(TodoCancelled)}
+
+// TodoItem is one item of an agent's todo list.
+type TodoItem struct {
+	ID      string     `json:"id"`
+	Content string     `json:"content"`
+	Status  TodoStatus `json:"status"`
+}
+
+// TodoUpdateEvent carries the agent's whole todo list, each time it changes.
+type TodoUpdateEvent struct {
+	Todos []TodoItem `json:"todos"`
+	// WorkerID is set on the events of a worker execution.
+	WorkerID string `json:"workerId,omitempty"`
+
+	extra extras
+}
+
+// WorkerStartEvent says a worker execution started: the events that carry
+// its WorkerID follow, until its [WorkerResultEvent].
+type WorkerStartEvent struct {
+	WorkerID    string `json:"workerId"`
+	WorkerSlug  string `json:"workerSlug"`
+	Description string `json:"description,omitempty"`
+	// Input is the worker's input, a JSON object; nil leaves the key out.
+	Input json.RawMessage `json:"input,omitempty"`
+
+	extra extras
+}
+
+// WorkerResultEvent ends a worker execution with its output or its error.
+type WorkerResultEvent struct {
+	WorkerID string `json:"workerId"`
+	// Output is any JSON value; nil leaves the key out.
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  string          `json:"error,omitempty"`
+
+	extra extras
+}
+
+// WorkerInputStartEvent says the model started writing the input of a
+// worker call.
+type WorkerInputStartEvent struct {
+	WorkerID    string `json:"workerId"`
+	WorkerSlug  string `json:"workerSlug"`
+	Description string `json:"description,omitempty"`
+
+	extra extras
+}
+
+// WorkerInputDeltaEvent carries a piece of a worker call's input JSON text.
+type WorkerInputDeltaEvent struct {
+	WorkerID string `json:"workerId"`
+	Delta    string `json:"delta"`
+}
+
+// WorkerInputReadyEvent carries a worker call's complete input.
+type WorkerInputReadyEvent struct {
+	WorkerID string `json:"workerId"`
+	// Input is a JSON object; nil is written as {}.
+	Input json.RawMessage `json:"input"`
+}
+
+// UsageEvent reports what an execution cost. A worker execution sends it
+// after its finish event, just before the stream ends.
+type UsageEvent struct {
+	Cost   UsageCost   `json:"cost"`
+	Tokens UsageTokens `json:"tokens"`
+}
+
+// UsageCost is the cost part of a [UsageEvent]. Amounts are float64, which
+// holds every JSON number the platform writes exactly as it wrote it.
+type UsageCost struct {
+	Currency     string  `json:"currency"`
+	BandwidthFee float64 `json:"bandwidthFee"`
+	ProviderFee  float64 `json:"providerFee"`
+	TotalFee     float64 `json:"totalFee"`
+	// BYOK is true when the model ran on the customer's own provider key.
+	BYOK bool `json:"byok"`
+	// EstimatedProviderFee is what the provider would have cost without
+	// BYOK, when the platform knows it.
+	EstimatedProviderFee *float64 `json:"estimatedProviderFee,omitempty"`
+}
+
+// UsageTokens is the token count of a [UsageEvent]. The counts are float64
+// so that any JSON number passes through unchanged.
+type UsageTokens struct {
+	InputTokens  float64 `json:"inputTokens"`
+	OutputTokens float64 `json:"outputTokens"`
+	TotalTokens  float64 `json:"totalTokens"`
 }
 
 func (*StartEvent) EventType() EventType               { return EventStart }
@@ -279,6 +469,13 @@ func (*ResourceUpdateEvent) EventType() EventType      { return EventResourceUpd
 func (*ToolRequestEvent) EventType() EventType         { return EventToolRequest }
 func (*ClientToolRequestEvent) EventType() EventType   { return EventClientToolRequest }
 func (*FileAvailableEvent) EventType() EventType       { return EventFileAvailable }
+func (*TodoUpdateEvent) EventType() EventType          { return EventTodoUpdate }
+func (*WorkerStartEvent) EventType() EventType         { return EventWorkerStart }
+func (*WorkerResultEvent) EventType() EventType        { return EventWorkerResult }
+func (*WorkerInputStartEvent) EventType() EventType    { return EventWorkerInputStart }
+func (*WorkerInputDeltaEvent) EventType() EventType    { return EventWorkerInputDelta }
+func (*WorkerInputReadyEvent) EventType() EventType    { return EventWorkerInputReady }
+func (*UsageEvent) EventType() EventType               { return EventUsage }
 
 func (*StartEvent) isStreamEvent()               {}
 func (*FinishEvent) isStreamEvent()              {}
@@ -303,6 +500,13 @@ func (*ResourceUpdateEvent) isStreamEvent()      {}
 func (*ToolRequestEvent) isStreamEvent()         {}
 func (*ClientToolRequestEvent) isStreamEvent()   {}
 func (*FileAvailableEvent) isStreamEvent()       {}
+func (*TodoUpdateEvent) isStreamEvent()          {}
+func (*WorkerStartEvent) isStreamEvent()         {}
+func (*WorkerResultEvent) isStreamEvent()        {}
+func (*WorkerInputStartEvent) isStreamEvent()    {}
+func (*WorkerInputDeltaEvent) isStreamEvent()    {}
+func (*WorkerInputReadyEvent) isStreamEvent()    {}
+func (*UsageEvent) isStreamEvent()               {}
 
 // MarshalJSON encodes the event with its "type".
 func (e *StartEvent) MarshalJSON() ([]byte, error) {
@@ -324,47 +528,62 @@ func (e *TextStartEvent) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextDeltaEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain TextDeltaEvent
-	return marshalTagged(`"text-delta"`, (*plain)(e), nil)
+	return marshalTagged(`"text-delta"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *TextEndEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain TextEndEvent
-	return marshalTagged(`"text-end"`, (*plain)(e), nil)
+	return marshalTagged(`"text-end"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningStartEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ReasoningStartEvent
-	return marshalTagged(`"reasoning-start"`, (*plain)(e), nil)
+	return marshalTagged(`"reasoning-start"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningDeltaEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ReasoningDeltaEvent
-	return marshalTagged(`"reasoning-delta"`, (*plain)(e), nil)
+	return marshalTagged(`"reasoning-delta"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ReasoningEndEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ReasoningEndEvent
-	return marshalTagged(`"reasoning-end"`, (*plain)(e), nil)
+	return marshalTagged(`"reasoning-end"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
@@ -375,41 +594,50 @@ func (e *ToolInputStartEvent) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputDeltaEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ToolInputDeltaEvent
-	return marshalTagged(`"tool-input-delta"`, (*plain)(e), nil)
+	return marshalTagged(`"tool-input-delta"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputEndEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ToolInputEndEvent
-	return marshalTagged(`"tool-input-end"`, (*plain)(e), nil)
+	return marshalTagged(`"tool-input-end"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolInputAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolInputAvailableEvent
-	return marshalTagged(`"tool-input-available"`, (*plain)(e), nil)
+	return marshalTagged(`"tool-input-available"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolOutputAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain ToolOutputAvailableEvent
-	return marshalTagged(`"tool-output-available"`, (*plain)(e), nil)
+	return marshalTagged(`"tool-output-available"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type".
 func (e *ToolOutputErrorEvent) MarshalJSON() ([]byte, error) {
-	if e != nil {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	if e.extra == nil {
 		return marshalFlat(e), nil
 	}
 	type plain ToolOutputErrorEvent
-	return marshalTagged(`"tool-output-error"`, (*plain)(e), nil)
+	return marshalTagged(`"tool-output-error"`, (*plain)(e), e.extra)
 }
 
 // MarshalJSON encodes the event with its "type" and "sourceType".
@@ -450,7 +678,7 @@ func (e *ToolRequestEvent) MarshalJSON() ([]byte, error) {
 	if c.ToolCalls == nil {
 		c.ToolCalls = []PendingToolCall{}
 	}
-	return marshalTagged(`"tool-request"`, (*plain)(&c), nil)
+	return marshalTagged(`"tool-request"`, (*plain)(&c), c.extra)
 }
 
 // MarshalJSON encodes the event with its "type". A nil ToolCalls is written
@@ -468,6 +696,59 @@ func (e *ClientToolRequestEvent) MarshalJSON() ([]byte, error) {
 func (e *FileAvailableEvent) MarshalJSON() ([]byte, error) {
 	type plain FileAvailableEvent
 	return marshalTagged(`"file-available"`, (*plain)(e), e.extra)
+}
+
+// MarshalJSON encodes the event with its "type". A nil Todos is written as
+// an empty array.
+func (e *TodoUpdateEvent) MarshalJSON() ([]byte, error) {
+	type plain TodoUpdateEvent
+	c := *e
+	if c.Todos == nil {
+		c.Todos = []TodoItem{}
+	}
+	return marshalTagged(`"todo-update"`, (*plain)(&c), c.extra)
+}
+
+// MarshalJSON encodes the event with its "type".
+func (e *WorkerStartEvent) MarshalJSON() ([]byte, error) {
+	type plain WorkerStartEvent
+	return marshalTagged(`"worker-start"`, (*plain)(e), e.extra)
+}
+
+// MarshalJSON encodes the event with its "type".
+func (e *WorkerResultEvent) MarshalJSON() ([]byte, error) {
+	type plain WorkerResultEvent
+	return marshalTagged(`"worker-result"`, (*plain)(e), e.extra)
+}
+
+// MarshalJSON encodes the event with its "type".
+func (e *WorkerInputStartEvent) MarshalJSON() ([]byte, error) {
+	type plain WorkerInputStartEvent
+	return marshalTagged(`"worker-input-start"`, (*plain)(e), e.extra)
+}
+
+// MarshalJSON encodes the event with its "type".
+func (e *WorkerInputDeltaEvent) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	return marshalFlat(e), nil
+}
+
+// MarshalJSON encodes the event with its "type"; a nil Input is written as {}.
+func (e *WorkerInputReadyEvent) MarshalJSON() ([]byte, error) {
+	type plain WorkerInputReadyEvent
+	c := *e
+	if c.Input == nil {
+		c.Input = json.RawMessage("{}")
+	}
+	return marshalTagged(`"worker-input-ready"`, (*plain)(&c), nil)
+}
+
+// MarshalJSON encodes the event with its "type".
+func (e *UsageEvent) MarshalJSON() ([]byte, error) {
+	type plain UsageEvent
+	return marshalTagged(`"usage"`, (*plain)(e), nil)
 }
 
 // MarshalJSON encodes the call; a nil Args is written as {}.
@@ -538,7 +819,8 @@ func unescapeLineSeparators(b []byte) []byte {
 var ErrInvalidEvent = errors.New("octavus: invalid stream event")
 
 // ParseStreamEvent decodes one event of the wire protocol and checks it
-// against the protocol's schema exactly as the reference SDK does: an
+// against the protocol's schema exactly as the reference SDK does (the zod
+// streamEventSchema of @octavus/core 6.4.0, not its TS types): an
 // unknown "type", a missing required field, a field of the wrong type
 // (null included, for optional fields) or a value outside an enumeration is
 // an error matching ErrInvalidEvent. Keys the schema does not know are
@@ -579,6 +861,8 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 		e := &StartEvent{}
 		e.MessageID = e.extra.str(o, "messageId")
 		e.ExecutionID = e.extra.str(o, "executionId")
+		e.LastMessageID = e.extra.str(o, "lastMessageId")
+		e.SessionID = e.extra.str(o, "sessionId")
 		return e
 	case EventFinish:
 		e := &FinishEvent{FinishReason: FinishReason(o.Enum("finishReason", finishReasons...))}
@@ -589,63 +873,105 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 	case EventTextStart:
 		e := &TextStartEvent{ID: o.String("id")}
 		e.ResponseType = e.extra.str(o, "responseType")
+		e.WorkerID = e.extra.str(o, "workerId")
 		return e
 	case EventTextDelta:
-		return &TextDeltaEvent{ID: o.String("id"), Delta: o.String("delta")}
+		e := &TextDeltaEvent{ID: o.String("id"), Delta: o.String("delta")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventTextEnd:
-		return &TextEndEvent{ID: o.String("id")}
+		e := &TextEndEvent{ID: o.String("id")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventReasoningStart:
-		return &ReasoningStartEvent{ID: o.String("id")}
+		e := &ReasoningStartEvent{ID: o.String("id")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventReasoningDelta:
-		return &ReasoningDeltaEvent{ID: o.String("id"), Delta: o.String("delta")}
+		e := &ReasoningDeltaEvent{ID: o.String("id"), Delta: o.String("delta")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventReasoningEnd:
-		return &ReasoningEndEvent{ID: o.String("id")}
+		e := &ReasoningEndEvent{ID: o.String("id")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventToolInputStart:
 		e := &ToolInputStartEvent{ToolCallID: o.String("toolCallId"), ToolName: o.String("toolName")}
 		e.Title = e.extra.str(o, "title")
+		e.Display = DisplayMode(o.OptEnum("display", displayModes...))
+		e.WorkerID = e.extra.str(o, "workerId")
 		return e
 	case EventToolInputDelta:
-		return &ToolInputDeltaEvent{ToolCallID: o.String("toolCallId"), InputTextDelta: o.String("inputTextDelta")}
+		e := &ToolInputDeltaEvent{ToolCallID: o.String("toolCallId"), InputTextDelta: o.String("inputTextDelta")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventToolInputEnd:
-		return &ToolInputEndEvent{ToolCallID: o.String("toolCallId")}
+		e := &ToolInputEndEvent{ToolCallID: o.String("toolCallId")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventToolInputAvailable:
-		return &ToolInputAvailableEvent{ToolCallID: o.String("toolCallId"), ToolName: o.String("toolName"), Input: o.Present("input")}
+		e := &ToolInputAvailableEvent{ToolCallID: o.String("toolCallId"), ToolName: o.String("toolName"), Input: o.Present("input")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventToolOutputAvail:
-		return &ToolOutputAvailableEvent{ToolCallID: o.String("toolCallId"), Output: o.Present("output")}
+		e := &ToolOutputAvailableEvent{ToolCallID: o.String("toolCallId"), Output: o.Present("output")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventToolOutputError:
-		return &ToolOutputErrorEvent{ToolCallID: o.String("toolCallId"), Error: o.String("error")}
+		e := &ToolOutputErrorEvent{ToolCallID: o.String("toolCallId"), Error: o.String("error")}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventSource:
 		switch o.Enum("sourceType", "url", "document") {
 		case "url":
 			e := &SourceURLEvent{ID: o.String("id"), URL: o.String("url")}
 			e.Title = e.extra.str(o, "title")
+			e.WorkerID = e.extra.str(o, "workerId")
 			return e
 		default:
 			e := &SourceDocumentEvent{ID: o.String("id"), MediaType: o.String("mediaType"), Title: o.String("title")}
 			e.Filename = e.extra.str(o, "filename")
+			e.WorkerID = e.extra.str(o, "workerId")
 			return e
 		}
+	case EventTodoUpdate:
+		items := o.Array("todos")
+		e := &TodoUpdateEvent{Todos: make([]TodoItem, 0, len(items))}
+		for _, it := range items {
+			e.Todos = append(e.Todos, TodoItem{
+				ID:      it.String("id"),
+				Content: it.String("content"),
+				Status:  TodoStatus(it.Enum("status", todoStatuses...)),
+			})
+			o.Adopt(it)
+		}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventBlockStart:
 		e := &BlockStartEvent{
 			BlockID:   o.String("blockId"),
 			BlockName: o.String("blockName"),
 			BlockType: o.String("blockType"),
-			Display:   DisplayMode(o.Enum("display", "hidden", "name", "description", "stream")),
+			Display:   DisplayMode(o.Enum("display", displayModes...)),
 		}
 		e.Description = e.extra.str(o, "description")
 		if b, ok := o.OptBool("outputToChat"); ok {
 			e.OutputToChat = &b
 		}
 		e.Thread = e.extra.str(o, "thread")
+		e.WorkerID = e.extra.str(o, "workerId")
 		return e
 	case EventBlockEnd:
 		e := &BlockEndEvent{BlockID: o.String("blockId")}
 		e.Summary = e.extra.str(o, "summary")
+		e.WorkerID = e.extra.str(o, "workerId")
 		return e
 	case EventResourceUpdate:
 		return &ResourceUpdateEvent{Name: o.String("name"), Value: o.Present("value")}
 	case EventToolRequest:
-		return &ToolRequestEvent{ToolCalls: pendingToolCallsFrom(o, o.Array("toolCalls"))}
+		e := &ToolRequestEvent{ToolCalls: pendingToolCallsFrom(o, o.Array("toolCalls"))}
+		e.WorkerID = e.extra.str(o, "workerId")
+		return e
 	case EventClientToolRequest:
 		e := &ClientToolRequestEvent{ExecutionID: o.String("executionId")}
 		e.ToolCalls = pendingToolCallsFrom(o, o.Array("toolCalls"))
@@ -665,9 +991,57 @@ func decodeEvent(typ EventType, o *wire.Object) StreamEvent {
 			e.Size = &f
 		}
 		e.ToolCallID = e.extra.str(o, "toolCallId")
+		e.WorkerID = e.extra.str(o, "workerId")
 		return e
+	case EventWorkerStart:
+		e := &WorkerStartEvent{WorkerID: o.String("workerId"), WorkerSlug: o.String("workerSlug")}
+		e.Description = e.extra.str(o, "description")
+		e.Input = o.OptRecord("input")
+		return e
+	case EventWorkerResult:
+		// The TS type's "cancelled" is not in the schema: it is dropped
+		// with the other unknown keys.
+		e := &WorkerResultEvent{WorkerID: o.String("workerId"), Output: o.Unknown("output")}
+		e.Error = e.extra.str(o, "error")
+		return e
+	case EventWorkerInputStart:
+		e := &WorkerInputStartEvent{WorkerID: o.String("workerId"), WorkerSlug: o.String("workerSlug")}
+		e.Description = e.extra.str(o, "description")
+		return e
+	case EventWorkerInputDelta:
+		return &WorkerInputDeltaEvent{WorkerID: o.String("workerId"), Delta: o.String("delta")}
+	case EventWorkerInputReady:
+		return &WorkerInputReadyEvent{WorkerID: o.String("workerId"), Input: o.Record("input")}
+	case EventUsage:
+		return usageEventFrom(o)
 	}
 	return nil
+}
+
+func usageEventFrom(o *wire.Object) *UsageEvent {
+	e := &UsageEvent{}
+	if c := o.Object("cost"); c != nil {
+		e.Cost = UsageCost{
+			Currency:     c.String("currency"),
+			BandwidthFee: c.Number("bandwidthFee"),
+			ProviderFee:  c.Number("providerFee"),
+			TotalFee:     c.Number("totalFee"),
+			BYOK:         c.Bool("byok"),
+		}
+		if f, ok := c.OptNumber("estimatedProviderFee"); ok {
+			e.Cost.EstimatedProviderFee = &f
+		}
+		o.Adopt(c)
+	}
+	if t := o.Object("tokens"); t != nil {
+		e.Tokens = UsageTokens{
+			InputTokens:  t.Number("inputTokens"),
+			OutputTokens: t.Number("outputTokens"),
+			TotalTokens:  t.Number("totalTokens"),
+		}
+		o.Adopt(t)
+	}
+	return e
 }
 
 func pendingToolCallsFrom(parent *wire.Object, items []*wire.Object) []PendingToolCall {

@@ -2,9 +2,12 @@ package octavus
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,7 +17,9 @@ import (
 )
 
 // The expected values in this file are written by hand from the reference's
-// zod schemas (@octavus/core 2.0.0, src/stream/schemas.ts).
+// zod schemas (@octavus/core 6.4.0, src/stream/schemas.ts at d304930);
+// events_oracle_test.go checks every input of these tables against the
+// official SDK's own parse.
 
 func evtPtr[T any](v T) *T { return &v }
 
@@ -28,35 +33,42 @@ type evtEventCase struct {
 
 // Full inputs (every optional field set), in the reference's key order.
 const (
-	evtFullStart          = `{"type":"start","messageId":"msg_1","executionId":"exec_1"}`
-	evtFullFinish         = `{"type":"finish","finishReason":"client-tool-calls","executionId":"exec_1"}`
-	evtFullError          = `{"type":"error","errorType":"rate_limit_error","message":"Too many requests","retryable":true,"source":"provider","retryAfter":2.5,"code":"RATE_LIMITED","provider":{"name":"anthropic","model":"claude-sonnet","statusCode":429,"errorType":"overloaded_error","requestId":"req_123"},"tool":{"name":"web_search","callId":"call_9"}}`
-	evtFullTextStart      = `{"type":"text-start","id":"t1","responseType":"json"}`
-	evtFullTextDelta      = `{"type":"text-delta","id":"t1","delta":"Hello"}`
-	evtFullTextEnd        = `{"type":"text-end","id":"t1"}`
-	evtFullReasoningStart = `{"type":"reasoning-start","id":"r1"}`
-	evtFullReasoningDelta = `{"type":"reasoning-delta","id":"r1","delta":"Thinking"}`
-	evtFullReasoningEnd   = `{"type":"reasoning-end","id":"r1"}`
-	evtFullToolInputStart = `{"type":"tool-input-start","toolCallId":"call_1","toolName":"get_weather","title":"Weather"}`
-	evtFullToolInputDelta = `{"type":"tool-input-delta","toolCallId":"call_1","inputTextDelta":"{\"city\":"}`
-	evtFullToolInputEnd   = `{"type":"tool-input-end","toolCallId":"call_1"}`
-	evtFullToolInputAvail = `{"type":"tool-input-available","toolCallId":"call_1","toolName":"get_weather","input":{"city":"Paris","days":3}}`
-	evtFullToolOutput     = `{"type":"tool-output-available","toolCallId":"call_1","output":{"temp":21.5,"ok":true}}`
-	evtFullToolOutputErr  = `{"type":"tool-output-error","toolCallId":"call_1","error":"city not found"}`
-	evtFullSourceURL      = `{"type":"source","sourceType":"url","id":"s1","url":"https://example.com/a","title":"Example"}`
-	evtFullSourceDoc      = `{"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":"Report","filename":"report.pdf"}`
-	evtFullBlockStart     = `{"type":"block-start","blockId":"b1","blockName":"Summarize","blockType":"next-message","display":"stream","description":"Writing a summary","outputToChat":false,"thread":"research"}`
-	evtFullBlockEnd       = `{"type":"block-end","blockId":"b1","summary":"done"}`
-	evtFullResource       = `{"type":"resource-update","name":"notes","value":["a","b"]}`
-	evtFullToolRequest    = `{"type":"tool-request","toolCalls":[{"toolCallId":"call_1","toolName":"get_weather","args":{"city":"Paris"},"source":"block","outputVariable":"weather","blockIndex":0},{"toolCallId":"call_2","toolName":"noop","args":{}}]}`
-	evtFullClientTools    = `{"type":"client-tool-request","executionId":"exec_1","toolCalls":[{"toolCallId":"call_2","toolName":"pick_color","args":{"palette":["red"]},"source":"llm","outputVariable":"color","blockIndex":3},{"toolCallId":"call_4","toolName":"confirm","args":{"q":"ok?"}}],"serverToolResults":[{"toolCallId":"call_1","toolName":"get_weather","result":{"temp":21},"error":"partial","outputVariable":"weather","blockIndex":0},{"toolCallId":"call_3"}]}`
-	evtFullFileAvailable  = `{"type":"file-available","id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048,"toolCallId":"call_1"}`
+	evtFullStart            = `{"type":"start","messageId":"msg_1","executionId":"exec_1","lastMessageId":"msg_0","sessionId":"sess_1"}`
+	evtFullFinish           = `{"type":"finish","finishReason":"client-tool-calls","executionId":"exec_1"}`
+	evtFullError            = `{"type":"error","errorType":"rate_limit_error","message":"Too many requests","retryable":true,"source":"provider","retryAfter":2.5,"code":"RATE_LIMITED","provider":{"name":"anthropic","model":"claude-sonnet","statusCode":429,"errorType":"overloaded_error","requestId":"req_123"},"tool":{"name":"web_search","callId":"call_9"}}`
+	evtFullTextStart        = `{"type":"text-start","id":"t1","responseType":"json","workerId":"w1"}`
+	evtFullTextDelta        = `{"type":"text-delta","id":"t1","delta":"Hello","workerId":"w1"}`
+	evtFullTextEnd          = `{"type":"text-end","id":"t1","workerId":"w1"}`
+	evtFullReasoningStart   = `{"type":"reasoning-start","id":"r1","workerId":"w1"}`
+	evtFullReasoningDelta   = `{"type":"reasoning-delta","id":"r1","delta":"Thinking","workerId":"w1"}`
+	evtFullReasoningEnd     = `{"type":"reasoning-end","id":"r1","workerId":"w1"}`
+	evtFullToolInputStart   = `{"type":"tool-input-start","toolCallId":"call_1","toolName":"get_weather","title":"Weather","display":"title","workerId":"w1"}`
+	evtFullToolInputDelta   = `{"type":"tool-input-delta","toolCallId":"call_1","inputTextDelta":"{\"city\":","workerId":"w1"}`
+	evtFullToolInputEnd     = `{"type":"tool-input-end","toolCallId":"call_1","workerId":"w1"}`
+	evtFullToolInputAvail   = `{"type":"tool-input-available","toolCallId":"call_1","toolName":"get_weather","input":{"city":"Paris","days":3},"workerId":"w1"}`
+	evtFullToolOutput       = `{"type":"tool-output-available","toolCallId":"call_1","output":{"temp":21.5,"ok":true},"workerId":"w1"}`
+	evtFullToolOutputErr    = `{"type":"tool-output-error","toolCallId":"call_1","error":"city not found","workerId":"w1"}`
+	evtFullSourceURL        = `{"type":"source","sourceType":"url","id":"s1","url":"https://example.com/a","title":"Example","workerId":"w1"}`
+	evtFullSourceDoc        = `{"type":"source","sourceType":"document","id":"s2","mediaType":"application/pdf","title":"Report","filename":"report.pdf","workerId":"w1"}`
+	evtFullBlockStart       = `{"type":"block-start","blockId":"b1","blockName":"Summarize","blockType":"next-message","display":"stream","description":"Writing a summary","outputToChat":false,"thread":"research","workerId":"w1"}`
+	evtFullBlockEnd         = `{"type":"block-end","blockId":"b1","summary":"done","workerId":"w1"}`
+	evtFullResource         = `{"type":"resource-update","name":"notes","value":["a","b"]}`
+	evtFullToolRequest      = `{"type":"tool-request","toolCalls":[{"toolCallId":"call_1","toolName":"get_weather","args":{"city":"Paris"},"source":"block","outputVariable":"weather","blockIndex":0,"thread":"research","workerId":"w1"},{"toolCallId":"call_2","toolName":"noop","args":{}}],"workerId":"w1"}`
+	evtFullClientTools      = `{"type":"client-tool-request","executionId":"exec_1","toolCalls":[{"toolCallId":"call_2","toolName":"pick_color","args":{"palette":["red"]},"source":"llm","outputVariable":"color","blockIndex":3,"thread":"research","workerId":"w1"},{"toolCallId":"call_4","toolName":"confirm","args":{"q":"ok?"}}],"serverToolResults":[{"toolCallId":"call_1","toolName":"get_weather","result":{"temp":21},"error":"partial","files":[{"id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048},{"id":"f2","mediaType":"text/plain","url":"https://cdn.example.com/f2.txt"}],"outputVariable":"weather","blockIndex":0,"thread":"research","workerId":"w1"},{"toolCallId":"call_3"}]}`
+	evtFullFileAvailable    = `{"type":"file-available","id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"chart.png","size":2048,"toolCallId":"call_1","workerId":"w1"}`
+	evtFullTodoUpdate       = `{"type":"todo-update","todos":[{"id":"1","content":"Find flights","status":"in_progress"},{"id":"2","content":"Book hotel","status":"pending"}],"workerId":"w1"}`
+	evtFullWorkerStart      = `{"type":"worker-start","workerId":"w1","workerSlug":"researcher","description":"Research the topic","input":{"topic":"go","depth":2}}`
+	evtFullWorkerResult     = `{"type":"worker-result","workerId":"w1","output":{"summary":"done","sources":[1,2]},"error":"partial"}`
+	evtFullWorkerInputStart = `{"type":"worker-input-start","workerId":"w1","workerSlug":"researcher","description":"Research the topic"}`
+	evtFullWorkerInputDelta = `{"type":"worker-input-delta","workerId":"w1","delta":"{\"topic\":"}`
+	evtFullWorkerInputReady = `{"type":"worker-input-ready","workerId":"w1","input":{"topic":"go"}}`
+	evtFullUsage            = `{"type":"usage","cost":{"currency":"USD","bandwidthFee":0.0001,"providerFee":0.0123,"totalFee":0.0124,"byok":false,"estimatedProviderFee":0.0123},"tokens":{"inputTokens":1200,"outputTokens":340,"totalTokens":1540}}`
 )
 
 var evtEventCases = []evtEventCase{
 	{
 		name: "start/full", typ: EventStart, in: evtFullStart, wire: evtFullStart,
-		want: &StartEvent{MessageID: "msg_1", ExecutionID: "exec_1"},
+		want: &StartEvent{MessageID: "msg_1", ExecutionID: "exec_1", LastMessageID: "msg_0", SessionID: "sess_1"},
 	},
 	{
 		name: "start/min", typ: EventStart, in: `{"type":"start"}`, wire: `{"type":"start"}`,
@@ -104,7 +116,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-start/full", typ: EventTextStart, in: evtFullTextStart, wire: evtFullTextStart,
-		want: &TextStartEvent{ID: "t1", ResponseType: "json"},
+		want: &TextStartEvent{ID: "t1", ResponseType: "json", WorkerID: "w1"},
 	},
 	{
 		name: "text-start/min", typ: EventTextStart,
@@ -113,7 +125,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-delta/full", typ: EventTextDelta, in: evtFullTextDelta, wire: evtFullTextDelta,
-		want: &TextDeltaEvent{ID: "t1", Delta: "Hello"},
+		want: &TextDeltaEvent{ID: "t1", Delta: "Hello", WorkerID: "w1"},
 	},
 	{
 		// A required string that is empty is still written.
@@ -123,7 +135,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "text-end/full", typ: EventTextEnd, in: evtFullTextEnd, wire: evtFullTextEnd,
-		want: &TextEndEvent{ID: "t1"},
+		want: &TextEndEvent{ID: "t1", WorkerID: "w1"},
 	},
 	{
 		name: "text-end/empty", typ: EventTextEnd,
@@ -132,7 +144,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-start/full", typ: EventReasoningStart, in: evtFullReasoningStart, wire: evtFullReasoningStart,
-		want: &ReasoningStartEvent{ID: "r1"},
+		want: &ReasoningStartEvent{ID: "r1", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-start/empty", typ: EventReasoningStart,
@@ -141,7 +153,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-delta/full", typ: EventReasoningDelta, in: evtFullReasoningDelta, wire: evtFullReasoningDelta,
-		want: &ReasoningDeltaEvent{ID: "r1", Delta: "Thinking"},
+		want: &ReasoningDeltaEvent{ID: "r1", Delta: "Thinking", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-delta/empty", typ: EventReasoningDelta,
@@ -150,7 +162,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "reasoning-end/full", typ: EventReasoningEnd, in: evtFullReasoningEnd, wire: evtFullReasoningEnd,
-		want: &ReasoningEndEvent{ID: "r1"},
+		want: &ReasoningEndEvent{ID: "r1", WorkerID: "w1"},
 	},
 	{
 		name: "reasoning-end/empty", typ: EventReasoningEnd,
@@ -159,7 +171,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-start/full", typ: EventToolInputStart, in: evtFullToolInputStart, wire: evtFullToolInputStart,
-		want: &ToolInputStartEvent{ToolCallID: "call_1", ToolName: "get_weather", Title: "Weather"},
+		want: &ToolInputStartEvent{ToolCallID: "call_1", ToolName: "get_weather", Title: "Weather", Display: DisplayTitle, WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-start/min", typ: EventToolInputStart,
@@ -169,7 +181,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-delta/full", typ: EventToolInputDelta, in: evtFullToolInputDelta, wire: evtFullToolInputDelta,
-		want: &ToolInputDeltaEvent{ToolCallID: "call_1", InputTextDelta: `{"city":`},
+		want: &ToolInputDeltaEvent{ToolCallID: "call_1", InputTextDelta: `{"city":`, WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-delta/empty", typ: EventToolInputDelta,
@@ -179,7 +191,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-end/full", typ: EventToolInputEnd, in: evtFullToolInputEnd, wire: evtFullToolInputEnd,
-		want: &ToolInputEndEvent{ToolCallID: "call_1"},
+		want: &ToolInputEndEvent{ToolCallID: "call_1", WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-end/empty", typ: EventToolInputEnd,
@@ -188,7 +200,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-input-available/full", typ: EventToolInputAvailable, in: evtFullToolInputAvail, wire: evtFullToolInputAvail,
-		want: &ToolInputAvailableEvent{ToolCallID: "call_1", ToolName: "get_weather", Input: json.RawMessage(`{"city":"Paris","days":3}`)},
+		want: &ToolInputAvailableEvent{ToolCallID: "call_1", ToolName: "get_weather", Input: json.RawMessage(`{"city":"Paris","days":3}`), WorkerID: "w1"},
 	},
 	{
 		name: "tool-input-available/min", typ: EventToolInputAvailable,
@@ -198,7 +210,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-output-available/full", typ: EventToolOutputAvail, in: evtFullToolOutput, wire: evtFullToolOutput,
-		want: &ToolOutputAvailableEvent{ToolCallID: "call_1", Output: json.RawMessage(`{"temp":21.5,"ok":true}`)},
+		want: &ToolOutputAvailableEvent{ToolCallID: "call_1", Output: json.RawMessage(`{"temp":21.5,"ok":true}`), WorkerID: "w1"},
 	},
 	{
 		name: "tool-output-available/min", typ: EventToolOutputAvail,
@@ -208,7 +220,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "tool-output-error/full", typ: EventToolOutputError, in: evtFullToolOutputErr, wire: evtFullToolOutputErr,
-		want: &ToolOutputErrorEvent{ToolCallID: "call_1", Error: "city not found"},
+		want: &ToolOutputErrorEvent{ToolCallID: "call_1", Error: "city not found", WorkerID: "w1"},
 	},
 	{
 		name: "tool-output-error/empty", typ: EventToolOutputError,
@@ -218,7 +230,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "source-url/full", typ: EventSource, in: evtFullSourceURL, wire: evtFullSourceURL,
-		want: &SourceURLEvent{ID: "s1", URL: "https://example.com/a", Title: "Example"},
+		want: &SourceURLEvent{ID: "s1", URL: "https://example.com/a", Title: "Example", WorkerID: "w1"},
 	},
 	{
 		name: "source-url/min", typ: EventSource,
@@ -228,7 +240,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "source-document/full", typ: EventSource, in: evtFullSourceDoc, wire: evtFullSourceDoc,
-		want: &SourceDocumentEvent{ID: "s2", MediaType: "application/pdf", Title: "Report", Filename: "report.pdf"},
+		want: &SourceDocumentEvent{ID: "s2", MediaType: "application/pdf", Title: "Report", Filename: "report.pdf", WorkerID: "w1"},
 	},
 	{
 		name: "source-document/min", typ: EventSource,
@@ -247,7 +259,7 @@ var evtEventCases = []evtEventCase{
 		name: "block-start/full", typ: EventBlockStart, in: evtFullBlockStart, wire: evtFullBlockStart,
 		want: &BlockStartEvent{
 			BlockID: "b1", BlockName: "Summarize", BlockType: "next-message", Display: DisplayStream,
-			Description: "Writing a summary", OutputToChat: evtPtr(false), Thread: "research",
+			Description: "Writing a summary", OutputToChat: evtPtr(false), Thread: "research", WorkerID: "w1",
 		},
 	},
 	{
@@ -264,7 +276,7 @@ var evtEventCases = []evtEventCase{
 	},
 	{
 		name: "block-end/full", typ: EventBlockEnd, in: evtFullBlockEnd, wire: evtFullBlockEnd,
-		want: &BlockEndEvent{BlockID: "b1", Summary: "done"},
+		want: &BlockEndEvent{BlockID: "b1", Summary: "done", WorkerID: "w1"},
 	},
 	{
 		name: "block-end/min", typ: EventBlockEnd,
@@ -285,10 +297,10 @@ var evtEventCases = []evtEventCase{
 		want: &ToolRequestEvent{ToolCalls: []PendingToolCall{
 			{
 				ToolCallID: "call_1", ToolName: "get_weather", Args: json.RawMessage(`{"city":"Paris"}`),
-				Source: "block", OutputVariable: "weather", BlockIndex: evtPtr(0),
+				Source: "block", OutputVariable: "weather", BlockIndex: evtPtr(0), Thread: "research", WorkerID: "w1",
 			},
 			{ToolCallID: "call_2", ToolName: "noop", Args: json.RawMessage(`{}`)},
-		}},
+		}, WorkerID: "w1"},
 	},
 	{
 		name: "tool-request/min", typ: EventToolRequest,
@@ -302,14 +314,18 @@ var evtEventCases = []evtEventCase{
 			ToolCalls: []PendingToolCall{
 				{
 					ToolCallID: "call_2", ToolName: "pick_color", Args: json.RawMessage(`{"palette":["red"]}`),
-					Source: "llm", OutputVariable: "color", BlockIndex: evtPtr(3),
+					Source: "llm", OutputVariable: "color", BlockIndex: evtPtr(3), Thread: "research", WorkerID: "w1",
 				},
 				{ToolCallID: "call_4", ToolName: "confirm", Args: json.RawMessage(`{"q":"ok?"}`)},
 			},
 			ServerToolResults: []ToolResult{
 				{
 					ToolCallID: "call_1", ToolName: "get_weather", Result: json.RawMessage(`{"temp":21}`),
-					Error: "partial", OutputVariable: "weather", BlockIndex: evtPtr(0),
+					Error: "partial", OutputVariable: "weather", BlockIndex: evtPtr(0), Thread: "research", WorkerID: "w1",
+					Files: []FileReference{
+						{ID: "f1", MediaType: "image/png", URL: "https://cdn.example.com/f1.png", Filename: "chart.png", Size: evtPtr(2048.0)},
+						{ID: "f2", MediaType: "text/plain", URL: "https://cdn.example.com/f2.txt"},
+					},
 				},
 				{ToolCallID: "call_3"},
 			},
@@ -325,8 +341,106 @@ var evtEventCases = []evtEventCase{
 		name: "file-available/full", typ: EventFileAvailable, in: evtFullFileAvailable, wire: evtFullFileAvailable,
 		want: &FileAvailableEvent{
 			ID: "f1", MediaType: "image/png", URL: "https://cdn.example.com/f1.png",
-			Filename: "chart.png", Size: evtPtr(2048.0), ToolCallID: "call_1",
+			Filename: "chart.png", Size: evtPtr(2048.0), ToolCallID: "call_1", WorkerID: "w1",
 		},
+	},
+	{
+		name: "todo-update/full", typ: EventTodoUpdate, in: evtFullTodoUpdate, wire: evtFullTodoUpdate,
+		want: &TodoUpdateEvent{Todos: []TodoItem{
+			{ID: "1", Content: "Find flights", Status: TodoInProgress},
+			{ID: "2", Content: "Book hotel", Status: TodoPending},
+		}, WorkerID: "w1"},
+	},
+	{
+		name: "todo-update/min", typ: EventTodoUpdate,
+		in: `{"type":"todo-update","todos":[]}`, wire: `{"type":"todo-update","todos":[]}`,
+		want: &TodoUpdateEvent{Todos: []TodoItem{}},
+	},
+	{
+		name: "todo-update/every-status", typ: EventTodoUpdate,
+		in:   `{"type":"todo-update","todos":[{"id":"a","content":"","status":"pending"},{"id":"b","content":"x","status":"in_progress"},{"id":"c","content":"y","status":"completed"},{"id":"d","content":"z","status":"cancelled"}]}`,
+		wire: `{"type":"todo-update","todos":[{"id":"a","content":"","status":"pending"},{"id":"b","content":"x","status":"in_progress"},{"id":"c","content":"y","status":"completed"},{"id":"d","content":"z","status":"cancelled"}]}`,
+		want: &TodoUpdateEvent{Todos: []TodoItem{
+			{ID: "a", Status: TodoPending}, {ID: "b", Content: "x", Status: TodoInProgress},
+			{ID: "c", Content: "y", Status: TodoCompleted}, {ID: "d", Content: "z", Status: TodoCancelled},
+		}},
+	},
+	{
+		name: "worker-start/full", typ: EventWorkerStart, in: evtFullWorkerStart, wire: evtFullWorkerStart,
+		want: &WorkerStartEvent{WorkerID: "w1", WorkerSlug: "researcher", Description: "Research the topic", Input: json.RawMessage(`{"topic":"go","depth":2}`)},
+	},
+	{
+		name: "worker-start/min", typ: EventWorkerStart,
+		in: `{"type":"worker-start","workerId":"w1","workerSlug":"researcher"}`, wire: `{"type":"worker-start","workerId":"w1","workerSlug":"researcher"}`,
+		want: &WorkerStartEvent{WorkerID: "w1", WorkerSlug: "researcher"},
+	},
+	{
+		name: "worker-result/full", typ: EventWorkerResult, in: evtFullWorkerResult, wire: evtFullWorkerResult,
+		want: &WorkerResultEvent{WorkerID: "w1", Output: json.RawMessage(`{"summary":"done","sources":[1,2]}`), Error: "partial"},
+	},
+	{
+		name: "worker-result/min", typ: EventWorkerResult,
+		in: `{"type":"worker-result","workerId":"w1"}`, wire: `{"type":"worker-result","workerId":"w1"}`,
+		want: &WorkerResultEvent{WorkerID: "w1"},
+	},
+	{
+		// The TS type's cancelled is not in the schema: stripped.
+		name: "worker-result/cancelled-stripped", typ: EventWorkerResult,
+		in:   `{"type":"worker-result","workerId":"w1","output":null,"cancelled":true}`,
+		wire: `{"type":"worker-result","workerId":"w1","output":null}`,
+		want: &WorkerResultEvent{WorkerID: "w1", Output: json.RawMessage("null")},
+	},
+	{
+		name: "worker-input-start/full", typ: EventWorkerInputStart, in: evtFullWorkerInputStart, wire: evtFullWorkerInputStart,
+		want: &WorkerInputStartEvent{WorkerID: "w1", WorkerSlug: "researcher", Description: "Research the topic"},
+	},
+	{
+		name: "worker-input-start/min", typ: EventWorkerInputStart,
+		in: `{"type":"worker-input-start","workerId":"w1","workerSlug":"r"}`, wire: `{"type":"worker-input-start","workerId":"w1","workerSlug":"r"}`,
+		want: &WorkerInputStartEvent{WorkerID: "w1", WorkerSlug: "r"},
+	},
+	{
+		name: "worker-input-delta/full", typ: EventWorkerInputDelta, in: evtFullWorkerInputDelta, wire: evtFullWorkerInputDelta,
+		want: &WorkerInputDeltaEvent{WorkerID: "w1", Delta: `{"topic":`},
+	},
+	{
+		name: "worker-input-delta/empty", typ: EventWorkerInputDelta,
+		in: `{"type":"worker-input-delta","workerId":"","delta":""}`, wire: `{"type":"worker-input-delta","workerId":"","delta":""}`,
+		want: &WorkerInputDeltaEvent{},
+	},
+	{
+		name: "worker-input-ready/full", typ: EventWorkerInputReady, in: evtFullWorkerInputReady, wire: evtFullWorkerInputReady,
+		want: &WorkerInputReadyEvent{WorkerID: "w1", Input: json.RawMessage(`{"topic":"go"}`)},
+	},
+	{
+		name: "worker-input-ready/empty-input", typ: EventWorkerInputReady,
+		in: `{"type":"worker-input-ready","workerId":"w1","input":{}}`, wire: `{"type":"worker-input-ready","workerId":"w1","input":{}}`,
+		want: &WorkerInputReadyEvent{WorkerID: "w1", Input: json.RawMessage(`{}`)},
+	},
+	{
+		name: "usage/full", typ: EventUsage, in: evtFullUsage, wire: evtFullUsage,
+		want: &UsageEvent{
+			Cost:   UsageCost{Currency: "USD", BandwidthFee: 0.0001, ProviderFee: 0.0123, TotalFee: 0.0124, EstimatedProviderFee: evtPtr(0.0123)},
+			Tokens: UsageTokens{InputTokens: 1200, OutputTokens: 340, TotalTokens: 1540},
+		},
+	},
+	{
+		name: "usage/min", typ: EventUsage,
+		in:   `{"type":"usage","cost":{"currency":"EUR","bandwidthFee":0,"providerFee":0,"totalFee":0,"byok":true},"tokens":{"inputTokens":0,"outputTokens":0,"totalTokens":0}}`,
+		wire: `{"type":"usage","cost":{"currency":"EUR","bandwidthFee":0,"providerFee":0,"totalFee":0,"byok":true},"tokens":{"inputTokens":0,"outputTokens":0,"totalTokens":0}}`,
+		want: &UsageEvent{Cost: UsageCost{Currency: "EUR", BYOK: true}},
+	},
+	{
+		name: "block-start/display-title", typ: EventBlockStart,
+		in:   `{"type":"block-start","blockId":"b1","blockName":"n","blockType":"t","display":"title"}`,
+		wire: `{"type":"block-start","blockId":"b1","blockName":"n","blockType":"t","display":"title"}`,
+		want: &BlockStartEvent{BlockID: "b1", BlockName: "n", BlockType: "t", Display: DisplayTitle},
+	},
+	{
+		name: "text-delta/worker-empty", typ: EventTextDelta,
+		in:   `{"type":"text-delta","id":"t","delta":"d","workerId":""}`,
+		wire: `{"type":"text-delta","id":"t","delta":"d","workerId":""}`,
+		want: &TextDeltaEvent{ID: "t", Delta: "d", extra: extras{"workerId": json.RawMessage(`""`)}},
 	},
 	{
 		name: "file-available/min", typ: EventFileAvailable,
@@ -361,11 +475,6 @@ func TestParseStreamEventTable(t *testing.T) {
 // the schema's fields in their order (zod builds its output in shape order).
 func TestStreamEventMarshalKeyOrder(t *testing.T) {
 	for _, tc := range evtEventCases {
-		if tc.typ == EventError {
-			// ErrorEvent (errors.go) writes "source" before "retryable";
-			// the schema has retryable first. Checked with JSONEq above.
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := ParseStreamEvent([]byte(tc.in))
 			require.NoError(t, err)
@@ -402,7 +511,15 @@ func TestStreamEventTypes(t *testing.T) {
 		&ToolRequestEvent{}:         "tool-request",
 		&ClientToolRequestEvent{}:   "client-tool-request",
 		&FileAvailableEvent{}:       "file-available",
+		&TodoUpdateEvent{}:          "todo-update",
+		&WorkerStartEvent{}:         "worker-start",
+		&WorkerResultEvent{}:        "worker-result",
+		&WorkerInputStartEvent{}:    "worker-input-start",
+		&WorkerInputDeltaEvent{}:    "worker-input-delta",
+		&WorkerInputReadyEvent{}:    "worker-input-ready",
+		&UsageEvent{}:               "usage",
 	}
+	require.Len(t, want, 30) // 29 types, "source" twice
 	for ev, typ := range want {
 		require.Equal(t, EventType(typ), ev.EventType(), "%T", ev)
 		b, err := json.Marshal(ev)
@@ -443,7 +560,7 @@ func TestParseStreamEventEnums(t *testing.T) {
 			require.Equal(t, ErrorSource(src), ev.(*ErrorEvent).Source)
 		}
 	}
-	for _, d := range []string{"hidden", "name", "description", "stream"} {
+	for _, d := range []string{"hidden", "name", "description", "stream", "title"} {
 		ev, err := ParseStreamEvent([]byte(`{"type":"block-start","blockId":"b","blockName":"n","blockType":"t","display":"` + d + `"}`))
 		require.NoError(t, err, d)
 		require.Equal(t, DisplayMode(d), ev.(*BlockStartEvent).Display)
@@ -585,6 +702,8 @@ func evtPendingCallFields(prefix string) []evtSchemaField {
 		{path: prefix + ".source", kind: "enum", enum: []string{"llm", "block"}},
 		{path: prefix + ".outputVariable", kind: "string"},
 		{path: prefix + ".blockIndex", kind: "int"},
+		{path: prefix + ".thread", kind: "string"},
+		{path: prefix + ".workerId", kind: "string"},
 	}
 }
 
@@ -592,6 +711,8 @@ var evtEventSchemas = []evtEventSchema{
 	{name: "start", full: evtFullStart, fields: []evtSchemaField{
 		{path: "messageId", kind: "string"},
 		{path: "executionId", kind: "string"},
+		{path: "lastMessageId", kind: "string"},
+		{path: "sessionId", kind: "string"},
 	}},
 	{name: "finish", full: evtFullFinish, fields: []evtSchemaField{
 		{path: "finishReason", kind: "enum", required: true, enum: []string{"stop", "tool-calls", "client-tool-calls", "length", "content-filter", "error", "other"}},
@@ -621,54 +742,68 @@ var evtEventSchemas = []evtEventSchema{
 	{name: "text-start", full: evtFullTextStart, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
 		{path: "responseType", kind: "string"},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "text-delta", full: evtFullTextDelta, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
 		{path: "delta", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "text-end", full: evtFullTextEnd, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "reasoning-start", full: evtFullReasoningStart, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "reasoning-delta", full: evtFullReasoningDelta, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
 		{path: "delta", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "reasoning-end", full: evtFullReasoningEnd, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-input-start", full: evtFullToolInputStart, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
 		{path: "toolName", kind: "string", required: true},
 		{path: "title", kind: "string"},
+		{path: "display", kind: "enum", enum: []string{"hidden", "name", "description", "stream", "title"}},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-input-delta", full: evtFullToolInputDelta, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
 		{path: "inputTextDelta", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-input-end", full: evtFullToolInputEnd, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-input-available", full: evtFullToolInputAvail, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
 		{path: "toolName", kind: "string", required: true},
 		{path: "input", kind: "unknown", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-output-available", full: evtFullToolOutput, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
 		{path: "output", kind: "unknown", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "tool-output-error", full: evtFullToolOutputErr, fields: []evtSchemaField{
 		{path: "toolCallId", kind: "string", required: true},
 		{path: "error", kind: "string", required: true},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "source-url", full: evtFullSourceURL, fields: []evtSchemaField{
 		{path: "sourceType", kind: "literal", required: true, enum: []string{"url"}},
 		{path: "id", kind: "string", required: true},
 		{path: "url", kind: "string", required: true},
 		{path: "title", kind: "string"},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "source-document", full: evtFullSourceDoc, fields: []evtSchemaField{
 		{path: "sourceType", kind: "literal", required: true, enum: []string{"document"}},
@@ -676,19 +811,22 @@ var evtEventSchemas = []evtEventSchema{
 		{path: "mediaType", kind: "string", required: true},
 		{path: "title", kind: "string", required: true},
 		{path: "filename", kind: "string"},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "block-start", full: evtFullBlockStart, fields: []evtSchemaField{
 		{path: "blockId", kind: "string", required: true},
 		{path: "blockName", kind: "string", required: true},
 		{path: "blockType", kind: "string", required: true},
-		{path: "display", kind: "enum", required: true, enum: []string{"hidden", "name", "description", "stream"}},
+		{path: "display", kind: "enum", required: true, enum: []string{"hidden", "name", "description", "stream", "title"}},
 		{path: "description", kind: "string"},
 		{path: "outputToChat", kind: "bool"},
 		{path: "thread", kind: "string"},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "block-end", full: evtFullBlockEnd, fields: []evtSchemaField{
 		{path: "blockId", kind: "string", required: true},
 		{path: "summary", kind: "string"},
+		{path: "workerId", kind: "string"},
 	}},
 	{name: "resource-update", full: evtFullResource, fields: []evtSchemaField{
 		{path: "name", kind: "string", required: true},
@@ -696,6 +834,7 @@ var evtEventSchemas = []evtEventSchema{
 	}},
 	{name: "tool-request", full: evtFullToolRequest, fields: append(append([]evtSchemaField{
 		{path: "toolCalls", kind: "array", required: true},
+		{path: "workerId", kind: "string"},
 	}, evtPendingCallFields("toolCalls.0")...), evtPendingCallFields("toolCalls.1")...)},
 	{name: "client-tool-request", full: evtFullClientTools, fields: append(append([]evtSchemaField{
 		{path: "executionId", kind: "string", required: true},
@@ -708,6 +847,15 @@ var evtEventSchemas = []evtEventSchema{
 		{path: "serverToolResults.0.error", kind: "string"},
 		{path: "serverToolResults.0.outputVariable", kind: "string"},
 		{path: "serverToolResults.0.blockIndex", kind: "int"},
+		{path: "serverToolResults.0.files", kind: "array"},
+		{path: "serverToolResults.0.files.0.id", kind: "string", required: true},
+		{path: "serverToolResults.0.files.0.mediaType", kind: "string", required: true},
+		{path: "serverToolResults.0.files.0.url", kind: "string", required: true},
+		{path: "serverToolResults.0.files.0.filename", kind: "string"},
+		{path: "serverToolResults.0.files.0.size", kind: "number"},
+		{path: "serverToolResults.0.files.1.url", kind: "string", required: true},
+		{path: "serverToolResults.0.thread", kind: "string"},
+		{path: "serverToolResults.0.workerId", kind: "string"},
 	}, evtPendingCallFields("toolCalls.0")...), evtPendingCallFields("toolCalls.1")...)},
 	{name: "file-available", full: evtFullFileAvailable, fields: []evtSchemaField{
 		{path: "id", kind: "string", required: true},
@@ -716,6 +864,52 @@ var evtEventSchemas = []evtEventSchema{
 		{path: "filename", kind: "string"},
 		{path: "size", kind: "number"},
 		{path: "toolCallId", kind: "string"},
+		{path: "workerId", kind: "string"},
+	}},
+	{name: "todo-update", full: evtFullTodoUpdate, fields: []evtSchemaField{
+		{path: "todos", kind: "array", required: true},
+		{path: "todos.0.id", kind: "string", required: true},
+		{path: "todos.0.content", kind: "string", required: true},
+		{path: "todos.0.status", kind: "enum", required: true, enum: []string{"pending", "in_progress", "completed", "cancelled"}},
+		{path: "todos.1.status", kind: "enum", required: true, enum: []string{"pending", "in_progress", "completed", "cancelled"}},
+		{path: "workerId", kind: "string"},
+	}},
+	{name: "worker-start", full: evtFullWorkerStart, fields: []evtSchemaField{
+		{path: "workerId", kind: "string", required: true},
+		{path: "workerSlug", kind: "string", required: true},
+		{path: "description", kind: "string"},
+		{path: "input", kind: "record"},
+	}},
+	{name: "worker-result", full: evtFullWorkerResult, fields: []evtSchemaField{
+		{path: "workerId", kind: "string", required: true},
+		{path: "output", kind: "unknown"},
+		{path: "error", kind: "string"},
+	}},
+	{name: "worker-input-start", full: evtFullWorkerInputStart, fields: []evtSchemaField{
+		{path: "workerId", kind: "string", required: true},
+		{path: "workerSlug", kind: "string", required: true},
+		{path: "description", kind: "string"},
+	}},
+	{name: "worker-input-delta", full: evtFullWorkerInputDelta, fields: []evtSchemaField{
+		{path: "workerId", kind: "string", required: true},
+		{path: "delta", kind: "string", required: true},
+	}},
+	{name: "worker-input-ready", full: evtFullWorkerInputReady, fields: []evtSchemaField{
+		{path: "workerId", kind: "string", required: true},
+		{path: "input", kind: "record", required: true},
+	}},
+	{name: "usage", full: evtFullUsage, fields: []evtSchemaField{
+		{path: "cost", kind: "object", required: true},
+		{path: "cost.currency", kind: "string", required: true},
+		{path: "cost.bandwidthFee", kind: "number", required: true},
+		{path: "cost.providerFee", kind: "number", required: true},
+		{path: "cost.totalFee", kind: "number", required: true},
+		{path: "cost.byok", kind: "bool", required: true},
+		{path: "cost.estimatedProviderFee", kind: "number"},
+		{path: "tokens", kind: "object", required: true},
+		{path: "tokens.inputTokens", kind: "number", required: true},
+		{path: "tokens.outputTokens", kind: "number", required: true},
+		{path: "tokens.totalTokens", kind: "number", required: true},
 	}},
 }
 
@@ -1304,10 +1498,47 @@ func FuzzParseStreamEvent(f *testing.F) {
 	for _, tc := range evtSchemaCases(f) {
 		f.Add([]byte(tc.in))
 	}
+	for _, in := range evtOracleExtraInputs {
+		f.Add([]byte(in))
+	}
 	f.Add([]byte(`{"type":"text-delta","id":"t","delta":"\u2028<&>\ud800"}`))
 	f.Add([]byte("{\"type\":\"tool-output-available\",\"toolCallId\":\"c\",\"output\":\"\xff\xfe\"}"))
 	f.Add([]byte(`{"type":"tool-output-available","toolCallId":"c","output":1e400}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evtCheckRoundTrip(t, data)
 	})
+}
+
+// TestWorkerStreamForwarded runs a 6.4.0 worker stream through Execute and
+// ToSSEStream over HTTP: every event of the worker reaches the browser with
+// its workerId (the fast path's deltas included), the cancelled key of
+// worker-result is stripped, and the usage event after finish is forwarded,
+// as 6.4.0's reader keeps reading after finish.
+func TestWorkerStreamForwarded(t *testing.T) {
+	lines := []string{
+		`{"type":"start","messageId":"m1","executionId":"e1","lastMessageId":"m0"}`,
+		`{"type":"worker-input-start","workerId":"w1","workerSlug":"researcher"}`,
+		`{"type":"worker-input-delta","workerId":"w1","delta":"{\"topic\":"}`,
+		`{"type":"worker-input-ready","workerId":"w1","input":{"topic":"go"}}`,
+		`{"type":"worker-start","workerId":"w1","workerSlug":"researcher","input":{"topic":"go"}}`,
+		`{"type":"text-start","id":"t1","workerId":"w1"}`,
+		`{"type":"text-delta","id":"t1","delta":"Found it","workerId":"w1"}`,
+		`{"type":"text-end","id":"t1","workerId":"w1"}`,
+		`{"type":"todo-update","todos":[{"id":"1","content":"Read","status":"completed"}],"workerId":"w1"}`,
+		`{"type":"worker-result","workerId":"w1","output":{"summary":"ok"},"cancelled":false}`,
+		`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
+		`{"type":"usage","cost":{"currency":"USD","bandwidthFee":0.0001,"providerFee":0.02,"totalFee":0.0201,"byok":false},"tokens":{"inputTokens":10,"outputTokens":5,"totalTokens":15}}`,
+	}
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(lines...))
+	events := f.client(t).AgentSessions.Attach("s", AttachOptions{}).Execute(context.Background(), userMessage)
+	rec := httptest.NewRecorder()
+	ToSSEStream(events).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+	var want strings.Builder
+	for _, l := range lines {
+		l = strings.Replace(l, `,"cancelled":false`, "", 1)
+		want.WriteString("data: " + l + "\n\n")
+	}
+	want.WriteString("data: [DONE]\n\n")
+	require.Equal(t, want.String(), rec.Body.String())
 }

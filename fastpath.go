@@ -9,16 +9,23 @@ import (
 )
 
 // The fast path: a hand-written decoder and encoder for the events that
-// carry nothing but required strings (the delta events above all, which are
-// almost all of a stream). They give exactly what the general path
+// carry nothing but strings: one or two required ones, and for most the
+// optional workerId (the delta events above all, which are almost all of a
+// stream, a worker's too). They give exactly what the general path
 // (ParseStreamEvent and encoding/json) gives, or decline and leave the
 // event to it; fastpath_test.go and FuzzFlatDecode check that.
 
-// flatKind describes one event type of the fast path: its "type" and its
-// string fields in wire order.
+// flatKind describes one event type of the fast path: its "type", its
+// required string fields in wire order, and whether an optional workerId
+// may follow them.
 type flatKind struct {
 	typ  string
 	keys []string
+	// worker is true when the schema has an optional workerId string
+	// after keys.
+	worker bool
+	// names are keys, then workerId when worker is set.
+	names []string
 	// heads are the keys as the canonical layout writes them:
 	// `,"key":"`.
 	heads []string
@@ -26,6 +33,13 @@ type flatKind struct {
 	// `{"type":"<typ>","<key1>":"`.
 	prefix string
 }
+
+// flatWorkerKey and flatWorkerHead are the optional key of the flat kinds
+// and its head in the canonical layout.
+const (
+	flatWorkerKey  = "workerId"
+	flatWorkerHead = `,"workerId":"`
+)
 
 // The flat kinds, by index.
 const (
@@ -37,24 +51,30 @@ const (
 	flatReasoningEnd
 	flatToolInputEnd
 	flatToolOutputError
+	flatWorkerInputDelta
 )
 
 var flatKinds = func() []flatKind {
 	k := []flatKind{
-		flatTextDelta:       {typ: "text-delta", keys: []string{"id", "delta"}},
-		flatReasoningDelta:  {typ: "reasoning-delta", keys: []string{"id", "delta"}},
-		flatToolInputDelta:  {typ: "tool-input-delta", keys: []string{"toolCallId", "inputTextDelta"}},
-		flatTextEnd:         {typ: "text-end", keys: []string{"id"}},
-		flatReasoningStart:  {typ: "reasoning-start", keys: []string{"id"}},
-		flatReasoningEnd:    {typ: "reasoning-end", keys: []string{"id"}},
-		flatToolInputEnd:    {typ: "tool-input-end", keys: []string{"toolCallId"}},
-		flatToolOutputError: {typ: "tool-output-error", keys: []string{"toolCallId", "error"}},
+		flatTextDelta:        {typ: "text-delta", keys: []string{"id", "delta"}, worker: true},
+		flatReasoningDelta:   {typ: "reasoning-delta", keys: []string{"id", "delta"}, worker: true},
+		flatToolInputDelta:   {typ: "tool-input-delta", keys: []string{"toolCallId", "inputTextDelta"}, worker: true},
+		flatTextEnd:          {typ: "text-end", keys: []string{"id"}, worker: true},
+		flatReasoningStart:   {typ: "reasoning-start", keys: []string{"id"}, worker: true},
+		flatReasoningEnd:     {typ: "reasoning-end", keys: []string{"id"}, worker: true},
+		flatToolInputEnd:     {typ: "tool-input-end", keys: []string{"toolCallId"}, worker: true},
+		flatToolOutputError:  {typ: "tool-output-error", keys: []string{"toolCallId", "error"}, worker: true},
+		flatWorkerInputDelta: {typ: "worker-input-delta", keys: []string{"workerId", "delta"}},
 	}
 	for i := range k {
 		for _, key := range k[i].keys {
 			k[i].heads = append(k[i].heads, `,"`+key+`":"`)
 		}
 		k[i].prefix = `{"type":"` + k[i].typ + `"` + k[i].heads[0]
+		k[i].names = k[i].keys
+		if k[i].worker {
+			k[i].names = append(append([]string(nil), k[i].keys...), flatWorkerKey)
+		}
 	}
 	return k
 }()
@@ -78,35 +98,40 @@ func flatKindOf(t []byte) int {
 		return flatToolInputEnd
 	case "tool-output-error":
 		return flatToolOutputError
+	case "worker-input-delta":
+		return flatWorkerInputDelta
 	}
 	return -1
 }
 
-// buildFlat makes the event of kind k from its field values.
-func buildFlat(a *flatAlloc, k int, v0, v1 string) StreamEvent {
+// buildFlat makes the event of kind k from its field values: v0 and v1
+// are the required ones (v1 empty for a kind with one), w the workerId.
+func buildFlat(a *flatAlloc, k int, v0, v1, w string) StreamEvent {
 	switch k {
 	case flatTextDelta:
 		e := a.textDelta()
-		e.ID, e.Delta = v0, v1
+		e.ID, e.Delta, e.WorkerID = v0, v1, w
 		return e
 	case flatReasoningDelta:
 		e := a.reasoningDelta()
-		e.ID, e.Delta = v0, v1
+		e.ID, e.Delta, e.WorkerID = v0, v1, w
 		return e
 	case flatToolInputDelta:
 		e := a.toolInputDelta()
-		e.ToolCallID, e.InputTextDelta = v0, v1
+		e.ToolCallID, e.InputTextDelta, e.WorkerID = v0, v1, w
 		return e
 	case flatTextEnd:
-		return &TextEndEvent{ID: v0}
+		return &TextEndEvent{ID: v0, WorkerID: w}
 	case flatReasoningStart:
-		return &ReasoningStartEvent{ID: v0}
+		return &ReasoningStartEvent{ID: v0, WorkerID: w}
 	case flatReasoningEnd:
-		return &ReasoningEndEvent{ID: v0}
+		return &ReasoningEndEvent{ID: v0, WorkerID: w}
 	case flatToolInputEnd:
-		return &ToolInputEndEvent{ToolCallID: v0}
+		return &ToolInputEndEvent{ToolCallID: v0, WorkerID: w}
 	case flatToolOutputError:
-		return &ToolOutputErrorEvent{ToolCallID: v0, Error: v1}
+		return &ToolOutputErrorEvent{ToolCallID: v0, Error: v1, WorkerID: w}
+	case flatWorkerInputDelta:
+		return &WorkerInputDeltaEvent{WorkerID: v0, Delta: v1}
 	}
 	return nil
 }
@@ -365,18 +390,31 @@ func (s flatString) writeDecoded(line []byte, sb *strings.Builder) {
 	}
 }
 
+// flatVals are the values of a flat object: the required fields in the
+// kind's order, then the workerId when present.
+type flatVals struct {
+	v [3]flatString
+	n int // how many of v are set
+}
+
 // decodeFlat decodes line when it is a JSON object of string values only,
 // without white space, of one of the flatKinds, with its fields present
 // once each. It returns nil for anything else (the general path decides).
 // The event's memory comes from a (see flatAlloc).
 func decodeFlat(line []byte, a *flatAlloc) StreamEvent {
-	k, vals, ok := parseCanonical(line)
+	k, fv, ok := parseCanonical(line)
 	if !ok {
-		if k, vals, ok = parseAnyOrder(line); !ok {
+		if k, fv, ok = parseAnyOrder(line); !ok {
 			return nil
 		}
 	}
-	n := len(flatKinds[k].keys)
+	req := len(flatKinds[k].keys)
+	n := fv.n
+	vals := &fv.v
+	if n > req && vals[req].hi == vals[req].lo {
+		// A present empty workerId: the general path remembers it.
+		return nil
+	}
 	size := 0
 	for f := range n {
 		l := int(vals[f].hi - vals[f].lo)
@@ -393,32 +431,37 @@ func decodeFlat(line []byte, a *flatAlloc) StreamEvent {
 		own.Grow(size)
 		sb = &own
 	}
-	start := sb.Len()
-	v0, v1 := vals[0], vals[1]
-	if v0.escaped {
-		v0.writeDecoded(line, sb)
-	} else {
-		sb.Write(line[v0.lo:v0.hi])
-	}
-	mid := sb.Len()
-	if n == 2 {
-		if v1.escaped {
-			v1.writeDecoded(line, sb)
+	var cut [4]int
+	cut[0] = sb.Len()
+	for f := range n {
+		if v := vals[f]; v.escaped {
+			v.writeDecoded(line, sb)
 		} else {
-			sb.Write(line[v1.lo:v1.hi])
+			sb.Write(line[v.lo:v.hi])
 		}
+		cut[f+1] = sb.Len()
 	}
 	all := sb.String()
-	return buildFlat(a, k, all[start:mid], all[mid:])
+	var strs [3]string
+	for f := range n {
+		strs[f] = all[cut[f]:cut[f+1]]
+	}
+	if req == 1 {
+		// One required field: the workerId, if any, is the second value.
+		return buildFlat(a, k, strs[0], "", strs[1])
+	}
+	return buildFlat(a, k, strs[0], strs[1], strs[2])
 }
 
 // parseCanonical reads line when it has the layout the reference and the
 // platform write: {"type":"<type>","<key1>":"...","<key2>":"..."}, keys in
-// the kind's order. It returns the kind and the field values.
-func parseCanonical(line []byte) (k int, vals [2]flatString, ok bool) {
+// the kind's order, then optionally "workerId":"...". It returns the kind
+// and the field values.
+func parseCanonical(line []byte) (k int, fv flatVals, ok bool) {
+	vals := &fv.v
 	const head = `{"type":"`
 	if len(line) < len(head)+2 || string(line[:len(head)]) != head {
-		return 0, vals, false
+		return 0, fv, false
 	}
 	k = -1
 	for j := range flatKinds {
@@ -429,52 +472,61 @@ func parseCanonical(line []byte) (k int, vals [2]flatString, ok bool) {
 		}
 	}
 	if k < 0 {
-		return 0, vals, false
+		return 0, fv, false
 	}
 	kind := &flatKinds[k]
 	v, i, ok := scanString(line, len(kind.prefix))
 	if !ok {
-		return 0, vals, false
+		return 0, fv, false
 	}
 	vals[0] = v
+	fv.n = 1
 	if len(kind.heads) == 2 {
 		h := kind.heads[1]
 		if len(line)-i < len(h) || string(line[i:i+len(h)]) != h {
-			return 0, vals, false
+			return 0, fv, false
 		}
 		if vals[1], i, ok = scanString(line, i+len(h)); !ok {
-			return 0, vals, false
+			return 0, fv, false
 		}
+		fv.n = 2
 	}
-	return k, vals, i == len(line)-1 && line[i] == '}'
+	if kind.worker && len(line)-i > len(flatWorkerHead) && string(line[i:i+len(flatWorkerHead)]) == flatWorkerHead {
+		if vals[fv.n], i, ok = scanString(line, i+len(flatWorkerHead)); !ok {
+			return 0, fv, false
+		}
+		fv.n++
+	}
+	return k, fv, i == len(line)-1 && line[i] == '}'
 }
 
 // parseAnyOrder reads line when it is a flat object of string values, keys
 // in any order, unknown keys (which the general path drops too) included.
-func parseAnyOrder(line []byte) (k int, vals [2]flatString, ok bool) {
+func parseAnyOrder(line []byte) (k int, fv flatVals, ok bool) {
+	vals := &fv.v
 	if len(line) < 2 || len(line) > 1<<30 || line[0] != '{' || line[len(line)-1] != '}' {
-		return 0, vals, false
+		return 0, fv, false
 	}
 	var keys, vs [maxFlatPairs]flatString
 	n := 0
 	typ := -1
 	for i := 1; ; {
 		if n == maxFlatPairs || i >= len(line) || line[i] != '"' {
-			return 0, vals, false
+			return 0, fv, false
 		}
 		key, next, ok := scanString(line, i+1)
 		// Keys are compared as raw bytes: a key written with escapes
 		// goes to the general path.
 		if !ok || key.escaped || next+1 >= len(line) || line[next] != ':' || line[next+1] != '"' {
-			return 0, vals, false
+			return 0, fv, false
 		}
 		v, next, ok := scanString(line, next+2)
 		if !ok || next >= len(line) {
-			return 0, vals, false
+			return 0, fv, false
 		}
 		if string(line[key.lo:key.hi]) == "type" {
 			if typ >= 0 {
-				return 0, vals, false // a key twice: the general path keeps the last
+				return 0, fv, false // a key twice: the general path keeps the last
 			}
 			typ = n
 		}
@@ -482,101 +534,122 @@ func parseAnyOrder(line []byte) (k int, vals [2]flatString, ok bool) {
 		n++
 		if line[next] == '}' {
 			if next != len(line)-1 {
-				return 0, vals, false
+				return 0, fv, false
 			}
 			break
 		}
 		if line[next] != ',' {
-			return 0, vals, false
+			return 0, fv, false
 		}
 		i = next + 1
 	}
 	if typ < 0 || vs[typ].escaped {
-		return 0, vals, false
+		return 0, fv, false
 	}
 	k = flatKindOf(line[vs[typ].lo:vs[typ].hi])
 	if k < 0 {
-		return 0, vals, false
+		return 0, fv, false
 	}
-	for f, name := range flatKinds[k].keys {
+	for f, name := range flatKinds[k].names {
 		at := -1
 		for j := range n {
 			if string(line[keys[j].lo:keys[j].hi]) != name {
 				continue
 			}
 			if at >= 0 {
-				return 0, vals, false
+				return 0, fv, false
 			}
 			at = j
 		}
 		if at < 0 {
-			return 0, vals, false // required: the general path reports it
+			if f < len(flatKinds[k].keys) {
+				return 0, fv, false // required: the general path reports it
+			}
+			break
 		}
 		vals[f] = vs[at]
+		fv.n = f + 1
 	}
-	return k, vals, true
+	return k, fv, true
 }
 
 // appendFlat appends the JSON of ev when it is one of the flat event types,
-// exactly as its MarshalJSON writes it. ok is false for other events (and
-// nil pointers).
+// exactly as its MarshalJSON writes it. ok is false for other events, nil
+// pointers and decoded events that remember a present empty workerId.
 func appendFlat(dst []byte, ev StreamEvent) (out []byte, ok bool) {
 	switch e := ev.(type) {
 	case *TextDeltaEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat2(dst, `{"type":"text-delta","id":`, e.ID, `,"delta":`, e.Delta), true
+		return appendFlat2(dst, `{"type":"text-delta","id":`, e.ID, `,"delta":`, e.Delta, e.WorkerID), true
 	case *ReasoningDeltaEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat2(dst, `{"type":"reasoning-delta","id":`, e.ID, `,"delta":`, e.Delta), true
+		return appendFlat2(dst, `{"type":"reasoning-delta","id":`, e.ID, `,"delta":`, e.Delta, e.WorkerID), true
 	case *ToolInputDeltaEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat2(dst, `{"type":"tool-input-delta","toolCallId":`, e.ToolCallID, `,"inputTextDelta":`, e.InputTextDelta), true
+		return appendFlat2(dst, `{"type":"tool-input-delta","toolCallId":`, e.ToolCallID, `,"inputTextDelta":`, e.InputTextDelta, e.WorkerID), true
 	case *TextEndEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat1(dst, `{"type":"text-end","id":`, e.ID), true
+		return appendFlat1(dst, `{"type":"text-end","id":`, e.ID, e.WorkerID), true
 	case *ReasoningStartEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat1(dst, `{"type":"reasoning-start","id":`, e.ID), true
+		return appendFlat1(dst, `{"type":"reasoning-start","id":`, e.ID, e.WorkerID), true
 	case *ReasoningEndEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat1(dst, `{"type":"reasoning-end","id":`, e.ID), true
+		return appendFlat1(dst, `{"type":"reasoning-end","id":`, e.ID, e.WorkerID), true
 	case *ToolInputEndEvent:
-		if e == nil {
+		if e == nil || e.extra != nil {
 			return dst, false
 		}
-		return appendFlat1(dst, `{"type":"tool-input-end","toolCallId":`, e.ToolCallID), true
+		return appendFlat1(dst, `{"type":"tool-input-end","toolCallId":`, e.ToolCallID, e.WorkerID), true
 	case *ToolOutputErrorEvent:
+		if e == nil || e.extra != nil {
+			return dst, false
+		}
+		return appendFlat2(dst, `{"type":"tool-output-error","toolCallId":`, e.ToolCallID, `,"error":`, e.Error, e.WorkerID), true
+	case *WorkerInputDeltaEvent:
 		if e == nil {
 			return dst, false
 		}
-		return appendFlat2(dst, `{"type":"tool-output-error","toolCallId":`, e.ToolCallID, `,"error":`, e.Error), true
+		return appendFlat2(dst, `{"type":"worker-input-delta","workerId":`, e.WorkerID, `,"delta":`, e.Delta, ""), true
 	}
 	return dst, false
 }
 
-func appendFlat1(dst []byte, head, v string) []byte {
+// appendFlat1 appends an event of one required string; worker, when not
+// empty, is written as its workerId.
+func appendFlat1(dst []byte, head, v, worker string) []byte {
 	dst = append(dst, head...)
 	dst = appendJSONString(dst, v)
-	return append(dst, '}')
+	return appendFlatEnd(dst, worker)
 }
 
-func appendFlat2(dst []byte, head, v1, mid, v2 string) []byte {
+// appendFlat2 appends an event of two required strings; worker, when not
+// empty, is written as its workerId.
+func appendFlat2(dst []byte, head, v1, mid, v2, worker string) []byte {
 	dst = append(dst, head...)
 	dst = appendJSONString(dst, v1)
 	dst = append(dst, mid...)
 	dst = appendJSONString(dst, v2)
+	return appendFlatEnd(dst, worker)
+}
+
+func appendFlatEnd(dst []byte, worker string) []byte {
+	if worker != "" {
+		dst = append(dst, `,"workerId":`...)
+		dst = appendJSONString(dst, worker)
+	}
 	return append(dst, '}')
 }
 

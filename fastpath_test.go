@@ -52,6 +52,9 @@ func generalJSON(t testing.TB, ev StreamEvent) []byte {
 	case *ToolOutputErrorEvent:
 		type plain ToolOutputErrorEvent
 		b, err = marshalTagged(`"tool-output-error"`, (*plain)(e), nil)
+	case *WorkerInputDeltaEvent:
+		type plain WorkerInputDeltaEvent
+		b, err = marshalTagged(`"worker-input-delta"`, (*plain)(e), nil)
 	default:
 		b, err = marshalJSON(ev)
 	}
@@ -105,6 +108,34 @@ var flatDecodeCases = []string{
 	`{"type":"tool-input-end","toolCallId":"c"}`,
 	`{"type":"tool-output-error","toolCallId":"c","error":"boom"}`,
 	`{"type":"text-delta","id":"","delta":""}`,
+	// A worker's events: the optional workerId, canonical and not.
+	`{"type":"text-delta","id":"text_1","delta":"Hello there","workerId":"worker_1"}`,
+	`{"type":"reasoning-delta","id":"r1","delta":"Thinking","workerId":"w"}`,
+	`{"type":"tool-input-delta","toolCallId":"call_1","inputTextDelta":"{\"city\":","workerId":"w"}`,
+	`{"type":"text-end","id":"t1","workerId":"w"}`,
+	`{"type":"reasoning-start","id":"r1","workerId":"w"}`,
+	`{"type":"reasoning-end","id":"r1","workerId":"w"}`,
+	`{"type":"tool-input-end","toolCallId":"c","workerId":"w"}`,
+	`{"type":"tool-output-error","toolCallId":"c","error":"boom","workerId":"w"}`,
+	`{"type":"worker-input-delta","workerId":"w","delta":"{\"q\":"}`,
+	`{"type":"worker-input-delta","delta":"x","workerId":"w"}`,
+	`{"type":"worker-input-delta","workerId":"w"}`,
+	`{"type":"worker-input-delta","workerId":"w","delta":"x","workerId":"v"}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":""}`,
+	`{"type":"text-end","id":"t","workerId":""}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":null}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":1}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"w","workerId":"v"}`,
+	`{"type":"text-delta","workerId":"w","id":"t","delta":"x"}`,
+	`{"workerId":"w","type":"text-end","id":"t"}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"w\n\u00e9"}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"\ud83d"}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"w","extra":"y"}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"w",}`,
+	`{"type":"text-delta","id":"t","delta":"x","workerId":"w"`,
+	`{"type":"text-delta","id":"t","delta":"x","workerid":"w"}`,
+	`{"type":"text-delta","id":"t","delta":"x","worker\u0049d":"w"}`,
+	"{\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"x\",\"workerId\":\"bad \xff\"}",
 	// Escapes: the canonical ones and the others JSON allows.
 	`{"type":"text-delta","id":"t","delta":"a\nb\tc\rd\"e\\f\bg\fh"}`,
 	`{"type":"text-delta","id":"t","delta":"\u0000\u001f\u0001"}`,
@@ -178,6 +209,11 @@ func TestFlatDecodeTakesTheHotEvents(t *testing.T) {
 		`{"type":"text-delta","id":"t","delta":"x","providerMetadata":"y"}`,
 		`{"type":"text-delta","id":"t","delta":"\u00e9\/"}`,
 		`{"type":"tool-input-delta","toolCallId":"c","inputTextDelta":"{\"a\":1}"}`,
+		benchWorkerDelta,
+		`{"type":"text-delta","workerId":"w","id":"t","delta":"x"}`,
+		`{"type":"reasoning-delta","id":"r","delta":"x","workerId":"w"}`,
+		`{"type":"tool-input-delta","toolCallId":"c","inputTextDelta":"{","workerId":"w"}`,
+		`{"type":"worker-input-delta","workerId":"w","delta":"{\"q\":"}`,
 	} {
 		assert.NotNil(t, decodeFlat([]byte(c), nil), c)
 	}
@@ -216,6 +252,11 @@ func flatEventsOf(s string) []StreamEvent {
 		&ReasoningDeltaEvent{ID: s, Delta: s}, &ToolInputDeltaEvent{ToolCallID: s, InputTextDelta: s},
 		&TextEndEvent{ID: s}, &ReasoningStartEvent{ID: s}, &ReasoningEndEvent{ID: s},
 		&ToolInputEndEvent{ToolCallID: s}, &ToolOutputErrorEvent{ToolCallID: s, Error: s},
+		&TextDeltaEvent{ID: "t", Delta: s, WorkerID: s}, &TextDeltaEvent{ID: "t", Delta: "d", WorkerID: "w" + s},
+		&ReasoningDeltaEvent{ID: s, Delta: s, WorkerID: s}, &ToolInputDeltaEvent{ToolCallID: s, InputTextDelta: s, WorkerID: s},
+		&TextEndEvent{ID: s, WorkerID: s}, &ReasoningStartEvent{ID: s, WorkerID: s}, &ReasoningEndEvent{ID: s, WorkerID: s},
+		&ToolInputEndEvent{ToolCallID: s, WorkerID: s}, &ToolOutputErrorEvent{ToolCallID: s, Error: s, WorkerID: s},
+		&WorkerInputDeltaEvent{WorkerID: s, Delta: s}, &WorkerInputDeltaEvent{WorkerID: "w", Delta: s},
 	}
 }
 

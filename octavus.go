@@ -31,6 +31,8 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/octavus-go/octavus/internal/wire"
@@ -92,9 +94,11 @@ func (r *ToolResult) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// toolResultFrom reads a tool result. keepExtra keeps unknown keys (a
-// result from the browser, passed on verbatim); without it they are dropped
-// (a result inside a platform event, which the reference's schema strips).
+// toolResultFrom reads a tool result. keepExtra keeps unknown keys, in the
+// result and in each of its files (a result from the browser, which the
+// reference passes on verbatim); without it they are dropped (a result
+// inside a platform event, which the reference's schema strips: the
+// width and height of a file among them).
 func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
 	tr := ToolResult{
 		ToolCallID: o.String("toolCallId"),
@@ -104,8 +108,20 @@ func toolResultFrom(o *wire.Object, keepExtra bool) (ToolResult, error) {
 		tr.Result = raw
 	}
 	tr.Error = tr.extra.str(o, "error")
+	if items, ok := o.OptArray("files"); ok {
+		tr.Files = make([]FileReference, 0, len(items))
+		for _, it := range items {
+			tr.Files = append(tr.Files, fileReferenceFrom(it, keepExtra))
+			o.Adopt(it)
+		}
+		if len(items) == 0 && o.Err() == nil {
+			tr.extra.set("files", json.RawMessage("[]"))
+		}
+	}
 	tr.OutputVariable = tr.extra.str(o, "outputVariable")
 	tr.BlockIndex = tr.extra.blockIndex(o, "blockIndex")
+	tr.Thread = tr.extra.str(o, "thread")
+	tr.WorkerID = tr.extra.str(o, "workerId")
 	if keepExtra {
 		for k, v := range o.Unread(toolResultKeys...) {
 			tr.extra.set(k, v)
@@ -148,48 +164,123 @@ func (x *extras) blockIndex(o *wire.Object, key string) *int {
 		n := int(f)
 		return &n
 	}
+	// The reference writes the number back as JSON.stringify does (1e-3
+	// as 0.001); encoding/json's float64 formatting is the same.
+	if b, err := marshalJSON(f); err == nil {
+		raw = b
+	}
 	x.set(key, raw)
 	return nil
 }
 
-// marshalWithExtra encodes v (a struct without a MarshalJSON method) and
-// merges extra in.
+// marshalWithExtra encodes v (a struct, or a pointer to one, without a
+// MarshalJSON method) and merges extra in.
 func marshalWithExtra(v any, extra extras) ([]byte, error) {
 	b, err := marshalJSON(v)
 	if err != nil {
 		return nil, err
 	}
-	return mergeExtra(b, extra)
+	if len(extra) == 0 {
+		return b, nil
+	}
+	return mergeExtra(b, extra, jsonFieldOrder(reflect.TypeOf(v)))
 }
 
-// mergeExtra adds to body (a JSON object) the keys of extra it lacks.
-func mergeExtra(body []byte, extra extras) ([]byte, error) {
-	if len(extra) == 0 {
-		return body, nil
+// fieldOrders caches jsonFieldOrder by type.
+var fieldOrders sync.Map // reflect.Type -> []string
+
+// jsonFieldOrder returns the JSON keys of struct type t (or of the struct
+// a pointer type points to), in field order.
+func jsonFieldOrder(t reflect.Type) []string {
+	if o, ok := fieldOrders.Load(t); ok {
+		return o.([]string)
 	}
-	o, err := wire.Decode(body)
-	if err != nil {
+	st := t
+	for st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	var order []string
+	if st.Kind() == reflect.Struct {
+		for i := range st.NumField() {
+			f := st.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			order = append(order, name)
+		}
+	}
+	fieldOrders.Store(t, order)
+	return order
+}
+
+// mergeExtra adds to body (a JSON object) the keys of extra it lacks. The
+// keys of order (the struct's fields) come in that order, as the
+// reference's schema writes them, a present empty string in its place;
+// the other keys of extra (unknown keys of a browser's value) follow,
+// sorted.
+func mergeExtra(body []byte, extra extras, order []string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(extra))
+	added := false
 	for k := range extra {
-		if !o.Has(k) {
-			keys = append(keys, k)
+		if _, ok := fields[k]; !ok {
+			added = true
+			break
 		}
 	}
-	if len(keys) == 0 {
+	if !added {
 		return body, nil
 	}
-	sort.Strings(keys)
-	out := append([]byte(nil), body[:len(body)-1]...)
-	for i, k := range keys {
-		if i > 0 || len(body) > 2 {
+	out := make([]byte, 0, len(body)+64)
+	out = append(out, '{')
+	write := func(k string, v json.RawMessage) {
+		if len(out) > 1 {
 			out = append(out, ',')
 		}
-		kb, _ := json.Marshal(k)
+		kb, _ := marshalJSON(k)
 		out = append(out, kb...)
 		out = append(out, ':')
-		out = append(out, extra[k]...)
+		out = append(out, v...)
+	}
+	known := make(map[string]bool, len(order))
+	for _, k := range order {
+		known[k] = true
+		if v, ok := fields[k]; ok {
+			write(k, v)
+		} else if v, ok := extra[k]; ok {
+			write(k, v)
+		}
+	}
+	// Keys of body outside order (none for the SDK's structs) keep their
+	// place after the fields.
+	var rest []string
+	for k := range fields {
+		if !known[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		write(k, fields[k])
+	}
+	rest = rest[:0]
+	for k := range extra {
+		if _, ok := fields[k]; !ok && !known[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		write(k, extra[k])
 	}
 	return append(out, '}'), nil
 }
@@ -235,6 +326,35 @@ type FileReference struct {
 	URL       string   `json:"url"`
 	Filename  string   `json:"filename,omitempty"`
 	Size      *float64 `json:"size,omitempty"`
+
+	// extra holds a present empty filename and, for a file of a browser's
+	// tool result, the keys FileReference has no field for (width,
+	// height, ...), which the reference passes on.
+	extra extras
+}
+
+var fileReferenceKeys = []string{"id", "mediaType", "url", "filename", "size"}
+
+// MarshalJSON encodes the reference; keys of a decoded reference that
+// FileReference has no field for are kept.
+func (f FileReference) MarshalJSON() ([]byte, error) {
+	type plain FileReference
+	return marshalWithExtra(plain(f), f.extra)
+}
+
+// fileReferenceFrom reads a file reference; keepExtra keeps its unknown keys.
+func fileReferenceFrom(o *wire.Object, keepExtra bool) FileReference {
+	f := FileReference{ID: o.String("id"), MediaType: o.String("mediaType"), URL: o.String("url")}
+	f.Filename = f.extra.str(o, "filename")
+	if n, ok := o.OptNumber("size"); ok {
+		f.Size = &n
+	}
+	if keepExtra && o.Err() == nil {
+		for k, v := range o.Unread(fileReferenceKeys...) {
+			f.extra.set(k, v)
+		}
+	}
+	return f
 }
 
 // IsFileReference reports whether v (a decoded JSON value, raw JSON bytes, or

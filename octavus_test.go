@@ -73,6 +73,50 @@ func TestToolResultUnmarshal(t *testing.T) {
 	require.JSONEq(t, `[{"toolCallId":"a","result":1},{"toolCallId":"b","extra":true}]`, string(b))
 }
 
+// A browser's tool result reaches the platform as 6.4.0 passes it: the
+// result verbatim (the reference does not parse it), files with every key
+// they had, width and height included, thread and workerId echoed.
+func TestToolResultFromBrowserKeepsFilesVerbatim(t *testing.T) {
+	in := `{"toolCallId":"c1","toolName":"screenshot","result":{"ok":true},"files":[{"id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"shot.png","size":2048,"width":640,"height":480,"alt":"a page"},{"id":"f2","mediaType":"text/plain","url":"u2","filename":""}],"outputVariable":"shot","blockIndex":1,"thread":"research","workerId":"w1","isError":false}`
+	var tr ToolResult
+	require.NoError(t, json.Unmarshal([]byte(in), &tr))
+	require.Equal(t, "research", tr.Thread)
+	require.Equal(t, "w1", tr.WorkerID)
+	require.Len(t, tr.Files, 2)
+	require.Equal(t, "f1", tr.Files[0].ID)
+	require.Equal(t, "image/png", tr.Files[0].MediaType)
+	require.Equal(t, "shot.png", tr.Files[0].Filename)
+	require.Equal(t, evtPtr(2048.0), tr.Files[0].Size)
+	require.Equal(t, "", tr.Files[1].Filename)
+	b, err := tr.MarshalJSON()
+	require.NoError(t, err)
+	// Known keys in the schema's order, then the unknown ones, sorted.
+	require.Equal(t, `{"toolCallId":"c1","toolName":"screenshot","result":{"ok":true},"files":[`+
+		`{"id":"f1","mediaType":"image/png","url":"https://cdn.example.com/f1.png","filename":"shot.png","size":2048,"alt":"a page","height":480,"width":640},`+
+		`{"id":"f2","mediaType":"text/plain","url":"u2","filename":""}],`+
+		`"outputVariable":"shot","blockIndex":1,"thread":"research","workerId":"w1","isError":false}`, string(b))
+	require.JSONEq(t, in, string(b))
+
+	// Present empty strings and an empty files array are kept.
+	in = `{"toolCallId":"c","files":[],"thread":"","workerId":""}`
+	require.NoError(t, json.Unmarshal([]byte(in), &tr))
+	b, err = tr.MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, in, string(b))
+}
+
+// In a platform event (client-tool-request.serverToolResults) the schema
+// strips: unknown keys of the result and of its files (width, height).
+func TestToolResultFromPlatformStripsFiles(t *testing.T) {
+	ev, err := ParseStreamEvent([]byte(`{"type":"client-tool-request","executionId":"e","toolCalls":[],"serverToolResults":[{"toolCallId":"c1","files":[{"id":"f1","mediaType":"image/png","url":"u","width":640,"height":480}],"thread":"t","workerId":"w","isError":false}]}`))
+	require.NoError(t, err)
+	res := ev.(*ClientToolRequestEvent).ServerToolResults
+	require.Equal(t, []ToolResult{{ToolCallID: "c1", Files: []FileReference{{ID: "f1", MediaType: "image/png", URL: "u"}}, Thread: "t", WorkerID: "w"}}, res)
+	b, err := res[0].MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, `{"toolCallId":"c1","files":[{"id":"f1","mediaType":"image/png","url":"u"}],"thread":"t","workerId":"w"}`, string(b))
+}
+
 func TestToolResultUnmarshalRejects(t *testing.T) {
 	for _, in := range []string{
 		`null`, `[]`, `"c"`, `1`,
@@ -88,6 +132,13 @@ func TestToolResultUnmarshalRejects(t *testing.T) {
 		`{"toolCallId":"c","blockIndex":"1"}`,
 		`{"toolCallId":"c","blockIndex":null}`,
 		`{"toolCallId":"c","blockIndex":1e400}`,
+		`{"toolCallId":"c","files":null}`,
+		`{"toolCallId":"c","files":{}}`,
+		`{"toolCallId":"c","files":[null]}`,
+		`{"toolCallId":"c","files":[{"id":"f","mediaType":"m"}]}`,
+		`{"toolCallId":"c","files":[{"id":"f","mediaType":"m","url":"u","size":"1"}]}`,
+		`{"toolCallId":"c","thread":null}`,
+		`{"toolCallId":"c","workerId":1}`,
 	} {
 		var tr ToolResult
 		require.Error(t, json.Unmarshal([]byte(in), &tr), in)
@@ -118,6 +169,14 @@ func TestToolResultMarshal(t *testing.T) {
 			`{"toolCallId":"c","toolName":"t","result":{"k":1},"outputVariable":"v","blockIndex":0}`,
 		},
 		{"html not escaped", ToolResult{ToolCallID: "<c>", Result: "a&b"}, `{"toolCallId":"<c>","result":"a&b"}`},
+		{
+			// The 6.4.0 echo of the call's thread and worker, files after error.
+			"thread, worker and files",
+			ToolResult{ToolCallID: "c", ToolName: "t", Result: 1, Error: "e", Files: []FileReference{{ID: "f", MediaType: "m", URL: "u", Size: evtPtr(1.5)}},
+				OutputVariable: "v", BlockIndex: evtPtr(2), Thread: "th", WorkerID: "w"},
+			`{"toolCallId":"c","toolName":"t","result":1,"error":"e","files":[{"id":"f","mediaType":"m","url":"u","size":1.5}],"outputVariable":"v","blockIndex":2,"thread":"th","workerId":"w"}`,
+		},
+		{"empty files omitted", ToolResult{ToolCallID: "c", Files: []FileReference{}}, `{"toolCallId":"c"}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

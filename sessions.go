@@ -24,18 +24,45 @@ const (
 // SessionState is a session's full state (for your server, not the
 // browser: it holds hidden content). For an expired session only ID,
 // AgentID, Status and CreatedAt are set; check Status (or Expired).
+//
+// Like its messages, a decoded state is written back by json.Marshal as it
+// was received (keys octavus-go has no field for, the exact numbers of
+// input and variables, empty maps).
 type SessionState struct {
 	ID        string         `json:"id"`
 	AgentID   string         `json:"agentId"`
-	Input     map[string]any `json:"input,omitempty"`
-	Variables map[string]any `json:"variables,omitempty"`
-	Resources map[string]any `json:"resources,omitempty"`
+	Input     map[string]any `json:"input,omitzero"`
+	Variables map[string]any `json:"variables,omitzero"`
+	Resources map[string]any `json:"resources,omitzero"`
 	Messages  []ChatMessage  `json:"messages,omitempty"`
 	// Status is SessionActive or SessionExpired (an active answer without a
 	// status reads as SessionActive).
 	Status    SessionStatus `json:"status"`
 	CreatedAt string        `json:"createdAt"`
 	UpdatedAt string        `json:"updatedAt,omitempty"`
+
+	raw *rawKeys
+}
+
+var sessionStateKeys = []string{"id", "agentId", "input", "variables", "resources", "messages", "status", "createdAt", "updatedAt"}
+
+// MarshalJSON encodes the state, with what a decoded state held beyond its
+// fields.
+func (s SessionState) MarshalJSON() ([]byte, error) {
+	type plain SessionState
+	return marshalKept(plain(s), s.raw)
+}
+
+// UnmarshalJSON decodes a state, keeping what its fields do not express.
+func (s *SessionState) UnmarshalJSON(data []byte) error {
+	type plain SessionState
+	var p plain
+	return unmarshalKept(data, fixedKeys(sessionStateKeys), &p, func() json.Marshaler {
+		*s = SessionState(p)
+		shallow := *s
+		shallow.Messages = nil
+		return shallow
+	}, &s.raw, keepSpec{self: []string{"messages"}})
 }
 
 // Expired reports whether the session's state has expired; Restore it from
@@ -44,7 +71,8 @@ func (s *SessionState) Expired() bool { return s.Status == SessionExpired }
 
 // UISessionState is a session's messages as the browser shows them. For an
 // expired session Messages is empty and CreatedAt is set; check Status (or
-// Expired).
+// Expired). Its messages are written back as they were received (see
+// UIMessage): pass them to Restore as they are.
 type UISessionState struct {
 	SessionID string        `json:"sessionId"`
 	AgentID   string        `json:"agentId"`
@@ -52,6 +80,29 @@ type UISessionState struct {
 	Status    SessionStatus `json:"status"`
 	// CreatedAt is set for an expired session only.
 	CreatedAt string `json:"createdAt,omitempty"`
+
+	raw *rawKeys
+}
+
+var uiSessionStateKeys = []string{"sessionId", "agentId", "messages", "status", "createdAt"}
+
+// MarshalJSON encodes the state, with what a decoded state held beyond its
+// fields.
+func (s UISessionState) MarshalJSON() ([]byte, error) {
+	type plain UISessionState
+	return marshalKept(plain(s), s.raw)
+}
+
+// UnmarshalJSON decodes a state, keeping what its fields do not express.
+func (s *UISessionState) UnmarshalJSON(data []byte) error {
+	type plain UISessionState
+	var p plain
+	return unmarshalKept(data, fixedKeys(uiSessionStateKeys), &p, func() json.Marshaler {
+		*s = UISessionState(p)
+		shallow := *s
+		shallow.Messages = nil
+		return shallow
+	}, &s.raw, keepSpec{self: []string{"messages"}})
 }
 
 // Expired reports whether the session's state has expired.
@@ -142,7 +193,8 @@ func checkUISessionState(o *wire.Object) error {
 }
 
 // Get returns the session's full state, active or expired (Status says
-// which). It is for your server's own use: it includes hidden content.
+// which). It is for your server's own use: it includes hidden content. The
+// answer must fit the 6.4.0 (wire version 4) schema.
 func (a *AgentSessionsAPI) Get(ctx context.Context, sessionID string) (*SessionState, error) {
 	if err := checkID("session id", sessionID); err != nil {
 		return nil, err
@@ -167,7 +219,10 @@ func (a *AgentSessionsAPI) Get(ctx context.Context, sessionID string) (*SessionS
 
 // GetMessages returns the session's messages as the browser shows them
 // (hidden content filtered out), or, for an expired session, Status
-// SessionExpired and no messages: Restore it before continuing.
+// SessionExpired and no messages: Restore it before continuing. The answer
+// must fit the 6.4.0 (wire version 4) schema; the messages keep what their
+// fields do not express (unknown keys, exact numbers), so that Restore, or
+// json.Marshal for your store, gives the platform back what it sent.
 func (a *AgentSessionsAPI) GetMessages(ctx context.Context, sessionID string) (*UISessionState, error) {
 	if err := checkID("session id", sessionID); err != nil {
 		return nil, err
@@ -192,7 +247,10 @@ func (a *AgentSessionsAPI) GetMessages(ctx context.Context, sessionID string) (*
 // Restore brings an expired session back from the UIMessages you stored
 // (from GetMessages or the browser). input is the session input, as for
 // Create (nil sends none). Restored is false when the session was still
-// active.
+// active. Messages decoded from JSON are posted as they were received,
+// keys octavus-go has no field for and providerMetadata (the provider's
+// reasoning signatures) included; fields you changed are posted from
+// their Go values.
 func (a *AgentSessionsAPI) Restore(ctx context.Context, sessionID string, messages []UIMessage, input map[string]any) (*RestoreSessionResult, error) {
 	if err := checkID("session id", sessionID); err != nil {
 		return nil, err

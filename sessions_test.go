@@ -4,8 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,9 +101,8 @@ const fullSessionState = `{"id":"sess_1","agentId":"agent_1","input":{"userId":"
    {"type":"file","visible":true,"file":{"id":"f1","mediaType":"image/png","url":"https://cdn.example/f1.png","filename":"f1.png","size":2048,"toolCallId":"c1"}},
    {"type":"object","visible":true,"object":{"id":"o1","typeName":"Summary","value":{"title":"T"}}},
    {"type":"text","visible":true,"content":"Done","thread":"side"}
- ],"createdAt":"2024-01-15T10:30:01.000Z","visible":true,"content":"Done",
- "toolCalls":[{"id":"c1","name":"get-user","arguments":{"id":"u1"},"status":"error","error":"boom"}],
- "reasoning":"thinking","reasoningSignature":"sig"},
+ ],"createdAt":"2024-01-15T10:30:01.000Z","content":"Done",
+ "toolCalls":[{"id":"c1","name":"get-user","arguments":{"id":"u1"},"status":"error","error":"boom"}]},
  {"id":"m3","role":"system","parts":[],"createdAt":"2024-01-15T10:29:00.000Z","content":"You are"}
 ],
 "status":"active","createdAt":"2024-01-15T10:29:00.000Z","updatedAt":"2024-01-15T10:31:00.000Z"}`
@@ -125,9 +130,8 @@ func wantFullSessionState() *SessionState {
 				{Type: "object", Visible: true, Object: &ObjectInfo{ID: "o1", TypeName: "Summary", Value: json.RawMessage(`{"title":"T"}`)}},
 				{Type: "text", Visible: true, Content: "Done", Thread: "side"},
 			},
-				CreatedAt: "2024-01-15T10:30:01.000Z", Visible: ptr(true), Content: "Done",
-				ToolCalls: []ToolCallInfo{{ID: "c1", Name: "get-user", Arguments: json.RawMessage(`{"id":"u1"}`), Status: "error", Error: "boom"}},
-				Reasoning: "thinking", ReasoningSignature: "sig"},
+				CreatedAt: "2024-01-15T10:30:01.000Z", Content: "Done",
+				ToolCalls: []ToolCallInfo{{ID: "c1", Name: "get-user", Arguments: json.RawMessage(`{"id":"u1"}`), Status: "error", Error: "boom"}}},
 			{ID: "m3", Role: RoleSystem, Parts: []MessagePart{}, CreatedAt: "2024-01-15T10:29:00.000Z", Content: "You are"},
 		},
 		Status:    SessionActive,
@@ -230,8 +234,8 @@ func TestGetSessionBadAnswers(t *testing.T) {
 		"message without parts": editJSON(t, fullSessionState, func(m map[string]any) {
 			delete(m["messages"].([]any)[0].(map[string]any), "parts")
 		}),
-		"part with operation type": editJSON(t, fullSessionState, func(m map[string]any) {
-			m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any)["type"] = "operation"
+		"part with unknown type": editJSON(t, fullSessionState, func(m map[string]any) {
+			m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any)["type"] = "image"
 		}),
 		"part without visible": editJSON(t, fullSessionState, func(m map[string]any) {
 			delete(m["messages"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any), "visible")
@@ -305,7 +309,8 @@ func TestGetMessagesActive(t *testing.T) {
 	for i := range want {
 		require.True(t, want[i].CreatedAt.Equal(st.Messages[i].CreatedAt), "message %d createdAt %v", i, st.Messages[i].CreatedAt)
 		st.Messages[i].CreatedAt = want[i].CreatedAt
-		require.Equal(t, want[i], st.Messages[i])
+		// m2's createdAt is a number: it is kept to be written back as such.
+		require.Equal(t, want[i], withoutRaw(st.Messages[i]))
 	}
 
 	r := oneRequest(t, f)
@@ -560,4 +565,190 @@ func TestSessionCallsPassContext(t *testing.T) {
 	_, err = c.AgentSessions.Restore(ctx, "s", nil, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Empty(t, f.reqs())
+}
+
+// requireSameJSON fails unless want and got are the same JSON value: equal
+// objects in any key order, and numbers with the same digits (require.JSONEq
+// compares numbers as float64, which hides a lost digit).
+func requireSameJSON(t *testing.T, want, got []byte, msgAndArgs ...any) {
+	t.Helper()
+	w, ok := decodeAny(want)
+	require.True(t, ok, "want is not JSON: %s", want)
+	g, ok := decodeAny(got)
+	require.True(t, ok, "got is not JSON: %s", got)
+	require.Equal(t, w, g, msgAndArgs...)
+}
+
+// v4Platform is a plain httptest platform that serves one session's
+// answers and records the bodies of restore requests.
+type v4Platform struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	restores [][]byte
+	headers  []http.Header
+}
+
+func newV4Platform(t *testing.T, uiAnswer, chatAnswer []byte) *v4Platform {
+	t.Helper()
+	p := &v4Platform{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.headers = append(p.headers, r.Header.Clone())
+		p.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/api/agent-sessions/sess_v4" && r.URL.RawQuery == "format=ui":
+			_, _ = w.Write(uiAnswer)
+		case r.Method == http.MethodGet && r.URL.Path == "/api/agent-sessions/sess_v4" && r.URL.RawQuery == "":
+			_, _ = w.Write(chatAnswer)
+		case r.Method == http.MethodPost && r.URL.Path == "/api/agent-sessions/sess_v4/restore":
+			p.mu.Lock()
+			p.restores = append(p.restores, body)
+			p.mu.Unlock()
+			_, _ = io.WriteString(w, `{"sessionId":"sess_v4","restored":true}`)
+		default:
+			http.Error(w, `{"error":"no route"}`, http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *v4Platform) client(t *testing.T) *Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{BaseURL: p.srv.URL, APIKey: testKey, HTTPClient: p.srv.Client(), MaxRetries: -1})
+	require.NoError(t, err)
+	return c
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "messages", name))
+	require.NoError(t, err)
+	return b
+}
+
+// field returns the raw value of key in the JSON object doc.
+func field(t *testing.T, doc []byte, key string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(doc, &m))
+	v, ok := m[key]
+	require.True(t, ok, "no %q in %s", key, doc)
+	return v
+}
+
+func TestGetMessagesRestoreLossless(t *testing.T) {
+	// A v4 session with every part type and status, unknown keys at every
+	// depth, optional strings present as "", numbers Go would write with
+	// other digits, and createdAt as a number and without milliseconds.
+	ui := readTestdata(t, "ui-session-v4.json")
+	p := newV4Platform(t, ui, nil)
+	c := p.client(t)
+	st, err := c.AgentSessions.GetMessages(t.Context(), "sess_v4")
+	require.NoError(t, err)
+	require.Len(t, st.Messages, 3)
+
+	// What the fields hold is what the platform sent.
+	m1, m3 := st.Messages[0], st.Messages[2]
+	require.Equal(t, &MessageSender{ID: "u1", Name: "Ann", Image: "https://img.example/ann.png"}, m1.Sender)
+	require.Equal(t, "step-start", m3.Parts[0].Type)
+	require.JSONEq(t, `{"anthropic":{"signature":"sig==","redacted":false}}`, string(m3.Parts[2].ProviderMetadata))
+	require.Equal(t, DisplayMode("title"), m3.Parts[10].Display)
+	require.Equal(t, "cancelled", m3.Parts[10].Status)
+	todo := m3.Parts[23]
+	require.Equal(t, "todo", todo.Type)
+	require.Equal(t, []UITodoItem{{ID: "t1", Content: "Book flights", Status: "pending"}, {ID: "t2", Content: "Hotel", Status: "in_progress"}},
+		partsWithoutRaw([]UIMessagePart{todo})[0].Todos)
+	w := m3.Parts[26]
+	require.Equal(t, "worker", w.Type)
+	require.Equal(t, "w1", w.WorkerID)
+	require.Equal(t, "researcher", w.WorkerSlug)
+	require.Equal(t, "Finds hotels", w.Description)
+	require.JSONEq(t, `{"city":"Lisbon","nights":3}`, string(w.Input))
+	require.JSONEq(t, `{"hotels":["A","B"]}`, string(w.Output))
+	require.Len(t, w.Parts, 10)
+	require.Equal(t, "todo", w.Parts[9].Type)
+	require.Equal(t, "worker failed", m3.Parts[28].Error)
+
+	// Restore posts back exactly what GetMessages read.
+	res, err := c.AgentSessions.Restore(t.Context(), "sess_v4", st.Messages, nil)
+	require.NoError(t, err)
+	require.True(t, res.Restored)
+	require.Len(t, p.restores, 1)
+	requireSameJSON(t, field(t, ui, "messages"), field(t, p.restores[0], "messages"))
+
+	// So does a store in between: the messages marshalled to JSON (as an
+	// app saves them) and read back.
+	saved, err := json.Marshal(st.Messages)
+	require.NoError(t, err)
+	requireSameJSON(t, field(t, ui, "messages"), saved)
+	var back []UIMessage
+	require.NoError(t, json.Unmarshal(saved, &back))
+	_, err = c.AgentSessions.Restore(t.Context(), "sess_v4", back, map[string]any{"userId": "u1"})
+	require.NoError(t, err)
+	requireSameJSON(t, field(t, ui, "messages"), field(t, p.restores[1], "messages"))
+	requireSameJSON(t, []byte(`{"userId":"u1"}`), field(t, p.restores[1], "input"))
+
+	// The answer as a whole marshals back to what was served, but for the
+	// status GetMessages sets (it was already "active" here).
+	whole, err := json.Marshal(st)
+	require.NoError(t, err)
+	requireSameJSON(t, ui, whole)
+
+	for _, h := range p.headers {
+		require.Equal(t, "4", h.Get("X-Octavus-Sdk-Version"))
+	}
+}
+
+func TestGetChatMessagesLossless(t *testing.T) {
+	chat := readTestdata(t, "chat-session-v4.json")
+	p := newV4Platform(t, nil, chat)
+	st, err := p.client(t).AgentSessions.Get(t.Context(), "sess_v4")
+	require.NoError(t, err)
+	require.Len(t, st.Messages, 3)
+	m2 := st.Messages[2]
+	require.Equal(t, &MessageSender{ID: "u1", Name: "Ann"}, st.Messages[0].Sender)
+	require.Equal(t, "step-start", m2.Parts[0].Type)
+	require.JSONEq(t, `{"anthropic":{"signature":"sig=="}}`, string(m2.Parts[1].ProviderMetadata))
+	require.Equal(t, DisplayMode("title"), m2.Parts[4].ToolCall.Display)
+	require.Equal(t, DisplayMode("name"), m2.ToolCalls[0].Display)
+	require.Equal(t, "op1", m2.Parts[7].Operation.ID)
+	require.Equal(t, "generate", m2.Parts[7].Operation.OperationType)
+	require.Len(t, m2.Parts[13].Todo.Todos, 4)
+	require.Equal(t, "in_progress", m2.Parts[13].Todo.Todos[1].Status)
+	wk := m2.Parts[14].Worker
+	require.Equal(t, "w1", wk.WorkerID)
+	require.Equal(t, "researcher", wk.WorkerSlug)
+	require.Len(t, wk.NestedParts, 8)
+	require.Equal(t, ptr(false), wk.Cancelled)
+	require.Equal(t, ptr(true), m2.Parts[15].Worker.Cancelled)
+
+	b, err := json.Marshal(st.Messages)
+	require.NoError(t, err)
+	requireSameJSON(t, field(t, chat, "messages"), b)
+	// The whole state too ("variables":{"n":1.0} keeps its digits).
+	b, err = json.Marshal(st)
+	require.NoError(t, err)
+	requireSameJSON(t, chat, b)
+	require.Equal(t, "4", p.headers[0].Get("X-Octavus-Sdk-Version"))
+}
+
+func TestSdkVersionHeader(t *testing.T) {
+	// Every request, REST or trigger, advertises wire version 4.
+	f := newFakePlatform(t)
+	f.handle("POST /api/agent-sessions", jsonRoute(`{"sessionId":"s"}`))
+	f.addLegs(eventsLeg(`{"type":"start","messageId":"m"}`, `{"type":"finish","finishReason":"stop"}`))
+	c := f.client(t)
+	_, err := c.AgentSessions.Create(t.Context(), "agent_1", nil)
+	require.NoError(t, err)
+	collect(c.AgentSessions.Attach("s", AttachOptions{}).Execute(t.Context(), TriggerRequest{TriggerName: "user-message"}))
+	got := f.reqs()
+	require.Len(t, got, 2)
+	require.Equal(t, "/api/agent-sessions", got[0].Path)
+	require.True(t, strings.HasSuffix(got[1].Path, "/trigger"), got[1].Path)
+	for _, r := range got {
+		require.Equal(t, []string{"4"}, r.Header.Values("X-Octavus-Sdk-Version"), r.Path)
+	}
 }

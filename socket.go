@@ -277,6 +277,13 @@ func (srv *socketServer) write(run *socketRun, ev StreamEvent) {
 	if run != nil && run.dropped.Load() {
 		return
 	}
+	if srv.ctx.Err() != nil {
+		// ServeSocket is ending (its ctx is done): nothing more goes out,
+		// in particular not the finish {stop} of the execution that ctx
+		// cancelled. A Write may still succeed on a done ctx
+		// (coder/websocket picks at random between its lock and ctx).
+		return
+	}
 	if err := srv.conn.Write(srv.ctx, b); err != nil {
 		srv.end(fmt.Errorf("octavus: writing to the socket: %w", err))
 		if run != nil {

@@ -1,9 +1,11 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -31,14 +33,52 @@ func TestClientChat(t *testing.T) {
 		return startAppServer(t, ctx, "node/reference-server.mjs", []string{"node", "node/reference-server.mjs", "-addr", "127.0.0.1:0"}, env)
 	}
 
-	for _, c := range clientChatCases() {
+	for _, c := range append(clientChatCases(), chatCases20Only()...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 			defer cancel()
-			gosdk := runChatSide(t, ctx, "octavus-go (examples/nethttp)", c, startGo)
-			ref := runChatSide(t, ctx, "reference (node/reference-server.mjs)", c, startNode)
+			gosdk := runChatSide(t, ctx, "octavus-go (examples/nethttp)", chatClient20, c, startGo)
+			ref := runChatSide(t, ctx, "reference (node/reference-server.mjs)", chatClient20, c, startNode)
 			checkChatSides(t, c, gosdk, ref)
+		})
+	}
+}
+
+// TestClientChat64 is TestClientChat with the official browser client at
+// 6.4.0 (the oracle build of @octavus/client-sdk, driven by
+// node/chat-client-6.4.mjs), and with node/reference-server-6.4.mjs, the
+// same Node port on the official @octavus/server-sdk 6.4.0, as the
+// reference. It plays TestClientChat's cases, with the end states the 6.4.0
+// client reaches where it differs from 2.0.0, and the cases only 6.4.0 has:
+// retry() after an error (with the rollback the platform must receive), a
+// worker's streamed output and a todo list.
+func TestClientChat64(t *testing.T) {
+	requireNode(t)
+	requireOracle(t)
+	exampleBin := buildExample(t, "examples/nethttp")
+	startGo := func(t *testing.T, ctx context.Context, env []string) *appServer {
+		return startAppServer(t, ctx, "examples/nethttp", []string{exampleBin, "-addr", "127.0.0.1:0"}, env)
+	}
+	startNode := func(t *testing.T, ctx context.Context, env []string) *appServer {
+		return startAppServer(t, ctx, "node/reference-server-6.4.mjs", []string{"node", "node/reference-server-6.4.mjs", "-addr", "127.0.0.1:0"}, env)
+	}
+
+	for _, c := range clientChatCases64() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
+			defer cancel()
+			gosdk := runChatSide(t, ctx, "octavus-go (examples/nethttp)", chatClient64, c, startGo)
+			ref := runChatSide(t, ctx, "reference 6.4.0 (node/reference-server-6.4.mjs)", chatClient64, c, startNode)
+			checkChatSides(t, c, gosdk, ref)
+			if c.check != nil {
+				for _, side := range []*chatSide{gosdk, ref} {
+					if err := c.check(side.triggers); err != nil {
+						t.Errorf("%s: %v\nplatform requests:\n%s", side.label, err, joinLines(requestLog(side.platform)))
+					}
+				}
+			}
 		})
 	}
 }
@@ -61,6 +101,16 @@ type chatCase struct {
 	// other POSTs (the trigger bodies are then not compared).
 	aborted   []bool
 	abortedGo []bool
+	// check, when set, checks the trigger POSTs the platform received on
+	// each side (beyond comparing the two sides' bodies).
+	check func(triggers []octavustest.Request) error
+	// platform are the options of the case's octavustest platforms.
+	platform []octavustest.Option
+	// scriptFor, when set, makes the agent's script for each side's
+	// platform in place of script.
+	scriptFor func(p *octavustest.Server) []octavustest.Turn
+	// retries leaves the app servers' retries on (their default).
+	retries bool
 }
 
 // chatSide is one run of a case against one app server.
@@ -77,24 +127,34 @@ type chatSide struct {
 // runChatSide starts a fresh platform whose agent plays c.script, an app
 // server pointed at it, runs the chat client against the app server and
 // waits until the platform has served every trigger POST.
-func runChatSide(t *testing.T, ctx context.Context, label string, c chatCase, start func(*testing.T, context.Context, []string) *appServer) *chatSide {
+// driver is the chat client (chatClient20 or chatClient64).
+func runChatSide(t *testing.T, ctx context.Context, label, driver string, c chatCase, start func(*testing.T, context.Context, []string) *appServer) *chatSide {
 	t.Helper()
-	p := octavustest.NewServer()
+	p := octavustest.NewServer(c.platform...)
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
-	app := start(t, ctx, []string{
+	script := c.script
+	if c.scriptFor != nil {
+		script = c.scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
+	}
+	if !c.retries {
 		// The reference 2.0.0 does not retry; the cases pin its requests.
-		"OCTAVUS_MAX_RETRIES=-1",
-	})
+		// 6.4.0 does (the conformance scenarios pin how); here retries are
+		// off on both sides, so that a failure reaches the browser at once.
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	app := start(t, ctx, env)
 	diag := func() string {
 		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.logs(), joinLines(requestLog(p)))
 	}
 	job := c.job
 	job.URL = app.url
-	out, raw := runChatClient(t, ctx, job, diag)
+	out, raw := runChatClient(t, ctx, driver, job, diag)
 	triggers, err := triggerRequests(ctx, p)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, diag())
@@ -205,6 +265,7 @@ type view struct {
 	clientToolCalls []obj
 	callbacks       []string
 	stopped         bool
+	canRetry        []bool // 6.4.0 client only: chat.canRetry before each retry
 }
 
 func (v view) json(t *testing.T) jsonValue {
@@ -227,7 +288,7 @@ func (v view) json(t *testing.T) jsonValue {
 	if v.err != nil {
 		errValue = v.err
 	}
-	b, err := json.Marshal(obj{
+	rendered := obj{
 		"status":          v.status,
 		"error":           errValue,
 		"messages":        messages,
@@ -236,7 +297,11 @@ func (v view) json(t *testing.T) jsonValue {
 		"clientToolCalls": nonNil(v.clientToolCalls),
 		"callbacks":       v.callbacks,
 		"stopped":         v.stopped,
-	})
+	}
+	if len(v.canRetry) > 0 {
+		rendered["canRetry"] = v.canRetry
+	}
+	b, err := json.Marshal(rendered)
 	if err != nil {
 		t.Fatalf("encoding the expected end state: %v", err)
 	}
@@ -318,7 +383,53 @@ var answerFromConfirmation = octavustest.Respond(func(req octavustest.TriggerReq
 	return octavustest.Stream(octavustest.Text(fmt.Sprintf("Confirmed: %v.", res["confirmed"])))
 })
 
+// clientChatCases are TestClientChat's cases: clientChatCaseList with the
+// platform and the end states that octavus-go's 6.4.0 behaviour needs.
 func clientChatCases() []chatCase {
+	cases := clientChatCaseList()
+	for i := range cases {
+		c := &cases[i]
+		switch c.name {
+		case "rate-limited", "provider-overloaded", "client-tool-continuation-fails", "unknown-session":
+			// octavus-go keeps the code of the platform's error body in
+			// the error event (SESSION_BUSY must reach the browser); the
+			// reference, 2.0.0 as 6.4.0, drops it.
+			code := map[string]string{
+				"rate-limited":                   "RATE_LIMITED",
+				"provider-overloaded":            "SERVICE_UNAVAILABLE",
+				"client-tool-continuation-fails": "SERVICE_UNAVAILABLE",
+				"unknown-session":                "NOT_FOUND",
+			}[c.name]
+			c.wantGo = ptr(withErrorCode(c.want, code))
+			c.why = "octavus-go keeps the platform's error code (" + code + ") in the error event, which the reference drops (README, Divergences)"
+		case "stop":
+			// The app server cancels the stalled platform request, and the
+			// platform sees that cancel when its handler notices the client
+			// has gone. A next trigger that arrives before that gets
+			// SESSION_BUSY, as on the real platform (which SDKs at 6.4.0
+			// retry; 2.0.0 does not, and the cases run without retries).
+			// This case is about stop, so its platform takes concurrent
+			// runs; stop-then-busy pins the busy answer.
+			c.platform = []octavustest.Option{octavustest.WithConcurrentRuns()}
+		}
+	}
+	return cases
+}
+
+// withErrorCode is v with code in its error.
+func withErrorCode(v view, code string) view {
+	err := obj{}
+	for k, e := range v.err {
+		err[k] = e
+	}
+	err["code"] = code
+	v.err = err
+	return v
+}
+
+// clientChatCaseList are the conversations of TestClientChat as the
+// reference plays them.
+func clientChatCaseList() []chatCase {
 	no := "The user said no"
 	return []chatCase{
 		{
@@ -620,7 +731,8 @@ func clientChatCases() []chatCase {
 			want: view{
 				status: "error",
 				// The reference's createApiErrorEvent keeps neither the
-				// body's code nor Retry-After; octavus-go does the same.
+				// body's code nor Retry-After (octavus-go keeps the code,
+				// see clientChatCases).
 				err: obj{
 					"name": "OctavusError", "errorType": "rate_limit_error", "message": "Too many requests for this project",
 					"source": "platform", "retryable": true,
@@ -795,4 +907,388 @@ var providerError = obj{
 	"type": "error", "errorType": "provider_error", "message": "The model provider failed",
 	"source": "provider", "retryable": true, "retryAfter": 3,
 	"provider": obj{"name": "anthropic", "model": "claude-sonnet-4", "statusCode": 529, "errorType": "overloaded_error", "requestId": "req_123"},
+}
+
+// clientChatCases64 are TestClientChat64's cases: clientChatCases with the
+// 6.4.0 client's end state where it differs from 2.0.0's, then the cases
+// of what only 6.4.0 has.
+func clientChatCases64() []chatCase {
+	cases := clientChatCases()
+	for i := range cases {
+		c := &cases[i]
+		switch c.name {
+		case "connection-cut":
+			// 6.4.0's server SDK takes the cut for a transport drop: it ends
+			// the stream with no event, and the 6.4.0 client commits the
+			// partial turn and goes idle.
+			c.want = view{
+				status:    "idle",
+				messages:  []obj{userMessage("Hi"), assistantMessage(textPart("Half an ans"))},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi")},
+				callbacks: []string{}, // no finish event, so no onFinish
+			}
+			c.why = "octavus-go ends a cut platform stream with a retryable internal_error event, where 6.4.0 ends it silently " +
+				"(a 2.0.0 browser would hang in streaming on a silent end; README, Divergences)"
+		case "empty-session-id":
+			// 6.4.0's attach("") is a handle with no session yet: its
+			// execute() starts a deferred session (POST
+			// /api/agent-sessions/start, with no agent), which octavustest
+			// refuses with 405; the 6.4.0 createHttpTransport turns
+			// octavus-go's 400 into an error event of its own
+			// (createApiErrorEvent), no longer the raw body as an
+			// internal_error.
+			c.about = "the browser sends sessionId \"\": the 6.4.0 reference starts a deferred session with no agent, octavus-go answers 400 itself"
+			c.want = emptySessionID(obj{
+				"name": "OctavusError", "errorType": "unknown_error", "message": "Method not allowed",
+				"source": "platform", "retryable": false,
+			}, "error:unknown_error")
+			c.wantGo = ptr(emptySessionID(obj{
+				"name": "OctavusError", "errorType": "validation_error", "message": `{"error":"\"sessionId\" must not be empty"}`,
+				"source": "platform", "retryable": false,
+			}, "error:validation_error"))
+			c.aborted = []bool{}
+		}
+	}
+	return append(cases, chatCases64Only()...)
+}
+
+// retryTrigger is the trigger request retry() sends: the last trigger with
+// its rollback anchor.
+func retryTrigger(text string, rollbackAfter any) obj {
+	r := triggerRequest(text)
+	r["rollbackAfterMessageId"] = rollbackAfter
+	return r
+}
+
+// checkRollbacks checks the rollbackAfterMessageId of each trigger POST the
+// platform received, in order: absent where want[i] is absentRollback, else
+// present with that value (nil for null).
+func checkRollbacks(want ...any) func([]octavustest.Request) error {
+	return func(triggers []octavustest.Request) error {
+		if len(triggers) != len(want) {
+			return fmt.Errorf("the platform got %d trigger POSTs, want %d", len(triggers), len(want))
+		}
+		for i, r := range triggers {
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				return fmt.Errorf("trigger POST %d: %w", i+1, err)
+			}
+			got, present := body["rollbackAfterMessageId"]
+			if want[i] == absentRollback {
+				if present {
+					return fmt.Errorf("trigger POST %d carries rollbackAfterMessageId %s, want none: %s", i+1, got, r.Body)
+				}
+				continue
+			}
+			wantJSON, _ := json.Marshal(want[i])
+			if !present || !decodeJSON(string(got)).equal(decodeJSON(string(wantJSON))) {
+				return fmt.Errorf("trigger POST %d: rollbackAfterMessageId %s, want %s: %s", i+1, orAbsent(got, present), wantJSON, r.Body)
+			}
+		}
+		return nil
+	}
+}
+
+// absentRollback stands for a trigger body without rollbackAfterMessageId.
+const absentRollback = "(absent)"
+
+func orAbsent(raw json.RawMessage, present bool) string {
+	if !present {
+		return absentRollback
+	}
+	return string(raw)
+}
+
+// The worker of the worker cases: a stream worker whose input streams in
+// before it runs.
+const workerID = "worker_1"
+
+var (
+	workerInput  = obj{"topic": "Go servers"}
+	workerOutput = obj{"summary": "net/http is enough"}
+)
+
+// workerEvents are a worker's events as the platform streams them: its
+// input (worker-input-start, -delta, -ready), worker-start, its own
+// reasoning and text (each event with workerId), worker-result.
+func workerEvents() []octavustest.Part {
+	w := func(ev obj) octavustest.Part {
+		ev["workerId"] = workerID
+		return octavustest.Event(ev)
+	}
+	return []octavustest.Part{
+		w(obj{"type": "worker-input-start", "workerSlug": "researcher", "description": "Research the topic"}),
+		w(obj{"type": "worker-input-delta", "delta": `{"topic":"Go `}),
+		w(obj{"type": "worker-input-delta", "delta": `servers"}`}),
+		w(obj{"type": "worker-input-ready", "input": workerInput}),
+		w(obj{"type": "worker-start", "workerSlug": "researcher", "description": "Research the topic", "input": workerInput}),
+		w(obj{"type": "reasoning-start", "id": "wr_1"}),
+		w(obj{"type": "reasoning-delta", "id": "wr_1", "delta": "Looking at the standard library."}),
+		w(obj{"type": "reasoning-end", "id": "wr_1"}),
+		w(obj{"type": "text-start", "id": "wt_1"}),
+		w(obj{"type": "text-delta", "id": "wt_1", "delta": "net/http"}),
+		w(obj{"type": "text-delta", "id": "wt_1", "delta": " is enough."}),
+		w(obj{"type": "text-end", "id": "wt_1"}),
+		w(obj{"type": "worker-result", "output": workerOutput}),
+	}
+}
+
+// workerPart is the UIMessage part the worker's events become.
+func workerPart() obj {
+	return obj{
+		"type": "worker", "workerId": workerID, "workerSlug": "researcher", "description": "Research the topic",
+		"input": workerInput, "output": workerOutput, "status": "done",
+		"parts": []obj{
+			{"type": "reasoning", "text": "Looking at the standard library.", "status": "done"},
+			textPart("net/http is enough."),
+		},
+	}
+}
+
+// usageEvent is a worker execution's cost summary, which 6.4.0 streams
+// after finish.
+var usageEvent = obj{
+	"type":   "usage",
+	"cost":   obj{"currency": "USD", "bandwidthFee": 0.0001, "providerFee": 0.002, "totalFee": 0.0021, "byok": false},
+	"tokens": obj{"inputTokens": 120, "outputTokens": 30, "totalTokens": 150},
+}
+
+func todos(statuses ...string) []obj {
+	items := []string{"Find the order", "Refund it"}
+	out := make([]obj, len(statuses))
+	for i, s := range statuses {
+		out[i] = obj{"id": fmt.Sprintf("todo_%d", i+1), "content": items[i], "status": s}
+	}
+	return out
+}
+
+// chatCases64Only are the cases of what only the 6.4.0 client and protocol
+// have.
+func chatCases64Only() []chatCase {
+	return []chatCase{
+		{
+			name: "retry-after-error",
+			about: "the platform fails the first turn with a retryable 503; chat.retry() sends the trigger again with " +
+				"rollbackAfterMessageId null (no message before it: truncate all), and the platform gets that null",
+			script: []octavustest.Turn{
+				octavustest.Failure{Status: 503},
+				octavustest.Stream(octavustest.Text("Here", " now.")),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Hi"), {Retry: true}}},
+			want: view{
+				status:    "idle",
+				messages:  []obj{userMessage("Hi"), assistantMessage(textPart("Here now."))},
+				statuses:  []string{"idle", "streaming", "error", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi"), retryTrigger("Hi", nil)},
+				callbacks: []string{"error:provider_overloaded", "finish"},
+				canRetry:  []bool{true},
+			},
+			aborted: []bool{false, false},
+			check:   checkRollbacks(absentRollback, nil),
+		},
+		{
+			name: "retry-mid-conversation",
+			about: "the second turn fails with a provider error event after some text; chat.retry() drops that turn and sends " +
+				"it again with rollbackAfterMessageId from the failed turn's start.lastMessageId; the platform gets it",
+			script: []octavustest.Turn{
+				octavustest.Stream(octavustest.Text("Hello.")), // message msg_1
+				octavustest.Events(
+					octavustest.Event(obj{"type": "start", "messageId": "msg_2", "executionId": "exec_2", "lastMessageId": "msg_1"}),
+					octavustest.Text("Working on it"),
+					octavustest.Event(providerError),
+				),
+				octavustest.Stream(octavustest.Text("Recovered.")),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Hi"), userTrigger("Again"), {Retry: true}}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Hi"),
+					assistantMessage(textPart("Hello.")),
+					userMessage("Again"),
+					assistantMessage(textPart("Recovered.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "error", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Hi"), triggerRequest("Again"), retryTrigger("Again", "msg_1")},
+				callbacks: []string{"finish", "error:provider_error", "finish"},
+				canRetry:  []bool{true},
+			},
+			aborted: []bool{false, false, false},
+			check:   checkRollbacks(absentRollback, absentRollback, "msg_1"),
+		},
+		{
+			name: "stop-then-busy",
+			about: "stop() mid-stream, then another message while the platform still runs the stopped execution: the platform " +
+				"answers SESSION_BUSY (429, Retry-After: 1), the app server retries after Retry-After, and the answer comes",
+			scriptFor: func(p *octavustest.Server) []octavustest.Turn {
+				return []octavustest.Turn{busyAfterStop(p), octavustest.Stream(octavustest.Text("Back again."))}
+			},
+			retries: true,
+			job: chatJob{
+				Sends: []chatSend{
+					{TriggerName: "user-message", Input: obj{"USER_MESSAGE": "Tell me a long story"}, UserMessage: "Tell me a long story", StopOnFirstTextDelta: true},
+					userTrigger("Still there?"),
+				},
+			},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Tell me a long story"),
+					assistantMessage(textPart("Partial answer")),
+					userMessage("Still there?"),
+					assistantMessage(textPart("Back again.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Tell me a long story"), triggerRequest("Still there?")},
+				callbacks: []string{"stop", "finish"},
+				stopped:   true,
+			},
+			// The stopped trigger, the busy one, its retry.
+			aborted: []bool{true, false, false},
+			check: func(triggers []octavustest.Request) error {
+				if len(triggers) == 3 && !bytes.Equal(triggers[1].Body, triggers[2].Body) {
+					return fmt.Errorf("the retry posted %s, the busy trigger %s", triggers[2].Body, triggers[1].Body)
+				}
+				return nil
+			},
+		},
+		{
+			name: "worker",
+			about: "a worker's streamed output: its input streams in (worker-input-*), worker-start, its reasoning and text " +
+				"deltas with workerId, worker-result, then the main agent's text; a usage event after finish changes nothing",
+			script: []octavustest.Turn{
+				octavustest.Stream(append(workerEvents(),
+					octavustest.Text("The researcher is done."),
+					octavustest.Finish("stop"),
+					octavustest.Event(usageEvent),
+				)...),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Research Go servers")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Research Go servers"),
+					assistantMessage(workerPart(), textPart("The researcher is done.")),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Research Go servers")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name: "todo",
+			about: "a todo list: todo-update events (the second replaces the first's list in the same part), " +
+				"around the agent's text",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("in_progress", "pending")}),
+					octavustest.Text("Found it."),
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("completed", "completed")}),
+					octavustest.Text("Refunded."),
+				),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Refund my order")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Refund my order"),
+					assistantMessage(
+						obj{"type": "todo", "todos": todos("completed", "completed"), "status": "done"},
+						textPart("Found it."),
+						textPart("Refunded."),
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Refund my order")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+	}
+}
+
+// busyAfterStop is a turn that streams some text and then keeps the
+// execution running on the platform after the app server has cancelled it
+// (a stop), until the session's next trigger POST has been answered, which
+// is therefore SESSION_BUSY. The app server retries it after Retry-After
+// (1 s), by when this turn has long returned: the retry's answer is the
+// script's next turn.
+func busyAfterStop(p *octavustest.Server) octavustest.Turn {
+	return octavustest.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seq := len(p.Requests()) // this POST's, the last to arrive
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{
+			`{"type":"start","messageId":"msg_1","executionId":"exec_1"}`,
+			`{"type":"text-start","id":"t1"}`,
+			`{"type":"text-delta","id":"t1","delta":"Partial answer"}`,
+		} {
+			fmt.Fprintf(w, "data: %s\n\n", ev)
+		}
+		_ = http.NewResponseController(w).Flush()
+		<-r.Context().Done() // the app server cancelled: the stop
+		ctx, cancel := context.WithTimeout(context.Background(), chatClientTimeout)
+		defer cancel()
+		_, _ = p.WaitDone(ctx, seq+1) // the next trigger got SESSION_BUSY
+	}))
+}
+
+// chatCases20Only are TestClientChat's cases of 6.4.0 events reaching a
+// 2.0.0 browser: octavus-go forwards them (it speaks 6.4.0), the reference
+// 2.0.0 drops the ones it does not know, and the 2.0.0 client drops them
+// too, so both chats end the same, as a 2.0.0 browser shows them: the
+// worker's reasoning and text as the agent's own (2.0.0 knows no
+// workerId), no todo list.
+func chatCases20Only() []chatCase {
+	return []chatCase{
+		{
+			name:  "worker-to-2.0-client",
+			about: "a worker's streamed output (and a usage event after finish) reaches a 2.0.0 browser, which knows no worker",
+			script: []octavustest.Turn{
+				octavustest.Stream(append(workerEvents(),
+					octavustest.Text("The researcher is done."),
+					octavustest.Finish("stop"),
+					octavustest.Event(usageEvent),
+				)...),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Research Go servers")}},
+			want: view{
+				status: "idle",
+				messages: []obj{
+					userMessage("Research Go servers"),
+					assistantMessage(
+						obj{"type": "reasoning", "text": "Looking at the standard library.", "status": "done"},
+						textPart("net/http is enough."),
+						textPart("The researcher is done."),
+					),
+				},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Research Go servers")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+		{
+			name:  "todo-to-2.0-client",
+			about: "todo-update events reach a 2.0.0 browser, which knows no todo list",
+			script: []octavustest.Turn{
+				octavustest.Stream(
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("in_progress", "pending")}),
+					octavustest.Text("Found it."),
+					octavustest.Event(obj{"type": "todo-update", "todos": todos("completed", "completed")}),
+					octavustest.Text("Refunded."),
+				),
+			},
+			job: chatJob{Sends: []chatSend{userTrigger("Refund my order")}},
+			want: view{
+				status:    "idle",
+				messages:  []obj{userMessage("Refund my order"), assistantMessage(textPart("Found it."), textPart("Refunded."))},
+				statuses:  []string{"idle", "streaming", "idle"},
+				requests:  []obj{triggerRequest("Refund my order")},
+				callbacks: []string{"finish"},
+			},
+			aborted: []bool{false},
+		},
+	}
 }

@@ -227,17 +227,21 @@ type chatJob struct {
 	// SessionID, when set, is the session id the chat uses in place of
 	// the one POST /api/sessions gave.
 	SessionID *string `json:"sessionId,omitempty"`
-	TimeoutMs int64   `json:"timeoutMs"`
+	// Transport is "http" (the default) or "socket"; only
+	// node/chat-client-6.4.mjs reads it (the 2.0.0 drivers are one each).
+	Transport string `json:"transport,omitempty"`
+	TimeoutMs int64  `json:"timeoutMs"`
 }
 
 // chatSend is one chat.send(triggerName, input, {userMessage: {content}}).
 // With StopOnFirstTextDelta, chat.stop() is called once the answer has
-// some text.
+// some text. With Retry it is chat.retry() instead (6.4.0 client only).
 type chatSend struct {
-	TriggerName          string         `json:"triggerName"`
+	TriggerName          string         `json:"triggerName,omitempty"`
 	Input                map[string]any `json:"input,omitempty"`
 	UserMessage          string         `json:"userMessage,omitempty"`
 	StopOnFirstTextDelta bool           `json:"stopOnFirstTextDelta,omitempty"`
+	Retry                bool           `json:"retry,omitempty"`
 }
 
 // clientToolSpec is a client tool. An automatic one throws Error when set,
@@ -261,18 +265,26 @@ type chatOutput struct {
 	ClientToolCalls json.RawMessage `json:"clientToolCalls"`
 	Callbacks       []string        `json:"callbacks"`
 	Stopped         bool            `json:"stopped"`
+	// CanRetry is chat.canRetry before each retry (6.4.0 client only).
+	CanRetry []bool `json:"canRetry"`
 }
 
-// runChatClient runs node/chat-client.mjs with job and decodes its output.
-// diag adds to a failure report.
-func runChatClient(t *testing.T, ctx context.Context, job chatJob, diag func() string) (chatOutput, []byte) {
+// The chat client drivers: the 2.0.0 client from npm and the 6.4.0 oracle.
+const (
+	chatClient20 = "node/chat-client.mjs"
+	chatClient64 = "node/chat-client-6.4.mjs"
+)
+
+// runChatClient runs the chat client driver (chatClient20 or chatClient64)
+// with job and decodes its output. diag adds to a failure report.
+func runChatClient(t *testing.T, ctx context.Context, driver string, job chatJob, diag func() string) (chatOutput, []byte) {
 	t.Helper()
 	job.TimeoutMs = chatClientTimeout.Milliseconds()
 	in, err := json.Marshal(job)
 	if err != nil {
 		t.Fatalf("encoding the chat job: %v", err)
 	}
-	stdout, stderr, err := runNodeScript(ctx, "node/chat-client.mjs", in)
+	stdout, stderr, err := runNodeScript(ctx, driver, in)
 	if ctx.Err() != nil {
 		t.Fatalf("the chat client did not finish in time\nstdout:\n%s\nstderr:\n%s\n%s",
 			indentText(stdout.String()), indentText(stderr.String()), diag())
@@ -306,6 +318,9 @@ func (o chatOutput) view() (jsonValue, error) {
 		"callbacks":       o.Callbacks,
 		"stopped":         o.Stopped,
 	}
+	if len(o.CanRetry) > 0 {
+		v["canRetry"] = o.CanRetry
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return jsonValue{}, err
@@ -318,6 +333,33 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return r
+}
+
+// requireOracle skips t when the official SDKs at 6.4.0 are not there
+// (node/oracle.mjs finds them the same way: OCTAVUS_ORACLE_DIR, else
+// ../shared/oracle beside the repository), except under CI=true, where that
+// is a failure.
+func requireOracle(t *testing.T) {
+	t.Helper()
+	dir := os.Getenv("OCTAVUS_ORACLE_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "oracle")
+	}
+	var missing []string
+	for _, f := range []string{"client-sdk-6.4.0.mjs", "server-sdk-6.4.0.mjs"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("the 6.4.0 oracle is not in %s (missing %s): set OCTAVUS_ORACLE_DIR to the folder with the official SDK builds",
+		dir, strings.Join(missing, ", "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: not skipping)")
+	}
+	t.Skip(msg)
 }
 
 // createdAtOK stands for a message's createdAt that is a valid time.

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -45,6 +47,10 @@ type jsonValue struct {
 	v     any
 	raw   string
 	valid bool
+	// digest, when set, stands for a value too large to record in full:
+	// "sha256:<hex of its canonical form>" (see recording_test.go).
+	digest string
+	size   int // the canonical form's length in bytes, with digest
 }
 
 func decodeJSON(s string) jsonValue {
@@ -82,6 +88,9 @@ func normalizeNumbers(v any) any {
 }
 
 func (j jsonValue) equal(o jsonValue) bool {
+	if j.digest != "" || o.digest != "" {
+		return j.sum() == o.sum()
+	}
 	if j.valid != o.valid {
 		return false
 	}
@@ -93,14 +102,46 @@ func (j jsonValue) equal(o jsonValue) bool {
 
 // compact renders a value on one line with sorted keys.
 func (j jsonValue) compact() string {
+	if j.digest != "" {
+		return fmt.Sprintf(`{"$digest":%q,"$bytes":%d}`, j.digest, j.size)
+	}
 	if !j.valid {
 		return fmt.Sprintf("(not JSON) %q", j.raw)
 	}
-	b, err := json.Marshal(j.v)
+	b, err := canonicalJSON(j.v)
 	if err != nil {
 		return fmt.Sprintf("(unprintable) %q", j.raw)
 	}
 	return string(b)
+}
+
+// canonicalJSON renders a decoded value on one line with sorted keys and
+// no HTML escaping: the form recordings hold and digests are taken of.
+func canonicalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// sum is the digest of a value: its recorded digest, or the SHA-256 of its
+// canonical form.
+func (j jsonValue) sum() string {
+	if j.digest != "" {
+		return j.digest
+	}
+	if !j.valid {
+		return "raw:" + j.raw
+	}
+	b, err := canonicalJSON(j.v)
+	if err != nil {
+		return "raw:" + j.raw
+	}
+	h := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(h[:])
 }
 
 func decodeAll(items []string) []jsonValue {
@@ -195,7 +236,7 @@ func renderDiff(wantLabel string, want []jsonValue, gotLabel string, got []jsonV
 		return fmt.Sprintf("%2d", n)
 	}
 	for _, op := range ops {
-		fmt.Fprintf(&b, "  %c %s %s  %s\n", op.kind, pos(op.a), pos(op.b), op.v.compact())
+		fmt.Fprintf(&b, "  %c %s %s  %s\n", op.kind, pos(op.a), pos(op.b), shorten(op.v.compact()))
 	}
 	for k := 0; k < len(ops); {
 		if ops[k].kind != '-' {
@@ -215,7 +256,7 @@ func renderDiff(wantLabel string, want []jsonValue, gotLabel string, got []jsonV
 			paths := jsonPathDiff("$", x.v, y.v)
 			fmt.Fprintf(&b, "  - %d vs + %d:\n", x.a, y.b)
 			for _, line := range paths {
-				fmt.Fprintf(&b, "      %s\n", line)
+				fmt.Fprintf(&b, "      %s\n", shorten(line))
 			}
 		}
 		k = s
@@ -223,9 +264,19 @@ func renderDiff(wantLabel string, want []jsonValue, gotLabel string, got []jsonV
 	return b.String()
 }
 
+// shorten cuts a line of a report that would run to megabytes (the size
+// scenarios carry results of megabytes).
+func shorten(s string) string {
+	const keep = 2000
+	if len(s) <= keep {
+		return s
+	}
+	return fmt.Sprintf("%s...(%d bytes in all)", s[:keep], len(s))
+}
+
 // jsonPathDiff lists where two values differ, one line per JSON path.
 func jsonPathDiff(path string, a, b jsonValue) []string {
-	if !a.valid || !b.valid {
+	if !a.valid || !b.valid || a.digest != "" || b.digest != "" {
 		return []string{fmt.Sprintf("%s: %s vs %s", path, a.compact(), b.compact())}
 	}
 	var out []string
@@ -298,41 +349,69 @@ func joinLines(lines []string) string {
 	return b.String()
 }
 
-// compareRuns checks octavus-go's run against the reference's as FORMAT.md
-// says, and fails the test with both sides in full on a difference.
-func compareRuns(t *testing.T, sc *scenario, node, gosdk run) {
-	t.Helper()
-	nodeStream := parseSSE(node.sse)
-	goStream := parseSSE(gosdk.sse)
+// outcome is what one run produced, in the form the comparison uses.
+type outcome struct {
+	payloads []jsonValue // the data: payloads, [DONE] excluded
+	done     bool        // the stream ended with data: [DONE]
+	bodies   []jsonValue // the /trigger POST bodies, in order
+}
 
-	wantLabel := "reference (Node) payloads"
-	want := decodeAll(nodeStream.payloads)
-	if sc.Divergence != nil {
-		wantLabel = "expected octavus-go payloads (divergence.goEvents)"
-		want = decodeAll(rawStrings(sc.Divergence.GoEvents))
-	}
-	got := decodeAll(goStream.payloads)
-	nodeBodies := decodeAll(byteStrings(node.bodies))
-	goBodies := decodeAll(byteStrings(gosdk.bodies))
+// outcomeOf splits a run's SSE bytes and decodes its bodies.
+func outcomeOf(r run) outcome {
+	st := parseSSE(r.sse)
+	return outcome{payloads: decodeAll(st.payloads), done: st.done, bodies: decodeAll(byteStrings(r.bodies))}
+}
 
+// diffOutcomes lists how got differs from want: payloads (against
+// wantPayloads, which is want's own unless a divergence pins octavus-go's),
+// the final [DONE] and the bodies.
+func diffOutcomes(wantLabel string, want outcome, wantPayloads []jsonValue, payloadsLabel, gotLabel string, got outcome) []string {
 	var problems []string
-	if !listsEqual(want, got) {
+	if !listsEqual(wantPayloads, got.payloads) {
 		problems = append(problems, "SSE payloads differ:\n"+
-			renderDiff(wantLabel, want, "octavus-go payloads", got))
+			renderDiff(payloadsLabel, wantPayloads, gotLabel+" payloads", got.payloads))
 	}
-	if nodeStream.done != goStream.done {
-		problems = append(problems, fmt.Sprintf("ends with data: [DONE]: reference %v, octavus-go %v", nodeStream.done, goStream.done))
+	if want.done != got.done {
+		problems = append(problems, fmt.Sprintf("ends with data: [DONE]: %s %v, %s %v", wantLabel, want.done, gotLabel, got.done))
 	}
-	if !listsEqual(nodeBodies, goBodies) {
+	if !listsEqual(want.bodies, got.bodies) {
 		problems = append(problems, "trigger POST bodies differ:\n"+
-			renderDiff("reference (Node) bodies", nodeBodies, "octavus-go bodies", goBodies))
+			renderDiff(wantLabel+" bodies", want.bodies, gotLabel+" bodies", got.bodies))
 	}
+	return problems
+}
+
+// reference is what octavus-go is compared against: a live run of a
+// reference SDK, or the recording of the 6.4.0 oracle.
+type reference struct {
+	label string  // "reference 2.0.0 (Node)", "recorded 6.4.0 oracle", ...
+	out   outcome // its outcome
+	run   *run    // the live run, nil for a recording
+}
+
+// compareRuns checks octavus-go's run against the reference as FORMAT.md
+// says, and fails the test with both sides in full on a difference.
+func compareRuns(t *testing.T, sc *scenario, ref reference, gosdk run) {
+	t.Helper()
+	got := outcomeOf(gosdk)
+	wantPayloads := ref.out.payloads
+	payloadsLabel := ref.label + " payloads"
+	if sc.Divergence != nil {
+		payloadsLabel = "expected octavus-go payloads (divergence.goEvents)"
+		wantPayloads = decodeAll(rawStrings(sc.Divergence.GoEvents))
+	}
+	want := ref.out
+	if sc.Divergence != nil && sc.Divergence.GoDone != nil {
+		want.done = *sc.Divergence.GoDone
+	}
+	problems := diffOutcomes(ref.label, want, wantPayloads, payloadsLabel, "octavus-go", got)
 	if len(problems) == 0 {
 		return
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario %s (%s): %s\n", sc.Name, sc.file, sc.About)
+	fmt.Fprintf(&b, "compared with: %s\n", ref.label)
 	if sc.Divergence != nil {
 		fmt.Fprintf(&b, "divergence: %s\n", sc.Divergence.Why)
 	}
@@ -344,17 +423,21 @@ func compareRuns(t *testing.T, sc *scenario, node, gosdk run) {
 		}
 	}
 	if sc.Divergence != nil {
-		b.WriteString("\nreference (Node) payloads, for information:\n")
-		for i, v := range decodeAll(nodeStream.payloads) {
-			fmt.Fprintf(&b, "     %2d  %s\n", i+1, v.compact())
+		fmt.Fprintf(&b, "\n%s payloads, for information:\n", ref.label)
+		for i, v := range ref.out.payloads {
+			fmt.Fprintf(&b, "     %2d  %s\n", i+1, shorten(v.compact()))
 		}
 	}
-	fmt.Fprintf(&b, "\nraw reference SSE:\n%s\n", indentRaw(node.sse))
+	if ref.run != nil {
+		fmt.Fprintf(&b, "\nraw %s SSE:\n%s\n", ref.label, indentRaw(ref.run.sse))
+	}
 	fmt.Fprintf(&b, "raw octavus-go SSE:\n%s\n", indentRaw(gosdk.sse))
-	fmt.Fprintf(&b, "platform log, reference run:\n%s", joinLines(node.log))
+	if ref.run != nil {
+		fmt.Fprintf(&b, "platform log, %s run:\n%s", ref.label, joinLines(ref.run.log))
+	}
 	fmt.Fprintf(&b, "platform log, octavus-go run:\n%s", joinLines(gosdk.log))
-	if node.stderr != "" {
-		fmt.Fprintf(&b, "reference stderr:\n%s\n", node.stderr)
+	if ref.run != nil && ref.run.stderr != "" {
+		fmt.Fprintf(&b, "%s stderr:\n%s\n", ref.label, ref.run.stderr)
 	}
 	t.Error(b.String())
 }

@@ -77,9 +77,13 @@ func runGo(t *testing.T, sc *scenario) run {
 	t.Helper()
 	p := newPlatform(t, sc.Legs)
 
-	// Retries are off: the reference 2.0.0 does not retry, and the
-	// scenarios pin its one request per leg.
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL(), APIKey: apiKey, MaxRetries: -1})
+	// Retries are off unless the scenario asks for them: 2.0.0 does not
+	// retry, and the 6.4.0 oracle runs with the same count.
+	retries := -1
+	if sc.Retries > 0 {
+		retries = sc.Retries
+	}
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL(), APIKey: apiKey, MaxRetries: retries})
 	if err != nil {
 		t.Fatalf("octavus.NewClient: %v", err)
 	}
@@ -87,10 +91,19 @@ func runGo(t *testing.T, sc *scenario) run {
 	for name, spec := range sc.Tools {
 		tools[name] = goTool(spec)
 	}
-	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{Tools: tools})
+	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
+		Tools:             tools,
+		RejectClientTools: sc.RejectClientTools,
+	})
+	if len(sc.DynamicTools) > 0 {
+		setDynamicTools(t, session, sc.DynamicTools)
+	}
 	req, err := octavus.DecodeSessionRequest(sc.Request)
 	if err != nil {
 		t.Fatalf("octavus.DecodeSessionRequest(%s): %v", sc.Request, err)
+	}
+	if sc.Sender != nil {
+		req = withSender(t, req, sc.Sender)
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
@@ -118,4 +131,60 @@ func runGo(t *testing.T, sc *scenario) run {
 		bodies: p.triggerBodies(),
 		log:    p.requestLog(),
 	}
+}
+
+// withSender sets the scenario's sender on a trigger request, as an app
+// does on the server from its signed-in user.
+func withSender(t *testing.T, req octavus.SessionRequest, raw json.RawMessage) octavus.SessionRequest {
+	t.Helper()
+	var sender octavus.MessageSender
+	if err := json.Unmarshal(raw, &sender); err != nil {
+		t.Fatalf("decoding the scenario's sender %s: %v", raw, err)
+	}
+	switch r := req.(type) {
+	case octavus.TriggerRequest:
+		r.Sender = &sender
+		return r
+	case *octavus.TriggerRequest:
+		r.Sender = &sender
+		return r
+	default:
+		t.Fatalf("the scenario's sender needs a trigger request, got %T", req)
+		return nil
+	}
+}
+
+// scenarioTools is the ToolProvider of a scenario's dynamic tools.
+type scenarioTools []dynamicToolSpec
+
+func (st scenarioTools) ToolHandlers() octavus.ToolHandlers {
+	h := octavus.ToolHandlers{}
+	for _, dt := range st {
+		var s octavus.ToolSchema
+		_ = json.Unmarshal(dt.Schema, &s) // checked when the scenario was loaded
+		h[s.Name] = goTool(dt.Handler)
+	}
+	return h
+}
+
+func (st scenarioTools) ToolSchemas() []octavus.ToolSchema {
+	out := make([]octavus.ToolSchema, 0, len(st))
+	for _, dt := range st {
+		var s octavus.ToolSchema
+		_ = json.Unmarshal(dt.Schema, &s)
+		out = append(out, s)
+	}
+	return out
+}
+
+// setDynamicTools hands the scenario's dynamic tools to the session. It
+// goes through an interface so that this package builds before
+// (*AgentSession).SetDynamicTools exists; until then the scenario fails.
+func setDynamicTools(t *testing.T, session *octavus.AgentSession, specs []dynamicToolSpec) {
+	t.Helper()
+	setter, ok := any(session).(interface{ SetDynamicTools(octavus.ToolProvider) })
+	if !ok {
+		t.Fatal("octavus-go has no (*AgentSession).SetDynamicTools(ToolProvider) yet")
+	}
+	setter.SetDynamicTools(scenarioTools(specs))
 }

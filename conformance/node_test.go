@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -66,21 +67,72 @@ func requireNode(t *testing.T) {
 	}
 }
 
-// nodeJob is what node/run-scenario.mjs reads on stdin.
-type nodeJob struct {
-	BaseURL   string              `json:"baseUrl"`
-	APIKey    string              `json:"apiKey"`
-	SessionID string              `json:"sessionId"`
-	Request   json.RawMessage     `json:"request"`
-	Tools     map[string]toolSpec `json:"tools"`
+// oracleDirEnv names the environment variable that says where the 6.4.0
+// oracle bundle (server-sdk-6.4.0.mjs) is, overriding <repo>/../shared/oracle.
+const oracleDirEnv = "OCTAVUS_ORACLE_DIR"
+
+// oracleFile is the 6.4.0 server SDK bundle inside the oracle directory.
+const oracleFile = "server-sdk-6.4.0.mjs"
+
+var (
+	oracleOnce sync.Once
+	oraclePath string // absolute path of the bundle, "" when absent
+	oracleWhy  string // why it is absent
+)
+
+// findOracle returns the absolute path of the 6.4.0 oracle bundle, or ""
+// and the reason when it is not there. The bundle lives in
+// $OCTAVUS_ORACLE_DIR, else in ../shared/oracle beside the repository (the
+// tests run in conformance/, so that is ../../shared/oracle from here).
+func findOracle() (path, why string) {
+	oracleOnce.Do(func() {
+		dir := os.Getenv(oracleDirEnv)
+		from := oracleDirEnv
+		if dir == "" {
+			dir = filepath.Join("..", "..", "shared", "oracle")
+			from = "the default <repo>/../shared/oracle"
+		}
+		p, err := filepath.Abs(filepath.Join(dir, oracleFile))
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err != nil {
+			oracleWhy = fmt.Sprintf("the 6.4.0 oracle is not at %s (%s): %v; set %s to the folder that holds %s",
+				p, from, err, oracleDirEnv, oracleFile)
+			return
+		}
+		oraclePath = p
+	})
+	return oraclePath, oracleWhy
 }
 
-// runNode plays the scenario through the reference SDK against a fresh
-// platform.
+// nodeJob is what node/run-scenario.mjs reads on stdin.
+type nodeJob struct {
+	SDK               string              `json:"sdk"`
+	Version           string              `json:"version"`
+	BaseURL           string              `json:"baseUrl"`
+	APIKey            string              `json:"apiKey"`
+	SessionID         string              `json:"sessionId"`
+	Request           json.RawMessage     `json:"request"`
+	Tools             map[string]toolSpec `json:"tools"`
+	DynamicTools      []dynamicToolSpec   `json:"dynamicTools,omitempty"`
+	Sender            json.RawMessage     `json:"sender,omitempty"`
+	RejectClientTools bool                `json:"rejectClientTools,omitempty"`
+	MaxRetries        int                 `json:"maxRetries"`
+}
+
 // runNodeScript runs `node script` (a path relative to conformance/) with
 // job on its standard input and returns what it printed.
 func runNodeScript(ctx context.Context, script string, job []byte) (stdout, stderr bytes.Buffer, err error) {
+	return runNodeScriptEnv(ctx, script, job, nil)
+}
+
+// runNodeScriptEnv is runNodeScript with extra environment variables.
+func runNodeScriptEnv(ctx context.Context, script string, job []byte, env []string) (stdout, stderr bytes.Buffer, err error) {
 	cmd := exec.CommandContext(ctx, "node", script)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdin = bytes.NewReader(job)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
@@ -89,7 +141,10 @@ func runNodeScript(ctx context.Context, script string, job []byte) (stdout, stde
 	return stdout, stderr, err
 }
 
-func runNode(t *testing.T, sc *scenario) run {
+// runNode plays the scenario through the reference SDK of the given
+// version (the npm 2.0.0 package, or the 6.4.0 oracle bundle at sdk)
+// against a fresh platform.
+func runNode(t *testing.T, sc *scenario, version, sdk string) run {
 	t.Helper()
 	p := newPlatform(t, sc.Legs)
 	tools := sc.Tools
@@ -97,11 +152,17 @@ func runNode(t *testing.T, sc *scenario) run {
 		tools = map[string]toolSpec{}
 	}
 	job, err := json.Marshal(nodeJob{
-		BaseURL:   p.URL(),
-		APIKey:    apiKey,
-		SessionID: sessionID,
-		Request:   sc.Request,
-		Tools:     tools,
+		SDK:               sdk,
+		Version:           version,
+		BaseURL:           p.URL(),
+		APIKey:            apiKey,
+		SessionID:         sessionID,
+		Request:           sc.Request,
+		Tools:             tools,
+		DynamicTools:      sc.DynamicTools,
+		Sender:            sc.Sender,
+		RejectClientTools: sc.RejectClientTools,
+		MaxRetries:        sc.Retries,
 	})
 	if err != nil {
 		t.Fatalf("encoding the Node job: %v", err)
@@ -109,14 +170,18 @@ func runNode(t *testing.T, sc *scenario) run {
 
 	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 	defer cancel()
-	stdout, stderr, err := runNodeScript(ctx, "node/run-scenario.mjs", job)
+	// 6.4.0 formats a trimmed result's character count with
+	// toLocaleString(): pin the locale so that recordings do not depend on
+	// the machine's.
+	stdout, stderr, err := runNodeScriptEnv(ctx, "node/run-scenario.mjs", job,
+		[]string{"LC_ALL=en_US.UTF-8", "LANG=en_US.UTF-8"})
 	if ctx.Err() != nil {
-		t.Fatalf("the Node reference did not finish within %v\nstdout so far:\n%s\nstderr:\n%s\nplatform log:\n%s",
-			runTimeout, stdout.Bytes(), stderr.Bytes(), joinLines(p.requestLog()))
+		t.Fatalf("the Node reference %s did not finish within %v\nstdout so far:\n%s\nstderr:\n%s\nplatform log:\n%s",
+			version, runTimeout, stdout.Bytes(), stderr.Bytes(), joinLines(p.requestLog()))
 	}
 	if err != nil {
-		t.Fatalf("the Node reference failed: %v\nstderr:\n%s\nplatform log:\n%s",
-			err, stderr.Bytes(), joinLines(p.requestLog()))
+		t.Fatalf("the Node reference %s failed: %v\nstderr:\n%s\nplatform log:\n%s",
+			version, err, stderr.Bytes(), joinLines(p.requestLog()))
 	}
 	return run{
 		sse:    stdout.Bytes(),

@@ -114,16 +114,41 @@ func (p *platform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next++
 	p.mu.Unlock()
 	if i >= len(p.legs) {
-		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, body, i)
+		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
 		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
 		return
 	}
-	p.logf("POST %s %s -> leg %d", r.URL.Path, body, i)
+	p.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
 	serveLeg(w, p.legs[i])
+}
+
+// logBody shortens a body for the request log: the size scenarios post
+// megabytes.
+func logBody(b []byte) string {
+	const keep = 1000
+	if len(b) <= keep {
+		return string(b)
+	}
+	return fmt.Sprintf("%s...(%d bytes in all)", b[:keep], len(b))
+}
+
+// hangUp closes the connection under w at once, without ending the
+// response: what a network error looks like to the client.
+func hangUp(w http.ResponseWriter) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(fmt.Sprintf("hijacking the connection: %v", err)) // httptest's HTTP/1.1 server supports it
+	}
+	_ = buf.Flush()
+	_ = conn.Close()
 }
 
 // serveLeg writes one scripted answer.
 func serveLeg(w http.ResponseWriter, l leg) {
+	if l.Drop {
+		hangUp(w)
+		return
+	}
 	status := l.Status
 	if status == 0 {
 		status = http.StatusOK
@@ -140,6 +165,9 @@ func serveLeg(w http.ResponseWriter, l leg) {
 	if contentType == "text/event-stream" {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
+	for k, v := range l.Headers {
+		w.Header().Set(k, v)
+	}
 	w.WriteHeader(status)
 	flush := func() {
 		if f, ok := w.(http.Flusher); ok {
@@ -155,10 +183,15 @@ func serveLeg(w http.ResponseWriter, l leg) {
 			_ = json.Compact(&buf, ev) // checked when the scenario was loaded
 			buf.WriteString("\n\n")
 		}
-		if l.Done == nil || *l.Done {
+		if !l.Cut && (l.Done == nil || *l.Done) {
 			buf.WriteString("data: [DONE]\n\n")
 		}
 		_, _ = w.Write(buf.Bytes())
+		if l.Cut {
+			flush()
+			hangUp(w)
+			return
+		}
 	case l.SSE != nil:
 		_, _ = io.WriteString(w, *l.SSE)
 	case l.Chunks != nil:

@@ -19,12 +19,31 @@ const scenarioDirEnv = "OCTAVUS_CONFORMANCE_DIR"
 
 // scenario is one conformance scenario file (see README.md and FORMAT.md).
 type scenario struct {
-	Name       string              `json:"name"`
-	About      string              `json:"about"`
-	Request    json.RawMessage     `json:"request"`
-	Tools      map[string]toolSpec `json:"tools"`
-	Legs       []leg               `json:"legs"`
-	Divergence *divergence         `json:"divergence,omitempty"`
+	Name  string `json:"name"`
+	About string `json:"about"`
+	// Versions lists the reference SDK versions the scenario is played
+	// through; absent means 6.4.0 only. A scenario lists 2.0.0 too when
+	// both versions give the same outcome.
+	Versions []string            `json:"versions,omitempty"`
+	Request  json.RawMessage     `json:"request"`
+	Tools    map[string]toolSpec `json:"tools"`
+	// DynamicTools are set on the session before the request runs
+	// (setDynamicTools / SetDynamicTools): their schemas ride every leg's
+	// dynamicToolSchemas and their handlers run like server tools.
+	DynamicTools []dynamicToolSpec `json:"dynamicTools,omitempty"`
+	// Sender is set on a trigger request on the server side (Node: the
+	// request's sender; Go: TriggerRequest.Sender), as an app does from
+	// its signed-in user.
+	Sender json.RawMessage `json:"sender,omitempty"`
+	// RejectClientTools answers tool calls without a handler with a tool
+	// error instead of a client-tool-request (Node rejectClientToolCalls,
+	// Go AttachOptions.RejectClientTools).
+	RejectClientTools bool `json:"rejectClientTools,omitempty"`
+	// Retries is the number of retries of a platform request, the same on
+	// both sides (Node maxRetries, Go MaxRetries); 0 turns retries off.
+	Retries    int         `json:"retries,omitempty"`
+	Legs       []leg       `json:"legs"`
+	Divergence *divergence `json:"divergence,omitempty"`
 
 	// file is the path the scenario was read from.
 	file string
@@ -41,6 +60,13 @@ type toolSpec struct {
 	DelayMs int `json:"delayMs,omitempty"`
 }
 
+// dynamicToolSpec is one dynamic tool: the schema sent to the platform and
+// the handler that runs its calls.
+type dynamicToolSpec struct {
+	Schema  json.RawMessage `json:"schema"`
+	Handler toolSpec        `json:"handler"`
+}
+
 // leg is the platform's answer to one POST to /trigger.
 type leg struct {
 	Status      int               `json:"status,omitempty"`
@@ -50,6 +76,14 @@ type leg struct {
 	Chunks      []json.RawMessage `json:"chunks,omitempty"`
 	Body        *string           `json:"body,omitempty"`
 	ContentType string            `json:"contentType,omitempty"`
+	// Headers are extra response headers (Retry-After, say).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Drop closes the connection without any answer, as a network error
+	// before the headers does.
+	Drop bool `json:"drop,omitempty"`
+	// Cut, with events, closes the connection after them without ending
+	// the chunked body: the stream is cut mid-way.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // divergence pins octavus-go's own expected payloads where it deliberately
@@ -57,6 +91,9 @@ type leg struct {
 type divergence struct {
 	Why      string            `json:"why"`
 	GoEvents []json.RawMessage `json:"goEvents"`
+	// GoDone, when set, is whether octavus-go's stream ends with
+	// data: [DONE]; unset, it must end as the reference's does.
+	GoDone *bool `json:"goDone,omitempty"`
 }
 
 var kebabName = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -104,7 +141,140 @@ func loadScenario(file string) (*scenario, error) {
 	if err := sc.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	if err := sc.expand(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	return &sc, nil
+}
+
+// Reference SDK versions a scenario can be played through.
+const (
+	version20 = "2.0.0"
+	version64 = "6.4.0"
+)
+
+// versions returns the reference versions the scenario is played through.
+func (sc *scenario) versions() []string {
+	if len(sc.Versions) == 0 {
+		return []string{version64}
+	}
+	return sc.Versions
+}
+
+// runsOn reports whether the scenario is played through version v.
+func (sc *scenario) runsOn(v string) bool {
+	for _, x := range sc.versions() {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// expand replaces every {"$repeat": {"unit": "x", "times": n}} in the
+// request, the tool results and the platform's events with the string unit
+// repeated n times, so that a scenario can describe a result of megabytes
+// in one line. Both runners get the expanded values.
+func (sc *scenario) expand() error {
+	var err error
+	ex := func(raw json.RawMessage, what string) json.RawMessage {
+		if err != nil || raw == nil {
+			return raw
+		}
+		out, e := expandRepeat(raw)
+		if e != nil {
+			err = fmt.Errorf("%s: %w", what, e)
+		}
+		return out
+	}
+	sc.Request = ex(sc.Request, "request")
+	for name, tool := range sc.Tools {
+		tool.Result = ex(tool.Result, "tools."+name+".result")
+		sc.Tools[name] = tool
+	}
+	for i := range sc.DynamicTools {
+		sc.DynamicTools[i].Handler.Result = ex(sc.DynamicTools[i].Handler.Result, fmt.Sprintf("dynamicTools[%d].handler.result", i))
+	}
+	for i := range sc.Legs {
+		for j := range sc.Legs[i].Events {
+			sc.Legs[i].Events[j] = ex(sc.Legs[i].Events[j], fmt.Sprintf("legs[%d].events[%d]", i, j))
+		}
+	}
+	return err
+}
+
+// expandRepeat expands the $repeat macros of one JSON value. A value
+// without one is returned as it is, byte for byte.
+func expandRepeat(raw json.RawMessage) (json.RawMessage, error) {
+	if !bytes.Contains(raw, []byte(`"$repeat"`)) {
+		return raw, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var walk func(v any) (any, error)
+	walk = func(v any) (any, error) {
+		switch x := v.(type) {
+		case map[string]any:
+			if spec, ok := x["$repeat"]; ok {
+				if len(x) != 1 {
+					return nil, errors.New("$repeat must be the only key of its object")
+				}
+				return repeatString(spec)
+			}
+			for k, e := range x {
+				r, err := walk(e)
+				if err != nil {
+					return nil, err
+				}
+				x[k] = r
+			}
+		case []any:
+			for i, e := range x {
+				r, err := walk(e)
+				if err != nil {
+					return nil, err
+				}
+				x[i] = r
+			}
+		}
+		return v, nil
+	}
+	v, err := walk(v)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimSpace(buf.Bytes())), nil
+}
+
+// repeatString builds the string a $repeat macro stands for.
+func repeatString(spec any) (string, error) {
+	m, ok := spec.(map[string]any)
+	if !ok || len(m) != 2 {
+		return "", errors.New(`$repeat wants {"unit": "<text>", "times": <n>}`)
+	}
+	unit, ok := m["unit"].(string)
+	if !ok || unit == "" {
+		return "", errors.New("$repeat.unit must be a non-empty string")
+	}
+	num, ok := m["times"].(json.Number)
+	if !ok {
+		return "", errors.New("$repeat.times must be a number")
+	}
+	times, err := num.Int64()
+	if err != nil || times < 0 || times > 64<<20 {
+		return "", fmt.Errorf("$repeat.times %s is not an integer in [0, 64Mi]", num)
+	}
+	return strings.Repeat(unit, int(times)), nil
 }
 
 // check reports what makes a scenario unusable.
@@ -128,6 +298,42 @@ func (sc *scenario) check() error {
 		bad("request is not a JSON object: %v", err)
 	} else if req.Type != "trigger" && req.Type != "continue" {
 		bad("request.type is %q, want trigger or continue", req.Type)
+	}
+	if sc.Versions != nil && len(sc.Versions) == 0 {
+		bad("versions is empty: list %q and/or %q, or leave it out for %q only", version20, version64, version64)
+	}
+	seenVersion := map[string]bool{}
+	for _, v := range sc.Versions {
+		if v != version20 && v != version64 {
+			bad("versions: unknown version %q (want %q or %q)", v, version20, version64)
+		}
+		if seenVersion[v] {
+			bad("versions: %q twice", v)
+		}
+		seenVersion[v] = true
+	}
+	if sc.Retries < 0 {
+		bad("negative retries")
+	}
+	if sc.Sender != nil {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Sender, &m); err != nil {
+			bad("sender is not a JSON object: %v", err)
+		}
+		if req.Type != "trigger" {
+			bad("sender is only meaningful with a trigger request")
+		}
+	}
+	for i, dt := range sc.DynamicTools {
+		var s struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(dt.Schema, &s); err != nil || s.Name == "" {
+			bad("dynamicTools[%d].schema needs a name", i)
+		}
+		if dt.Handler.Error != nil && dt.Handler.Result != nil {
+			bad("dynamicTools[%d].handler: both result and error", i)
+		}
 	}
 	for name, tool := range sc.Tools {
 		if tool.DelayMs < 0 {
@@ -176,6 +382,15 @@ func (l *leg) check() error {
 	}
 	if kinds > 1 {
 		return errors.New("set only one of events, sse, chunks and body")
+	}
+	if l.Drop && (kinds > 0 || l.Status != 0 || l.Headers != nil || l.ContentType != "") {
+		return errors.New("drop answers nothing: it takes no other key")
+	}
+	if l.Cut && l.Events == nil {
+		return errors.New("cut is only meaningful with events")
+	}
+	if l.Cut && l.Done != nil && *l.Done {
+		return errors.New("a cut stream has no [DONE]")
 	}
 	if l.Status != 0 && (l.Status < 200 || l.Status > 599) {
 		return fmt.Errorf("status %d is out of range", l.Status)
@@ -230,6 +445,86 @@ func TestScenarioFiles(t *testing.T) {
 		}
 		if want := sc.Name + ".json"; filepath.Base(sc.file) != want {
 			t.Errorf("%s: file name should be %s", sc.file, want)
+		}
+	}
+}
+
+// TestExpandRepeat checks the $repeat macro: expanded anywhere in a value,
+// a value without it left byte for byte, a malformed one refused.
+func TestExpandRepeat(t *testing.T) {
+	raw := json.RawMessage(`{"a": [1, {"$repeat": {"unit": "ab", "times": 3}}], "b": {"c": {"$repeat": {"unit": "é", "times": 2}}}, "n": 1.50}`)
+	got, err := expandRepeat(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatalf("expanded value is not JSON: %v: %s", err, got)
+	}
+	if a := v["a"].([]any); a[1] != "ababab" {
+		t.Errorf("a[1] = %v, want ababab", a[1])
+	}
+	if c := v["b"].(map[string]any)["c"]; c != "éé" {
+		t.Errorf("b.c = %v, want éé", c)
+	}
+	if !strings.Contains(string(got), `"n":1.50`) {
+		t.Errorf("a number's text changed: %s", got)
+	}
+
+	plain := json.RawMessage(`{ "z": 1,  "a": "x" }`)
+	if out, err := expandRepeat(plain); err != nil || string(out) != string(plain) {
+		t.Errorf("a value without $repeat became %s (err %v)", out, err)
+	}
+
+	for _, bad := range []string{
+		`{"$repeat": {"unit": "x"}}`,
+		`{"$repeat": {"unit": "", "times": 2}}`,
+		`{"$repeat": {"unit": "x", "times": -1}}`,
+		`{"$repeat": {"unit": "x", "times": 1.5}}`,
+		`{"$repeat": {"unit": "x", "times": 2}, "other": 1}`,
+		`{"$repeat": "x"}`,
+	} {
+		if _, err := expandRepeat(json.RawMessage(bad)); err == nil {
+			t.Errorf("%s was accepted", bad)
+		}
+	}
+}
+
+// TestScenarioChecks checks that malformed scenario fields are refused.
+func TestScenarioChecks(t *testing.T) {
+	base := func() scenario {
+		return scenario{
+			Name:    "x",
+			About:   "x",
+			Request: json.RawMessage(`{"type":"trigger","triggerName":"t"}`),
+			Legs:    []leg{{Events: []json.RawMessage{json.RawMessage(`{}`)}}},
+		}
+	}
+	yes := true
+	for name, mutate := range map[string]func(*scenario){
+		"unknown version":   func(sc *scenario) { sc.Versions = []string{"3.0.0"} },
+		"empty versions":    func(sc *scenario) { sc.Versions = []string{} },
+		"version twice":     func(sc *scenario) { sc.Versions = []string{version64, version64} },
+		"negative retries":  func(sc *scenario) { sc.Retries = -1 },
+		"sender not object": func(sc *scenario) { sc.Sender = json.RawMessage(`"ada"`) },
+		"sender on continue": func(sc *scenario) {
+			sc.Request = json.RawMessage(`{"type":"continue","executionId":"e","toolResults":[]}`)
+			sc.Sender = json.RawMessage(`{"id":"u"}`)
+		},
+		"dynamic tool without name": func(sc *scenario) {
+			sc.DynamicTools = []dynamicToolSpec{{Schema: json.RawMessage(`{"description":"d"}`)}}
+		},
+		"drop with status":   func(sc *scenario) { sc.Legs = []leg{{Drop: true, Status: 500}} },
+		"cut without events": func(sc *scenario) { sc.Legs = []leg{{Cut: true, SSE: new(string)}} },
+		"cut with done":      func(sc *scenario) { sc.Legs[0].Cut = true; sc.Legs[0].Done = &yes },
+	} {
+		sc := base()
+		if err := sc.check(); err != nil {
+			t.Fatalf("the base scenario is refused: %v", err)
+		}
+		mutate(&sc)
+		if err := sc.check(); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

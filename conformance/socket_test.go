@@ -1,11 +1,15 @@
 package conformance
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/octavus-go/octavus/octavustest"
 )
@@ -25,14 +29,63 @@ import (
 // close.
 func TestSocketChat(t *testing.T) {
 	requireNode(t)
-	bin := buildExample(t, "examples/socket")
-	for _, c := range socketChatCases() {
+	example := exampleSocketServer(t)
+	cases := append(socketChatCases(), socketCasesFrom(chatCases20Only(), map[string][]string{
+		"worker-to-2.0-client": {"trigger"},
+		"todo-to-2.0-client":   {"trigger"},
+	})...)
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 			defer cancel()
-			runSocketCase(t, ctx, bin, c)
+			runSocketCase(t, ctx, "node/socket-client.mjs", "", c, example)
 		})
+	}
+}
+
+// TestSocketChat64 is TestSocketChat with the official browser client at
+// 6.4.0 (node/chat-client-6.4.mjs over createSocketTransport): the same
+// cases, plus the 6.4.0-only cases of TestClientChat64 (retry() after an
+// error, a worker's streamed output, a todo list, SESSION_BUSY after
+// stop), each played against examples/socket and then against
+// node/socket-reference-server-6.4.mjs, the docs' socket server on the
+// official @octavus/server-sdk 6.4.0 (handleSocketMessage). Both runs must
+// reach the case's end state (the one the same conversation reaches over
+// the HTTP transport), the same one, with the same trigger bodies. The
+// 6.4.0 client waits for finish {client-tool-calls} before it continues, so
+// its automatic client tools answer at once (no workaround of the 2.0.0
+// race, see conformance/README.md).
+func TestSocketChat64(t *testing.T) {
+	requireNode(t)
+	requireOracle(t)
+	example := exampleSocketServer(t)
+	reference := socketServer{
+		label: "reference 6.4.0 (node/socket-reference-server-6.4.mjs)",
+		start: func(t *testing.T, ctx context.Context, env []string) *appServer {
+			return startAppServer(t, ctx, "node/socket-reference-server-6.4.mjs",
+				[]string{"node", "node/socket-reference-server-6.4.mjs", "-addr", "127.0.0.1:0"}, env)
+		},
+	}
+	for _, c := range socketChatCases64() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
+			defer cancel()
+			runSocketCase(t, ctx, chatClient64, "socket", c, example, reference)
+		})
+	}
+}
+
+// exampleSocketServer builds examples/socket (once, for every case of t)
+// and starts it per case.
+func exampleSocketServer(t *testing.T) socketServer {
+	bin := buildExample(t, "examples/socket")
+	return socketServer{
+		label: "octavus-go (examples/socket)",
+		start: func(t *testing.T, ctx context.Context, env []string) *appServer {
+			return startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, env)
+		},
 	}
 }
 
@@ -48,6 +101,14 @@ type socketCase struct {
 	aborted []bool
 	// sent are the types of the messages the client sent, in order.
 	sent []string
+	// check, when set, checks the trigger POSTs the platform received.
+	check func(triggers []octavustest.Request) error
+	// platform are the options of the case's octavustest platform.
+	platform []octavustest.Option
+	// scriptFor, when set, makes the agent's script in place of script.
+	scriptFor func(p *octavustest.Server) []octavustest.Turn
+	// retries leaves the example's retries on (its default).
+	retries bool
 }
 
 // socketJob is what node/socket-client.mjs reads on stdin.
@@ -55,7 +116,11 @@ type socketJob struct {
 	URL         string                    `json:"url"`
 	Sends       []chatSend                `json:"sends"`
 	ClientTools map[string]clientToolSpec `json:"clientTools,omitempty"`
-	TimeoutMs   int64                     `json:"timeoutMs"`
+	Transport   string                    `json:"transport,omitempty"` // "socket" for node/chat-client-6.4.mjs
+	// HoldOpen makes the client wait, once the chat has settled, for the
+	// go-ahead to close the socket (see runSocketClient).
+	HoldOpen  bool  `json:"holdOpen"`
+	TimeoutMs int64 `json:"timeoutMs"`
 }
 
 // socketOutput is what node/socket-client.mjs prints: chat-client.mjs's
@@ -67,59 +132,136 @@ type socketOutput struct {
 	ConnectionStates []string         `json:"connectionStates"`
 }
 
-func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) {
-	p := octavustest.NewServer()
+// socketServer starts one app server with a socket endpoint at /ws, with
+// env added to its environment.
+type socketServer struct {
+	label string
+	start func(t *testing.T, ctx context.Context, env []string) *appServer
+}
+
+// socketSide is one run of a case against one app server.
+type socketSide struct {
+	label    string
+	out      socketOutput
+	raw      []byte
+	view     jsonValue
+	triggers []octavustest.Request
+	problems []string // what this run got wrong on its own
+	diag     string
+}
+
+// runSocketCase plays c with the driver script (transport is its job's
+// "transport", empty for the 2.0.0 driver) against each server, each on a
+// fresh platform, checks each run, and, with two servers (octavus-go, then
+// the reference), checks that both ended the same and posted the same
+// trigger bodies.
+func runSocketCase(t *testing.T, ctx context.Context, driver, transport string, c socketCase, servers ...socketServer) {
+	t.Helper()
+	var sides []*socketSide
+	for _, srv := range servers {
+		sides = append(sides, runSocketSide(t, ctx, driver, transport, c, srv))
+	}
+	var problems []string
+	for _, side := range sides {
+		for _, p := range side.problems {
+			problems = append(problems, side.label+": "+p)
+		}
+	}
+	if len(sides) == 2 {
+		gosdk, ref := sides[0], sides[1]
+		if !gosdk.view.equal(ref.view) {
+			problems = append(problems, "the two runs end differently:\n"+pathDiff(ref.label, ref.view, gosdk.label, gosdk.view))
+		}
+		goBodies, refBodies := triggerBodyValues(gosdk.triggers), triggerBodyValues(ref.triggers)
+		if !listsEqual(refBodies, goBodies) {
+			problems = append(problems, "the platform got different trigger bodies:\n"+renderDiff(ref.label, refBodies, gosdk.label, goBodies))
+		}
+	}
+	if len(problems) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
+	for _, p := range problems {
+		b.WriteString("\n" + strings.TrimRight(p, "\n") + "\n")
+	}
+	for _, side := range sides {
+		fmt.Fprintf(&b, "\n%s, end state (normalised):\n%s", side.label, pretty(side.view))
+		fmt.Fprintf(&b, "%s, socket client output:\n  %s\n", side.label, strings.TrimSpace(string(side.raw)))
+		b.WriteString(side.diag)
+	}
+	t.Error(b.String())
+}
+
+// runSocketSide runs c against one app server on a fresh platform and
+// checks what can be checked of that run alone.
+func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, c socketCase, srv socketServer) *socketSide {
+	t.Helper()
+	p := octavustest.NewServer(c.platform...)
 	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: c.script})
-	app := startAppServer(t, ctx, "examples/socket", []string{bin, "-addr", "127.0.0.1:0"}, []string{
+	script := c.script
+	if c.scriptFor != nil {
+		script = c.scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
 		"OCTAVUS_API_URL=" + p.URL,
 		"OCTAVUS_API_KEY=" + p.APIKey,
 		"OCTAVUS_AGENT_ID=" + agentID,
-	})
+	}
+	if !c.retries {
+		// A failure reaches the browser at once (as in TestClientChat).
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	app := srv.start(t, ctx, env)
 	diag := func() string {
-		return fmt.Sprintf("%splatform requests:\n%s", app.logs(), joinLines(requestLog(p)))
+		return fmt.Sprintf("%s\n%splatform requests:\n%s", srv.label, app.logs(), joinLines(requestLog(p)))
 	}
 
 	job, err := json.Marshal(socketJob{
 		URL:         "ws" + strings.TrimPrefix(app.url, "http") + "/ws",
 		Sends:       c.sends,
 		ClientTools: c.clientTools,
+		Transport:   transport,
+		HoldOpen:    true,
 		TimeoutMs:   chatClientTimeout.Milliseconds(),
 	})
 	if err != nil {
 		t.Fatalf("encoding the job: %v", err)
 	}
-	stdout, stderr, err := runNodeScript(ctx, "node/socket-client.mjs", job)
+	var triggers []octavustest.Request
+	stdout, stderr, err := runSocketClient(ctx, driver, job, func() error {
+		var err error
+		triggers, err = triggerRequests(ctx, p)
+		return err
+	})
 	if ctx.Err() != nil || err != nil {
 		t.Fatalf("the socket client failed (%v, context: %v)\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, ctx.Err(), indentText(stdout.String()), indentText(stderr.String()), diag())
+			err, ctx.Err(), indentText(stdout), indentText(stderr), diag())
 	}
 	var out socketOutput
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("the socket client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, indentText(stdout.String()), indentText(stderr.String()), diag())
-	}
-	triggers, err := triggerRequests(ctx, p)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, diag())
+			err, indentText(stdout), indentText(stderr), diag())
 	}
 	// The client closed the socket and waited for the close handshake;
-	// stopping the example now leaves its log complete.
+	// stopping the app server now leaves its log complete.
 	app.stop()
 
-	var problems []string
+	side := &socketSide{label: srv.label, out: out, raw: []byte(stdout), triggers: triggers}
 	got, err := out.view()
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("the chat's end state: %v", err))
+		side.problems = append(side.problems, fmt.Sprintf("the chat's end state: %v", err))
 	} else if want := c.want.json(t); !got.equal(want) {
-		problems = append(problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
+		side.problems = append(side.problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
 	}
+	side.view = got
 	if len(triggers) != len(c.aborted) {
-		problems = append(problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(c.aborted)))
+		side.problems = append(side.problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(c.aborted)))
 	} else {
 		for i, r := range triggers {
 			if r.Aborted != c.aborted[i] {
-				problems = append(problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the example = %v, want %v", i+1, r.Seq, r.Aborted, c.aborted[i]))
+				side.problems = append(side.problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the app server = %v, want %v", i+1, r.Seq, r.Aborted, c.aborted[i]))
 			}
 		}
 	}
@@ -128,18 +270,18 @@ func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) 
 		sent = append(sent, fmt.Sprint(m["type"]))
 	}
 	if strings.Join(sent, " ") != strings.Join(c.sent, " ") {
-		problems = append(problems, fmt.Sprintf("the client sent %v, want %v", sent, c.sent))
+		side.problems = append(side.problems, fmt.Sprintf("the client sent %v, want %v", sent, c.sent))
 	}
 	for i, m := range out.Received {
 		if m["type"] == "finish" && m["executionId"] == nil {
 			// The platform's finish events carry their executionId; one
 			// without is Execute's finish {stop} of a cancelled execution,
 			// which ServeSocket must not write.
-			problems = append(problems, fmt.Sprintf("received[%d] is the finish of a stopped execution: %v", i, m))
+			side.problems = append(side.problems, fmt.Sprintf("received[%d] is the finish of a stopped execution: %v", i, m))
 		}
 	}
 	if n := strings.Count(strings.Join(out.ConnectionStates, " "), "connecting"); n != 1 {
-		problems = append(problems, fmt.Sprintf("the transport connected %d times, want once: %v", n, out.ConnectionStates))
+		side.problems = append(side.problems, fmt.Sprintf("the transport connected %d times, want once: %v", n, out.ConnectionStates))
 	}
 	var creates []string
 	for _, r := range p.Requests() {
@@ -148,24 +290,18 @@ func runSocketCase(t *testing.T, ctx context.Context, bin string, c socketCase) 
 		}
 	}
 	if len(creates) != 1 {
-		problems = append(problems, fmt.Sprintf("the example created %d sessions, want 1: %v", len(creates), creates))
+		side.problems = append(side.problems, fmt.Sprintf("the app server created %d sessions, want 1: %v", len(creates), creates))
+	}
+	if c.check != nil {
+		if err := c.check(triggers); err != nil {
+			side.problems = append(side.problems, err.Error())
+		}
 	}
 	if strings.Contains(app.stderr.String(), "socket:") {
-		problems = append(problems, "the example logged a socket error (the close was not clean)")
+		side.problems = append(side.problems, "the app server logged a socket error (the close was not clean)")
 	}
-	if len(problems) == 0 {
-		return
-	}
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "case %s: %s\n", c.name, c.about)
-	for _, p := range problems {
-		b.WriteString("\n" + strings.TrimRight(p, "\n") + "\n")
-	}
-	fmt.Fprintf(&b, "\nend state (normalised):\n%s", pretty(got))
-	fmt.Fprintf(&b, "socket client output:\n  %s\n", strings.TrimSpace(stdout.String()))
-	b.WriteString(diag())
-	t.Error(b.String())
+	side.diag = diag()
+	return side
 }
 
 func socketChatCases() []socketCase {
@@ -378,6 +514,10 @@ func socketChatCases() []socketCase {
 			aborted: []bool{true, false},
 			// chat.stop() sends stop, then send() sends its own.
 			sent: []string{"trigger", "stop", "stop", "trigger"},
+			// The next trigger may reach the platform before it has seen the
+			// cancel: SESSION_BUSY, which this case (run without retries)
+			// is not about; see TestClientChat's stop case.
+			platform: []octavustest.Option{octavustest.WithConcurrentRuns()},
 		},
 		{
 			name: "platform-error",
@@ -424,4 +564,85 @@ func socketChatCases() []socketCase {
 			sent:    []string{"trigger"},
 		},
 	}
+}
+
+// runSocketClient runs the socket client driver with job (which has
+// holdOpen) and returns what it printed after its "settled" line (all it
+// printed when it did not settle). Once the
+// chat has settled, and before the client closes the socket, it calls
+// settled, which waits until the platform has answered every request: a
+// stream goes on after its finish event (6.4.0 forwards a usage event that
+// comes after it), so a socket closed at once may cancel the last platform
+// request before its end, and whether it does is a race.
+func runSocketClient(ctx context.Context, driver string, job []byte, settled func() error) (stdout, stderr string, err error) {
+	cmd := exec.CommandContext(ctx, "node", driver)
+	var errBuf syncBuffer
+	cmd.Stderr = &errBuf
+	cmd.WaitDelay = 5 * time.Second
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", "", err
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	r := bufio.NewReader(outPipe)
+	var first string
+	_, werr := in.Write(append(append([]byte(nil), job...), '\n'))
+	if werr == nil {
+		first, werr = r.ReadString('\n')
+	}
+	if werr == nil && first != "settled\n" {
+		werr = fmt.Errorf("the client printed %q before it settled", first)
+	}
+	if werr == nil {
+		werr = settled()
+	}
+	_, _ = in.Write([]byte("close\n"))
+	_ = in.Close()
+	rest, _ := io.ReadAll(r)
+	err = cmd.Wait()
+	if werr != nil && err == nil {
+		err = werr
+	}
+	if first != "settled\n" {
+		return first + string(rest), errBuf.String(), err
+	}
+	return string(rest), errBuf.String(), err
+}
+
+// socketChatCases64 are TestSocketChat64's cases: socketChatCases, then the
+// 6.4.0-only cases of TestClientChat64 over the socket.
+func socketChatCases64() []socketCase {
+	// The messages the client sends: retry() calls transport.stop() first,
+	// which sends stop on an open socket.
+	return append(socketChatCases(), socketCasesFrom(chatCases64Only(), map[string][]string{
+		"retry-after-error":      {"trigger", "stop", "trigger"},
+		"retry-mid-conversation": {"trigger", "stop", "trigger", "stop", "trigger"},
+		"stop-then-busy":         {"trigger", "stop", "stop", "trigger"},
+		"worker":                 {"trigger"},
+		"todo":                   {"trigger"},
+	})...)
+}
+
+// socketCasesFrom are TestClientChat cases over the socket; sent are the
+// message types each sends.
+func socketCasesFrom(chatCases []chatCase, sent map[string][]string) []socketCase {
+	var cases []socketCase
+	for _, c := range chatCases {
+		s, ok := sent[c.name]
+		if !ok {
+			panic("socketCasesFrom: no sent list for " + c.name)
+		}
+		cases = append(cases, socketCase{
+			name: c.name, about: c.about, script: c.script, scriptFor: c.scriptFor, retries: c.retries,
+			sends: c.job.Sends, clientTools: c.job.ClientTools,
+			want: c.want, aborted: c.aborted, sent: s, check: c.check, platform: c.platform,
+		})
+	}
+	return cases
 }

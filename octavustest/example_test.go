@@ -117,7 +117,9 @@ func ExampleRespond() {
 	// {"code":"VALIDATION_ERROR","error":"Invalid toolResults: missing toolResult for toolCallId \"call_1\""}
 	// data: {"type":"text-delta","delta":"You are Ada.","id":"text_1"}
 	// user text Who am I? <nil>
+	// assistant step-start <nil> <nil>
 	// assistant tool-call <nil> map[name:Ada]
+	// assistant step-start <nil> <nil>
 	// assistant text You are Ada. <nil>
 }
 

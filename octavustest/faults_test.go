@@ -162,7 +162,7 @@ func TestRawHeartbeatOmitDone(t *testing.T) {
 	)))
 	id := srv.AddSession(octavustest.Session{})
 	status, _, b := call(t, srv, http.MethodPost, triggerPath(id), userMessage)
-	want := ": ping\n\ndata: {oops\n\ndata: {\"type\":\"text-start\",\"id\":\"x\"}\r\n\r\n" +
+	want := ": heartbeat\n\ndata: {oops\n\ndata: {\"type\":\"text-start\",\"id\":\"x\"}\r\n\r\n" +
 		"data: {\"type\":\"finish\",\"executionId\":\"exec_1\",\"finishReason\":\"stop\"}\n\n"
 	if status != 200 || string(b) != want {
 		t.Fatalf("%d\n%q\nwant\n%q", status, b, want)

@@ -29,6 +29,14 @@ type Request struct {
 	cut bool // a Cut part dropped the connection
 }
 
+// sdkVersionHeader names the wire version a 6.4 SDK sends on every request.
+const sdkVersionHeader = "X-Octavus-Sdk-Version"
+
+// SDKVersion returns the request's X-Octavus-Sdk-Version header: the
+// message wire version the SDK speaks, "4" for a 6.4 SDK, empty for a 2.0
+// SDK (the platform then serves the current shape, v4, as well).
+func (r Request) SDKVersion() string { return r.Header.Get(sdkVersionHeader) }
+
 func (r *Request) clone() Request {
 	c := *r
 	c.Header = r.Header.Clone()

@@ -116,8 +116,15 @@ func (s *Server) restoreSession(w http.ResponseWriter, id string, body []byte) {
 	writeJSON(w, http.StatusOK, map[string]any{"sessionId": sess.id, "restored": restored})
 }
 
-// parseUIMessages checks a restore body's messages: UIMessage objects with an
-// id, a role of user or assistant, and parts that are objects with a type.
+// uiPartTypes are the part types of a v4 UIMessage; a worker's nested parts
+// may be any of them but worker.
+var uiPartTypes = []string{"text", "reasoning", "tool-call", "operation", "source", "file", "object",
+	"worker", "todo", "step-start"}
+
+// parseUIMessages checks a restore body's messages: v4 UIMessage objects
+// with an id, a role of user or assistant, an optional sender, and parts
+// that are objects with a v4 part type. Parts are kept as they came, with
+// every key.
 func parseUIMessages(raw json.RawMessage, now string) ([]*message, error) {
 	if raw == nil {
 		return nil, errors.New("messages is required")
@@ -139,16 +146,54 @@ func parseUIMessages(raw json.RawMessage, now string) ([]*message, error) {
 		if msg.createdAt == "" {
 			msg.createdAt = now
 		}
-		for j, rp := range rawParts {
-			p, ok := rp.(map[string]any)
-			if typ, _ := p["type"].(string); !ok || typ == "" {
-				return nil, fmt.Errorf("messages[%d].parts[%d] must be an object with a type", i, j)
+		if sd, ok := m["sender"]; ok {
+			b, _ := json.Marshal(sd)
+			var err error
+			if msg.sender, err = parseSender(b); err != nil {
+				return nil, fmt.Errorf("messages[%d].%v", i, err)
 			}
-			msg.parts = append(msg.parts, &part{ui: p})
+		}
+		for j, rp := range rawParts {
+			p, err := parseUIPart(rp, true)
+			if err != nil {
+				return nil, fmt.Errorf("messages[%d].parts[%d]%v", i, j, err)
+			}
+			msg.parts = append(msg.parts, p)
 		}
 		msgs = append(msgs, msg)
 	}
 	return msgs, nil
+}
+
+// parseUIPart checks one UI part; a worker part's parts become its nested
+// parts (top says whether a worker is allowed).
+func parseUIPart(v any, top bool) (*part, error) {
+	ui, ok := v.(map[string]any)
+	typ, _ := ui["type"].(string)
+	switch {
+	case !ok || typ == "":
+		return nil, errors.New(" must be an object with a type")
+	case !slices.Contains(uiPartTypes, typ):
+		return nil, fmt.Errorf(": unknown part type %q", typ)
+	case typ == "worker" && !top:
+		return nil, errors.New(": a worker part cannot hold a worker part")
+	}
+	p := &part{ui: ui}
+	if typ == "worker" {
+		nested, ok := ui["parts"].([]any)
+		if !ok {
+			return nil, errors.New(": a worker part needs parts")
+		}
+		delete(ui, "parts")
+		for k, n := range nested {
+			np, err := parseUIPart(n, false)
+			if err != nil {
+				return nil, fmt.Errorf(".parts[%d]%v", k, err)
+			}
+			p.nested = append(p.nested, np)
+		}
+	}
+	return p, nil
 }
 
 // listAgents answers GET /api/agents.
@@ -274,10 +319,17 @@ type triggerBody struct {
 	hasExecutionID bool
 	toolResults    []ToolResult
 	hasToolResults bool
+	rollback       Rollback
+	sender         *Sender
+	dynamicTools   []ToolSchema
 }
 
+// triggerKeys are the keys of a 6.4 trigger body, in the SDK's order.
+var triggerKeys = []string{"triggerName", "input", "rollbackAfterMessageId", "sender",
+	"executionId", "toolResults", "dynamicToolSchemas"}
+
 func parseTrigger(body []byte) (*triggerBody, error) {
-	obj, err := decodeBody(body, "triggerName", "input", "executionId", "toolResults")
+	obj, err := decodeBody(body, triggerKeys...)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +339,19 @@ func parseTrigger(body []byte) (*triggerBody, error) {
 	}
 	if tb.input, _, err = objectField(obj, "input"); err != nil {
 		return nil, err
+	}
+	if raw, ok := obj["rollbackAfterMessageId"]; ok {
+		tb.rollback.Present = true
+		if isNull(raw) {
+			tb.rollback.Null = true
+		} else if tb.rollback.MessageID, _, err = stringField(obj, "rollbackAfterMessageId", false); err != nil {
+			return nil, errors.New("rollbackAfterMessageId must be a string or null")
+		}
+	}
+	if raw, ok := obj["sender"]; ok {
+		if tb.sender, err = parseSender(raw); err != nil {
+			return nil, err
+		}
 	}
 	if tb.executionID, tb.hasExecutionID, err = stringField(obj, "executionId", false); err != nil {
 		return nil, err
@@ -300,11 +365,82 @@ func parseTrigger(body []byte) (*triggerBody, error) {
 			return nil, err
 		}
 	}
+	if raw, ok := obj["dynamicToolSchemas"]; ok {
+		if tb.dynamicTools, err = parseToolSchemas(raw); err != nil {
+			return nil, err
+		}
+	}
 	return tb, nil
 }
 
-// parseToolResults checks each result: a toolCallId, and only the fields of
-// a ToolResult with their types. result may be anything, null included.
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// parseSender checks a sender: an object of optional id, name and image strings.
+func parseSender(raw json.RawMessage) (*Sender, error) {
+	obj, err := decodeBody(raw, "id", "name", "image")
+	if err != nil {
+		return nil, fmt.Errorf("sender: %v", err)
+	}
+	var sd Sender
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"id", &sd.ID}, {"name", &sd.Name}, {"image", &sd.Image}} {
+		if *f.dst, _, err = stringField(obj, f.key, false); err != nil {
+			return nil, fmt.Errorf("sender: %v", err)
+		}
+	}
+	return &sd, nil
+}
+
+// parseToolSchemas checks dynamicToolSchemas: an array of {name,
+// description, inputSchema, outputSchema?} with a non-empty name, unique
+// across the array, and object schemas.
+func parseToolSchemas(raw json.RawMessage) ([]ToolSchema, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
+		return nil, errors.New("dynamicToolSchemas must be an array")
+	}
+	out := make([]ToolSchema, 0, len(list))
+	seen := map[string]bool{}
+	for i, item := range list {
+		obj, err := decodeBody(item, "name", "description", "inputSchema", "outputSchema")
+		var ts ToolSchema
+		if err == nil {
+			ts.Name, _, err = stringField(obj, "name", true)
+		}
+		if err == nil {
+			var present bool
+			ts.Description, present, err = stringField(obj, "description", false)
+			if err == nil && !present {
+				err = errors.New("description is required")
+			}
+		}
+		if err == nil {
+			var present bool
+			ts.InputSchema, present, err = objectField(obj, "inputSchema")
+			if err == nil && !present {
+				err = errors.New("inputSchema is required")
+			}
+		}
+		if err == nil {
+			ts.OutputSchema, _, err = objectField(obj, "outputSchema")
+		}
+		if err == nil && seen[ts.Name] {
+			err = fmt.Errorf("duplicate tool name %q", ts.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dynamicToolSchemas[%d]: %v", i, err)
+		}
+		seen[ts.Name] = true
+		out = append(out, ts)
+	}
+	return out, nil
+}
+
+// parseToolResults checks each result: a toolCallId, and the fields of a
+// ToolResult with their types. result may be anything, null included.
+// Other keys are accepted, as the platform does (browsers send their own).
 func parseToolResults(raw json.RawMessage) ([]ToolResult, error) {
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
@@ -312,28 +448,49 @@ func parseToolResults(raw json.RawMessage) ([]ToolResult, error) {
 	}
 	out := make([]ToolResult, 0, len(list))
 	for i, item := range list {
-		obj, err := decodeBody(item, "toolCallId", "toolName", "result", "error", "outputVariable", "blockIndex")
-		if err != nil {
-			return nil, fmt.Errorf("toolResults[%d]: %v", i, err)
-		}
-		var tr ToolResult
-		if err := json.Unmarshal(item, &tr); err != nil {
-			return nil, fmt.Errorf("toolResults[%d]: %v", i, err)
-		}
-		for _, k := range []string{"toolCallId", "toolName", "error", "outputVariable"} {
-			if _, _, err := stringField(obj, k, k == "toolCallId"); err != nil {
-				return nil, fmt.Errorf("toolResults[%d]: %v", i, err)
+		obj, err := decodeBody(item)
+		if err == nil {
+			for _, k := range []string{"toolCallId", "toolName", "error", "outputVariable", "thread", "workerId"} {
+				if _, _, err = stringField(obj, k, k == "toolCallId"); err != nil {
+					break
+				}
 			}
 		}
-		if v, ok := obj["blockIndex"]; ok && bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			return nil, fmt.Errorf("toolResults[%d]: blockIndex must be a number", i)
+		if v, ok := obj["blockIndex"]; err == nil && ok && isNull(v) {
+			err = errors.New("blockIndex must be a number")
+		}
+		if v, ok := obj["files"]; err == nil && ok {
+			err = checkFiles(v)
+		}
+		var tr ToolResult
+		if err == nil {
+			err = json.Unmarshal(item, &tr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("toolResults[%d]: %v", i, err)
 		}
 		out = append(out, tr)
 	}
 	return out, nil
 }
 
-// decodeBody decodes a JSON object and rejects keys not in allowed.
+// checkFiles checks a tool result's files: FileReference objects with a
+// string id, mediaType and url.
+func checkFiles(raw json.RawMessage) error {
+	var files []map[string]any
+	if err := json.Unmarshal(raw, &files); err != nil || files == nil {
+		return errors.New("files must be an array of FileReference objects")
+	}
+	for j, f := range files {
+		if _, ok := fileReference(f); !ok {
+			return fmt.Errorf("files[%d] is not a FileReference {id, mediaType, url}", j)
+		}
+	}
+	return nil
+}
+
+// decodeBody decodes a JSON object and rejects keys not in allowed; with no
+// allowed keys, every key is accepted.
 func decodeBody(body []byte, allowed ...string) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil {
@@ -344,7 +501,7 @@ func decodeBody(body []byte, allowed ...string) (map[string]json.RawMessage, err
 	}
 	var unknown []string
 	for k := range obj {
-		if !slices.Contains(allowed, k) {
+		if len(allowed) > 0 && !slices.Contains(allowed, k) {
 			unknown = append(unknown, k)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // Turn answers one trigger POST. A script is a list of turns; each session
@@ -18,7 +19,8 @@ type Turn interface {
 }
 
 // Part is one piece of a streamed turn: some events, or a fault.
-// Build parts with Text, Reasoning, ToolCall, Block, ResourceUpdate, Source,
+// Build parts with Text, Reasoning, ToolCall, Block, ExecutionBlock, Worker,
+// WorkerExecution, Todos, Usage, ProviderMetadata, ResourceUpdate, Source,
 // File, Event, Finish, and the faults Raw, Heartbeat, Cut, Stall, OmitDone.
 type Part interface {
 	run(st *streamer)
@@ -34,8 +36,46 @@ type TriggerRequest struct {
 	ExecutionID string
 	// ToolResults answers the tool calls the previous turn requested.
 	ToolResults []ToolResult
-	Header      http.Header // the request headers
-	Body        []byte      // the raw request body
+	// Rollback is the body's rollbackAfterMessageId (a 6.4 browser's retry).
+	Rollback Rollback
+	// Sender is the body's sender, the author of the turn's user message;
+	// nil when the body had none.
+	Sender *Sender
+	// DynamicToolSchemas are the body's dynamicToolSchemas: tools the agent
+	// definition does not have, sent by the SDK on every leg.
+	DynamicToolSchemas []ToolSchema
+	// SDKVersion is the X-Octavus-Sdk-Version header ("4" for a 6.4 SDK);
+	// empty when the request had none (a 2.0 SDK).
+	SDKVersion string
+	Header     http.Header // the request headers
+	Body       []byte      // the raw request body
+}
+
+// Rollback is a trigger body's rollbackAfterMessageId, which has three
+// states: absent (Present false), null (Present and Null: every message is
+// removed before the trigger runs) and a message id (the messages after it
+// are removed).
+type Rollback struct {
+	Present   bool   // the key was in the body
+	Null      bool   // its value was null
+	MessageID string // its value, when a string
+}
+
+// Sender is a trigger body's sender {id?, name?, image?}: the human author
+// of the turn, stamped on its user message and served back as the message's
+// sender.
+type Sender struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Image string `json:"image,omitempty"`
+}
+
+// ToolSchema is one entry of a trigger body's dynamicToolSchemas.
+type ToolSchema struct {
+	Name         string
+	Description  string
+	InputSchema  map[string]any // a JSON Schema object
+	OutputSchema map[string]any // nil when absent
 }
 
 // ToolResult is one entry of a continuation's toolResults.
@@ -46,6 +86,11 @@ type ToolResult struct {
 	Error          string `json:"error,omitempty"`
 	OutputVariable string `json:"outputVariable,omitempty"`
 	BlockIndex     *int   `json:"blockIndex,omitempty"`
+	// Files are the result's files, each a FileReference {id, mediaType,
+	// url, filename?, size?} as decoded JSON (further keys kept).
+	Files    []map[string]any `json:"files,omitempty"`
+	Thread   string           `json:"thread,omitempty"`   // the thread of the call
+	WorkerID string           `json:"workerId,omitempty"` // the worker execution of the call
 }
 
 // streamTurn writes an event stream; framed adds start and finish.
@@ -124,14 +169,17 @@ func Reasoning(deltas ...string) Part {
 // tool-input-delta (the args as JSON), tool-input-end and tool-input-available,
 // and queues the call for the turn's tool-request event. Whether the SDK runs
 // it as a server tool or hands it to the client is the SDK's business.
+// Inside a Worker, every event and the pending call carry the worker's id.
 type ToolCall struct {
 	ID             string         // toolCallId; default "call_N"
 	Name           string         // toolName
 	Args           map[string]any // default {}
 	Title          string         // tool-input-start title, when not empty
+	Display        string         // tool-input-start display ("hidden", "name", "description", "stream", "title"), when not empty
 	Source         string         // "llm" or "block", when not empty
 	OutputVariable string         // when not empty
 	BlockIndex     *int           // when not nil
+	Thread         string         // the pending call's thread, when not empty
 }
 
 func (c ToolCall) run(st *streamer) {
@@ -151,6 +199,9 @@ func (c ToolCall) run(st *streamer) {
 	if c.Title != "" {
 		start["title"] = c.Title
 	}
+	if c.Display != "" {
+		start["display"] = c.Display
+	}
 	st.emit(start)
 	st.emit(map[string]any{"type": "tool-input-delta", "toolCallId": id, "inputTextDelta": string(argsJSON)})
 	st.emit(map[string]any{"type": "tool-input-end", "toolCallId": id})
@@ -165,20 +216,241 @@ func (c ToolCall) run(st *streamer) {
 	if c.BlockIndex != nil {
 		pending["blockIndex"] = *c.BlockIndex
 	}
+	if c.Thread != "" {
+		pending["thread"] = c.Thread
+	}
+	if st.workerID != "" {
+		pending["workerId"] = st.workerID
+	}
 	st.toolCalls = append(st.toolCalls, pending)
 }
 
 // Block wraps parts in block-start/block-end of a "next-message" block named
-// name, displayed as "stream" with outputToChat true. For other block kinds
-// (hidden, threads, operations) write the events with Event.
+// name, displayed as "stream" with outputToChat true. ExecutionBlock makes
+// other blocks.
 func Block(name string, parts ...Part) Part {
-	parts = append([]Part(nil), parts...)
+	return ExecutionBlock{Name: name, Parts: parts}
+}
+
+// ExecutionBlock is a Part: a protocol block, block-start {blockId,
+// blockName, blockType, display, description?, outputToChat?, thread?}, its
+// parts, then block-end {blockId}. Operation block types (set-resource,
+// serialize-thread, generate-image) that are not hidden become operation
+// parts in the history; parts of a hidden block that does not output to the
+// chat are kept from the UI.
+type ExecutionBlock struct {
+	ID          string // blockId; default "block_N"
+	Name        string // blockName
+	Type        string // blockType; default "next-message"
+	Display     string // "hidden", "name", "description", "stream" (default) or "title"
+	Description string // when not empty
+	// OutputToChat is the block's outputToChat; nil writes true.
+	OutputToChat *bool
+	Thread       string // the block's thread, when not empty
+	Parts        []Part
+}
+
+func (b ExecutionBlock) run(st *streamer) {
+	id := b.ID
+	if id == "" {
+		id = st.s.nextID("block")
+	}
+	typ, display, toChat := b.Type, b.Display, true
+	if typ == "" {
+		typ = "next-message"
+	}
+	if display == "" {
+		display = "stream"
+	}
+	if b.OutputToChat != nil {
+		toChat = *b.OutputToChat
+	}
+	ev := map[string]any{"type": "block-start", "blockId": id, "blockName": b.Name,
+		"blockType": typ, "display": display, "outputToChat": toChat}
+	if b.Description != "" {
+		ev["description"] = b.Description
+	}
+	if b.Thread != "" {
+		ev["thread"] = b.Thread
+	}
+	st.emit(ev)
+	st.runParts(b.Parts)
+	st.emit(map[string]any{"type": "block-end", "blockId": id})
+}
+
+// Worker runs a worker execution of the agent's worker slug: worker-start
+// {workerId, workerSlug}, the parts (each event carrying the workerId, and
+// kept as the worker part's nested parts in the history), then worker-result
+// {workerId}. WorkerExecution sets the description, input, output or error,
+// and streams the input.
+func Worker(slug string, parts ...Part) Part {
+	return WorkerExecution{Slug: slug, Parts: parts}
+}
+
+// WorkerExecution is a Part: a worker the agent runs inside its turn, shown
+// by the 6.4 browser as a worker part with nested parts.
+//
+// With StreamInput it first streams the input as the model writes it:
+// worker-input-start {workerId, workerSlug, description?}, one
+// worker-input-delta {workerId, delta} with the input as JSON, and
+// worker-input-ready {workerId, input}. Then worker-start {workerId,
+// workerSlug, description?, input?}, the parts with workerId on every event
+// that carries one (text, reasoning, tools, sources, files, blocks, todos,
+// tool-request and its pending calls), and worker-result {workerId,
+// output?, error?} unless Open is set.
+//
+// Open leaves the worker running, e.g. while one of its tool calls waits for
+// the SDK's result: a later turn goes on with a WorkerExecution of the same
+// ID, whose events the history adds to the same worker part.
+type WorkerExecution struct {
+	ID          string         // workerId; default "worker_N"
+	Slug        string         // workerSlug
+	Description string         // when not empty
+	Input       map[string]any // when not nil
+	StreamInput bool           // stream the input first (worker-input-*); Input nil streams {}
+	Parts       []Part
+	Output      any    // worker-result output, when not nil
+	Error       string // worker-result error, when not empty
+	Open        bool   // write no worker-result
+}
+
+func (w WorkerExecution) run(st *streamer) {
+	id := w.ID
+	if id == "" {
+		id = st.s.nextID("worker")
+	}
+	if w.StreamInput {
+		ev := map[string]any{"type": "worker-input-start", "workerId": id, "workerSlug": w.Slug}
+		if w.Description != "" {
+			ev["description"] = w.Description
+		}
+		st.emit(ev)
+		input := w.Input
+		if input == nil {
+			input = map[string]any{}
+		}
+		b, err := marshal(input)
+		if err != nil {
+			panic(fmt.Sprintf("octavustest: WorkerExecution %q: input does not marshal: %v", w.Slug, err))
+		}
+		st.emit(map[string]any{"type": "worker-input-delta", "workerId": id, "delta": string(b)})
+		st.emit(map[string]any{"type": "worker-input-ready", "workerId": id, "input": input})
+	}
+	start := map[string]any{"type": "worker-start", "workerId": id, "workerSlug": w.Slug}
+	if w.Description != "" {
+		start["description"] = w.Description
+	}
+	if w.Input != nil {
+		start["input"] = w.Input
+	}
+	st.emit(start)
+	outer := st.workerID
+	st.workerID = id
+	st.runParts(w.Parts)
+	st.workerID = outer
+	if w.Open {
+		return
+	}
+	result := map[string]any{"type": "worker-result", "workerId": id}
+	if w.Output != nil {
+		result["output"] = w.Output
+	}
+	if w.Error != "" {
+		result["error"] = w.Error
+	}
+	st.emit(result)
+}
+
+// TodoItem is one entry of a todo list.
+type TodoItem struct {
+	ID      string // default "todo_<position, from 1>", stable across updates
+	Content string
+	Status  string // "pending" (default), "in_progress", "completed" or "cancelled"
+}
+
+// Todos streams todo-update {todos}: the agent's whole todo list as it is
+// now. The history keeps one todo part per message (or worker), replaced by
+// each update as the 6.4 browser does. Inside a Worker the event carries the
+// workerId.
+func Todos(items ...TodoItem) Part {
+	todos := make([]any, len(items))
+	for i, it := range items {
+		if it.ID == "" {
+			it.ID = fmt.Sprintf("todo_%d", i+1)
+		}
+		if it.Status == "" {
+			it.Status = "pending"
+		}
+		todos[i] = map[string]any{"id": it.ID, "content": it.Content, "status": it.Status}
+	}
 	return partFunc(func(st *streamer) {
-		id := st.s.nextID("block")
-		st.emit(map[string]any{"type": "block-start", "blockId": id, "blockName": name,
-			"blockType": "next-message", "display": "stream", "outputToChat": true})
+		st.emit(map[string]any{"type": "todo-update", "todos": slices.Clone(todos)})
+	})
+}
+
+// UsageInfo is what a usage event reports: the cost of the execution and its
+// tokens.
+type UsageInfo struct {
+	Currency             string // default "USD"
+	BandwidthFee         float64
+	ProviderFee          float64
+	TotalFee             float64
+	BYOK                 bool     // the provider key is the customer's own
+	EstimatedProviderFee *float64 // when not nil
+	InputTokens          int
+	OutputTokens         int
+	TotalTokens          int // default InputTokens + OutputTokens
+}
+
+// Usage streams usage {cost: {currency, bandwidthFee, providerFee, totalFee,
+// byok, estimatedProviderFee?}, tokens: {inputTokens, outputTokens,
+// totalTokens}}. The platform writes it after finish, just before the stream
+// ends, so in a Stream turn that has not written its finish yet the usage
+// event is held back and written right after the finish (Stream's own or a
+// Finish part's). After a finish, and anywhere in an Events turn, it is
+// written where it stands.
+func Usage(u UsageInfo) Part {
+	cur := u.Currency
+	if cur == "" {
+		cur = "USD"
+	}
+	total := u.TotalTokens
+	if total == 0 {
+		total = u.InputTokens + u.OutputTokens
+	}
+	return partFunc(func(st *streamer) {
+		cost := map[string]any{"currency": cur, "bandwidthFee": u.BandwidthFee, "providerFee": u.ProviderFee,
+			"totalFee": u.TotalFee, "byok": u.BYOK}
+		if u.EstimatedProviderFee != nil {
+			cost["estimatedProviderFee"] = *u.EstimatedProviderFee
+		}
+		ev := map[string]any{"type": "usage", "cost": cost, "tokens": map[string]any{
+			"inputTokens": u.InputTokens, "outputTokens": u.OutputTokens, "totalTokens": total}}
+		if st.framed && !st.finished {
+			st.afterFinish = append(st.afterFinish, ev)
+			return
+		}
+		st.emit(ev)
+	})
+}
+
+// ProviderMetadata runs parts and stores meta as the providerMetadata of
+// the reasoning and tool-call parts they add to the history, as the platform
+// keeps a provider's signatures: nothing of it is streamed, and the session's
+// messages (UIMessages and ChatMessages) carry it. meta maps a provider to
+// its data, e.g. {"anthropic": {"signature": "..."}}.
+func ProviderMetadata(meta map[string]any, parts ...Part) Part {
+	parts = append([]Part(nil), parts...)
+	b, err := json.Marshal(meta)
+	if err != nil {
+		panic(fmt.Sprintf("octavustest: ProviderMetadata: %v", err))
+	}
+	return partFunc(func(st *streamer) {
+		m, _ := decodeObject(b) // a fresh copy for each stream
+		outer := st.meta
+		st.meta = m
 		st.runParts(parts)
-		st.emit(map[string]any{"type": "block-end", "blockId": id})
+		st.meta = outer
 	})
 }
 
@@ -242,8 +514,12 @@ func Raw(s string) Part {
 	return partFunc(func(st *streamer) { st.write([]byte(s)) })
 }
 
-// Heartbeat writes the SSE comment line ": ping" that keeps idle streams alive.
-func Heartbeat() Part { return Raw(": ping\n\n") }
+// Heartbeat writes the SSE comment ": heartbeat", which the platform sends
+// to keep quiet streams alive and every SSE reader ignores. WithHeartbeat
+// and WithHeartbeatTicks write it while a stream stalls.
+func Heartbeat() Part { return Raw(heartbeat) }
+
+const heartbeat = ": heartbeat\n\n"
 
 // Cut flushes what was written and drops the connection: the client sees the
 // chunked body end early (unexpected EOF). Nothing after it is written.

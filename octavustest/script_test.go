@@ -87,7 +87,8 @@ func TestToolRound(t *testing.T) {
 		"duplicate":         `{"executionId":"exec_1","toolResults":[{"toolCallId":"call_1","result":1},{"toolCallId":"call_1","result":1},{"toolCallId":"loc"}]}`,
 		"no toolCallId":     `{"executionId":"exec_1","toolResults":[{"result":1}]}`,
 		"error not text":    `{"executionId":"exec_1","toolResults":[{"toolCallId":"call_1","error":{}},{"toolCallId":"loc"}]}`,
-		"unknown key":       `{"executionId":"exec_1","toolResults":[{"toolCallId":"call_1","tool_name":"x"},{"toolCallId":"loc"}]}`,
+		"thread not text":   `{"executionId":"exec_1","toolResults":[{"toolCallId":"call_1","thread":1},{"toolCallId":"loc"}]}`,
+		"files not refs":    `{"executionId":"exec_1","toolResults":[{"toolCallId":"call_1","files":[{"id":"f"}]},{"toolCallId":"loc"}]}`,
 		"results not array": `{"executionId":"exec_1","toolResults":{}}`,
 		"type key":          `{"type":"continue","executionId":"exec_1","toolResults":[{"toolCallId":"call_1"},{"toolCallId":"loc"}]}`,
 	} {
@@ -106,7 +107,7 @@ func TestToolRound(t *testing.T) {
 	events, _ = trigger(t, srv, id, `{"triggerName":"user-message","input":{"USER_MESSAGE":"Hi"},"executionId":"exec_1",
 		"toolResults":[{"toolCallId":"call_1","toolName":"get-user","result":{"name":"Ada"}},
 		{"toolCallId":"loc","toolName":"get-location","error":"denied","outputVariable":"LOC","blockIndex":0}]}`)
-	equalJSON(t, events[0], `{"type":"start","messageId":"msg_3","executionId":"exec_1"}`)
+	equalJSON(t, events[0], `{"type":"start","messageId":"msg_3","executionId":"exec_1","lastMessageId":"msg_2"}`)
 	equalJSON(t, events[2], `{"type":"text-delta","id":"text_2","delta":"You are Ada."}`)
 	if seen.ExecutionID != "exec_1" || seen.TriggerName != "user-message" || seen.SessionID != id ||
 		seen.AgentID != "agent_1" || len(seen.ToolResults) != 2 || seen.ToolResults[1].Error != "denied" ||
@@ -121,16 +122,19 @@ func TestToolRound(t *testing.T) {
 		{"id":"msg_1","role":"user","status":"done","createdAt":"2024-01-15T10:30:00.000Z",
 		 "parts":[{"type":"text","text":"Hi","status":"done"}]},
 		{"id":"msg_2","role":"assistant","status":"done","createdAt":"2024-01-15T10:30:00.000Z","parts":[
+		 {"type":"step-start"},
 		 {"type":"text","text":"Let me look.","status":"done"},
 		 {"type":"tool-call","toolCallId":"call_1","toolName":"get-user","displayName":"Get user","args":{"id":"u1"},"result":{"name":"Ada"},"status":"done"},
 		 {"type":"tool-call","toolCallId":"loc","toolName":"get-location","args":{},"error":"denied","status":"error"},
+		 {"type":"step-start"},
 		 {"type":"text","text":"You are Ada.","status":"done"}]}]`)
 	full := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id, "", 200)
 	equalJSON(t, full["messages"].([]any)[1], `{"id":"msg_2","role":"assistant","createdAt":"2024-01-15T10:30:00.000Z",
 		"content":"Let me look.You are Ada.",
-		"parts":[{"type":"text","visible":true,"content":"Let me look."},
+		"parts":[{"type":"step-start","visible":true},{"type":"text","visible":true,"content":"Let me look."},
 		 {"type":"tool-call","visible":true,"toolCall":{"id":"call_1","name":"get-user","arguments":{"id":"u1"},"status":"available","result":{"name":"Ada"}}},
 		 {"type":"tool-call","visible":true,"toolCall":{"id":"loc","name":"get-location","arguments":{},"status":"error","error":"denied"}},
+		 {"type":"step-start","visible":true},
 		 {"type":"text","visible":true,"content":"You are Ada."}],
 		"toolCalls":[{"id":"call_1","name":"get-user","arguments":{"id":"u1"},"status":"available","result":{"name":"Ada"}},
 		 {"id":"loc","name":"get-location","arguments":{},"status":"error","error":"denied"}]}`)
@@ -154,7 +158,7 @@ func TestClientToolContinue(t *testing.T) {
 	events, _ := trigger(t, srv, id, `{"executionId":"exec_1","toolResults":[{"toolCallId":"c1","toolName":"confirm","result":null}]}`)
 	equalJSON(t, events[2]["delta"], `"exec_1 \"\" true <nil>"`)
 	ui := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id+"?format=ui", "", 200)
-	part := ui["messages"].([]any)[1].(map[string]any)["parts"].([]any)[0]
+	part := ui["messages"].([]any)[1].(map[string]any)["parts"].([]any)[1]
 	equalJSON(t, part, `{"type":"tool-call","toolCallId":"c1","toolName":"confirm","args":{},"result":null,"status":"done"}`)
 }
 
@@ -299,7 +303,7 @@ func TestHandlerTurn(t *testing.T) {
 	// The handler's trigger was accepted: its user message is in the history
 	// and the execution ids go on.
 	events, _ := trigger(t, srv, id, userMessage)
-	equalJSON(t, events[0], `{"type":"start","messageId":"msg_3","executionId":"exec_2"}`)
+	equalJSON(t, events[0], `{"type":"start","messageId":"msg_3","executionId":"exec_2","lastMessageId":"msg_1"}`)
 	ui := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id+"?format=ui", "", 200)
 	if n := len(ui["messages"].([]any)); n != 2 {
 		t.Fatalf("%d messages, want the 2 user messages", n)
@@ -332,7 +336,8 @@ func TestEventsTurn(t *testing.T) {
 		t.Fatalf("types %v", got)
 	}
 	ui := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id+"?format=ui", "", 200)
-	if m := ui["messages"].([]any)[1].(map[string]any); m["id"] != "m1" || len(m["parts"].([]any)) != 2 {
+	// Two legs, two steps: a step-start and a tool call each.
+	if m := ui["messages"].([]any)[1].(map[string]any); m["id"] != "m1" || len(m["parts"].([]any)) != 4 {
 		t.Fatalf("assistant message %v", m)
 	}
 }
@@ -378,6 +383,7 @@ func TestPartsAndHistory(t *testing.T) {
 		 {"type":"file","id":"f1","mediaType":"image/png","url":"https://u/f1","filename":"a.png","size":3},
 		 {"type":"text","text":"Hi","status":"done"}]},
 		{"id":"msg_2","role":"assistant","status":"done","createdAt":"2024-01-15T10:30:00.000Z","parts":[
+		 {"type":"step-start"},
 		 {"type":"reasoning","text":"Thinking","status":"done"},
 		 {"type":"text","text":"AB","status":"done"},
 		 {"type":"source","sourceType":"url","id":"src_1","url":"https://example.com","title":"Example"},
@@ -387,7 +393,8 @@ func TestPartsAndHistory(t *testing.T) {
 	full := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id, "", 200)
 	equalJSON(t, full["resources"], `{"SUMMARY":{"n":1}}`)
 	equalJSON(t, full["messages"].([]any)[1], `{"id":"msg_2","role":"assistant","createdAt":"2024-01-15T10:30:00.000Z",
-		"content":"AB","reasoning":"Thinking","parts":[
+		"content":"AB","parts":[
+		 {"type":"step-start","visible":true},
 		 {"type":"reasoning","visible":true,"content":"Thinking"},
 		 {"type":"text","visible":true,"content":"AB"},
 		 {"type":"source","visible":true,"source":{"sourceType":"url","id":"src_1","url":"https://example.com","title":"Example"}},
@@ -425,6 +432,7 @@ func TestEventHistory(t *testing.T) {
 	trigger(t, srv, id, `{"triggerName":"go"}`)
 	ui := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id+"?format=ui", "", 200)
 	equalJSON(t, ui["messages"], `[{"id":"msg_1","role":"assistant","status":"done","createdAt":"2024-01-15T10:30:00.000Z","parts":[
+		{"type":"step-start"},
 		{"type":"reasoning","text":"hmm","status":"done"},
 		{"type":"text","text":"aside","status":"done","thread":"side"},
 		{"type":"operation","operationId":"b3","name":"Saving","operationType":"set-resource","status":"done"},
@@ -436,10 +444,12 @@ func TestEventHistory(t *testing.T) {
 		{"type":"text","text":"cut short","status":"done"}]}]`)
 	full := callJSON(t, srv, http.MethodGet, "/api/agent-sessions/"+id, "", 200)
 	equalJSON(t, full["messages"], `[{"id":"msg_1","role":"assistant","createdAt":"2024-01-15T10:30:00.000Z",
-		"content":"secretasidecut short","reasoning":"hmm","parts":[
+		"content":"asidecut short","parts":[
+		{"type":"step-start","visible":true},
 		{"type":"reasoning","visible":true,"content":"hmm"},
 		{"type":"text","visible":false,"content":"secret"},
 		{"type":"text","visible":true,"content":"aside","thread":"side"},
+		{"type":"operation","visible":true,"operation":{"id":"b3","name":"Saving","operationType":"set-resource"}},
 		{"type":"object","visible":true,"object":{"id":"o1","typeName":"Plan","value":{"a":1}}},
 		{"type":"object","visible":true,"object":{"id":"o2","typeName":"Bad"}},
 		{"type":"tool-call","visible":true,"toolCall":{"id":"p1","name":"search","arguments":{"q":"x"},"status":"available","result":[1]}},

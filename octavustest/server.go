@@ -24,11 +24,14 @@ type Server struct {
 	// Empty means no check. Read-only.
 	APIKey string
 
-	ts        *httptest.Server
-	now       func() time.Time
-	lenient   bool
-	closing   chan struct{}
-	closeOnce sync.Once
+	ts             *httptest.Server
+	now            func() time.Time
+	lenient        bool
+	heartbeat      func() (<-chan time.Time, func())
+	busyRetryAfter string
+	concurrentRuns bool
+	closing        chan struct{}
+	closeOnce      sync.Once
 
 	mu            sync.Mutex
 	agents        map[string]*agentState
@@ -46,10 +49,13 @@ type Server struct {
 type Option func(*config)
 
 type config struct {
-	apiKey  string
-	script  []Turn
-	now     func() time.Time
-	lenient bool
+	apiKey         string
+	script         []Turn
+	now            func() time.Time
+	lenient        bool
+	heartbeat      func() (<-chan time.Time, func())
+	busyRetryAfter string
+	concurrentRuns bool
 }
 
 // WithAPIKey sets the API key the server expects instead of DefaultAPIKey.
@@ -74,23 +80,71 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // recorded platform answers verbatim.
 func WithLenientContinuations() Option { return func(c *config) { c.lenient = true } }
 
+// WithHeartbeat makes every stream write the comment ": heartbeat" each
+// interval while it is quiet (a Stall holds it), as the platform keeps its
+// streams alive. The ticker starts with the stream. Tests that must not
+// wait for a clock use WithHeartbeatTicks.
+func WithHeartbeat(interval time.Duration) Option {
+	return func(c *config) {
+		if interval <= 0 {
+			c.heartbeat = nil
+			return
+		}
+		c.heartbeat = func() (<-chan time.Time, func()) {
+			t := time.NewTicker(interval)
+			return t.C, t.Stop
+		}
+	}
+}
+
+// WithHeartbeatTicks is WithHeartbeat driven by the test: each value sent
+// on ticks is taken by one stalled stream, which writes one ": heartbeat"
+// comment. A send therefore blocks until a stream stalls, and once it
+// returns the heartbeat is that stream's next write.
+func WithHeartbeatTicks(ticks <-chan time.Time) Option {
+	return func(c *config) {
+		c.heartbeat = func() (<-chan time.Time, func()) { return ticks, func() {} }
+	}
+}
+
+// DefaultBusyRetryAfter is the Retry-After of a SESSION_BUSY answer unless
+// WithBusyRetryAfter says otherwise.
+const DefaultBusyRetryAfter = "1"
+
+// WithBusyRetryAfter sets the Retry-After header of SESSION_BUSY answers
+// (seconds, or an HTTP date); empty leaves the header out.
+//
+// A trigger POST for a session whose previous execution is still being
+// answered (its handler has not returned) is answered 429 with
+// {"error":"The session is busy with another run. Please try again in a
+// moment.","code":"SESSION_BUSY"}, as the platform does. The next leg of the
+// same execution, posted after its previous stream ended, is not busy.
+func WithBusyRetryAfter(v string) Option { return func(c *config) { c.busyRetryAfter = v } }
+
+// WithConcurrentRuns turns SESSION_BUSY off: a session accepts a trigger
+// POST while another one of it is still being answered.
+func WithConcurrentRuns() Option { return func(c *config) { c.concurrentRuns = true } }
+
 // NewServer starts a fake platform. The caller must Close it.
 func NewServer(opts ...Option) *Server {
-	cfg := config{apiKey: DefaultAPIKey, now: time.Now}
+	cfg := config{apiKey: DefaultAPIKey, now: time.Now, busyRetryAfter: DefaultBusyRetryAfter}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
 	s := &Server{
-		APIKey:        cfg.apiKey,
-		now:           cfg.now,
-		lenient:       cfg.lenient,
-		closing:       make(chan struct{}),
-		agents:        map[string]*agentState{},
-		sessions:      map[string]*session{},
-		defaultScript: cfg.script,
-		counters:      map[string]int{},
-		changed:       make(chan struct{}),
-		files:         map[string]*uploadedFile{},
+		APIKey:         cfg.apiKey,
+		now:            cfg.now,
+		lenient:        cfg.lenient,
+		heartbeat:      cfg.heartbeat,
+		busyRetryAfter: cfg.busyRetryAfter,
+		concurrentRuns: cfg.concurrentRuns,
+		closing:        make(chan struct{}),
+		agents:         map[string]*agentState{},
+		sessions:       map[string]*session{},
+		defaultScript:  cfg.script,
+		counters:       map[string]int{},
+		changed:        make(chan struct{}),
+		files:          map[string]*uploadedFile{},
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL

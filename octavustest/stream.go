@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // trigger answers POST /api/agent-sessions/{id}/trigger, recorded as rec.
@@ -21,19 +22,23 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	sess, status, problem := s.checkTriggerLocked(sessionID, tb)
 	if problem != "" {
 		s.mu.Unlock()
-		writeError(w, status, problem)
+		s.writeTriggerProblem(w, status, problem)
 		return
 	}
 	turn := s.nextTurnLocked(sess)
 	req := TriggerRequest{
-		SessionID:   sess.id,
-		AgentID:     sess.agentID,
-		TriggerName: tb.triggerName,
-		Input:       tb.input,
-		ExecutionID: tb.executionID,
-		ToolResults: tb.toolResults,
-		Header:      r.Header.Clone(),
-		Body:        bytes.Clone(body),
+		SessionID:          sess.id,
+		AgentID:            sess.agentID,
+		TriggerName:        tb.triggerName,
+		Input:              tb.input,
+		ExecutionID:        tb.executionID,
+		ToolResults:        tb.toolResults,
+		Rollback:           tb.rollback,
+		Sender:             tb.sender,
+		DynamicToolSchemas: tb.dynamicTools,
+		SDKVersion:         r.Header.Get(sdkVersionHeader),
+		Header:             r.Header.Clone(),
+		Body:               bytes.Clone(body),
 	}
 	s.mu.Unlock()
 
@@ -64,14 +69,28 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	// Accept the trigger: check again (another POST may have raced this one)
 	// and update the session.
 	s.mu.Lock()
-	sess, _, problem = s.checkTriggerLocked(sessionID, tb)
+	sess, status, problem = s.checkTriggerLocked(sessionID, tb)
 	if problem != "" {
 		s.mu.Unlock()
-		writeErrorCode(w, http.StatusConflict, "Concurrent trigger: "+problem, "CONFLICT")
+		if status == http.StatusTooManyRequests {
+			s.writeTriggerProblem(w, status, problem)
+		} else {
+			writeErrorCode(w, http.StatusConflict, "Concurrent trigger: "+problem, "CONFLICT")
+		}
 		return
 	}
+	lastMsgID := ""
+	if !tb.hasExecutionID {
+		s.rollbackLocked(sess, tb.rollback)
+	}
+	if n := len(sess.messages); n > 0 {
+		lastMsgID = sess.messages[n-1].id
+	}
 	execID := s.acceptLocked(sess, tb)
+	sess.running++
 	s.mu.Unlock()
+	run := &runMark{s: s, sess: sess}
+	defer run.end()
 
 	switch t := turn.(type) {
 	case handlerTurn:
@@ -79,11 +98,43 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 		t.h.ServeHTTP(w, r)
 		return
 	case streamTurn:
-		st := &streamer{s: s, sess: sess, rec: rec, w: w, rc: http.NewResponseController(w), ctx: r.Context(), execID: execID}
+		st := &streamer{s: s, sess: sess, rec: rec, w: w, rc: http.NewResponseController(w), ctx: r.Context(),
+			execID: execID, lastMsgID: lastMsgID, run: run, framed: t.framed}
 		st.serve(t)
 	default:
 		writeErrorCode(w, http.StatusInternalServerError, fmt.Sprintf("octavustest: unknown Turn %T", turn), "SCRIPT_ERROR")
 		return
+	}
+}
+
+// busyMessage is the platform's SESSION_BUSY error text.
+const busyMessage = "The session is busy with another run. Please try again in a moment."
+
+// writeTriggerProblem answers a trigger POST that does not fit the session.
+func (s *Server) writeTriggerProblem(w http.ResponseWriter, status int, problem string) {
+	if status == http.StatusTooManyRequests {
+		if s.busyRetryAfter != "" {
+			w.Header().Set("Retry-After", s.busyRetryAfter)
+		}
+		writeErrorCode(w, status, problem, "SESSION_BUSY")
+		return
+	}
+	writeError(w, status, problem)
+}
+
+// runMark ends a session's running execution once.
+type runMark struct {
+	s     *Server
+	sess  *session
+	ended bool
+}
+
+func (m *runMark) end() {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	if !m.ended {
+		m.ended = true
+		m.sess.running--
 	}
 }
 
@@ -96,12 +147,17 @@ func (s *Server) checkTriggerLocked(sessionID string, tb *triggerBody) (*session
 		return nil, http.StatusNotFound, "Session not found: " + sessionID
 	case sess.expired:
 		return nil, http.StatusNotFound, "Session expired: " + sessionID
+	case sess.running > 0 && !s.concurrentRuns:
+		return nil, http.StatusTooManyRequests, busyMessage
 	}
 	if s.lenient {
 		return sess, 0, ""
 	}
 	continuing := tb.hasExecutionID || tb.hasToolResults
 	p := sess.pending
+	if p != nil && !continuing && tb.rollback.Present && s.rollbackDropsLocked(sess, tb.rollback, p.execID) {
+		p = nil // a retry removes the execution that waits for tool results
+	}
 	switch {
 	case p != nil && !continuing:
 		return nil, http.StatusBadRequest, fmt.Sprintf(
@@ -187,6 +243,7 @@ func (s *Server) acceptLocked(sess *session, tb *triggerBody) string {
 	if parts := userParts(tb.input); len(parts) > 0 {
 		sess.messages = append(sess.messages, &message{
 			id: s.nextIDLocked("msg"), role: "user", createdAt: formatTime(s.now()), parts: parts,
+			sender: tb.sender,
 		})
 	}
 	return s.nextIDLocked("exec")
@@ -201,11 +258,18 @@ type streamer struct {
 	rc   *http.ResponseController
 	ctx  context.Context
 
-	execID    string           // the execution this stream belongs to
-	toolCalls []map[string]any // tool calls queued for the tool-request event
-	finished  bool             // a finish event was written
-	omitDone  bool             // leave out data: [DONE]
-	stopped   bool             // nothing more can or may be written
+	execID      string           // the execution this stream belongs to
+	lastMsgID   string           // the start event's lastMessageId
+	run         *runMark         // the session's running execution
+	framed      bool             // a Stream turn: start and finish are added
+	toolCalls   []map[string]any // tool calls queued for the tool-request event
+	afterFinish []map[string]any // events held back until after finish (usage)
+	finished    bool             // a finish event was written
+	omitDone    bool             // leave out data: [DONE]
+	stopped     bool             // nothing more can or may be written
+	workerID    string           // set while a worker's parts run
+	meta        map[string]any   // provider metadata for the parts added while set
+	ticks       <-chan time.Time // heartbeat ticks, nil without heartbeats
 
 	leg legState // history state of this stream; guarded by s.mu
 }
@@ -216,9 +280,18 @@ func (st *streamer) serve(t streamTurn) {
 	h.Set("Cache-Control", "no-cache")
 	st.w.WriteHeader(http.StatusOK)
 	st.flush()
+	if st.s.heartbeat != nil {
+		ticks, stop := st.s.heartbeat()
+		defer stop()
+		st.ticks = ticks
+	}
 	if t.framed {
 		msgID := st.s.nextID("msg")
-		st.emit(map[string]any{"type": "start", "messageId": msgID, "executionId": st.execID})
+		start := map[string]any{"type": "start", "messageId": msgID, "executionId": st.execID}
+		if st.lastMsgID != "" {
+			start["lastMessageId"] = st.lastMsgID
+		}
+		st.emit(start)
 	}
 	st.runParts(t.parts)
 	if t.framed && !st.finished {
@@ -229,6 +302,7 @@ func (st *streamer) serve(t streamTurn) {
 		st.finish(reason)
 	}
 	st.flushToolRequest()
+	st.flushAfterFinish()
 	if !st.omitDone {
 		st.write([]byte("data: [DONE]\n\n"))
 	}
@@ -269,9 +343,13 @@ func (st *streamer) emit(ev map[string]any) {
 	if st.stopped {
 		return
 	}
-	if ev["type"] == "finish" {
+	typ, _ := ev["type"].(string)
+	if typ == "finish" {
 		st.flushToolRequest()
 		st.finished = true
+	}
+	if _, set := ev["workerId"]; !set && st.workerID != "" && workerEvents[typ] {
+		ev["workerId"] = st.workerID
 	}
 	b := encodeEvent(ev)
 	tracked, _ := decodeObject(b) // the history gets its own copy
@@ -279,6 +357,28 @@ func (st *streamer) emit(ev map[string]any) {
 	st.s.trackLocked(st, tracked)
 	st.s.mu.Unlock()
 	st.write(append(append([]byte("data: "), b...), '\n', '\n'))
+	if typ == "finish" {
+		st.flushAfterFinish()
+	}
+}
+
+// workerEvents are the event types that carry the workerId of the worker
+// execution they come from.
+var workerEvents = map[string]bool{
+	"text-start": true, "text-delta": true, "text-end": true,
+	"reasoning-start": true, "reasoning-delta": true, "reasoning-end": true,
+	"tool-input-start": true, "tool-input-delta": true, "tool-input-end": true, "tool-input-available": true,
+	"tool-output-available": true, "tool-output-error": true, "source": true,
+	"block-start": true, "block-end": true, "file-available": true, "tool-request": true, "todo-update": true,
+}
+
+// flushAfterFinish writes the events held back until after finish.
+func (st *streamer) flushAfterFinish() {
+	evs := st.afterFinish
+	st.afterFinish = nil
+	for _, ev := range evs {
+		st.emit(ev)
+	}
 }
 
 func (st *streamer) flushToolRequest() {
@@ -286,11 +386,22 @@ func (st *streamer) flushToolRequest() {
 		return
 	}
 	calls := make([]any, len(st.toolCalls))
+	worker, same := "", true
 	for i, c := range st.toolCalls {
 		calls[i] = c
+		w, _ := c["workerId"].(string)
+		if i == 0 {
+			worker = w
+		} else if w != worker {
+			same = false
+		}
 	}
 	st.toolCalls = nil
-	st.emit(map[string]any{"type": "tool-request", "toolCalls": calls})
+	ev := map[string]any{"type": "tool-request", "toolCalls": calls}
+	if same && worker != "" {
+		ev["workerId"] = worker // every call comes from one worker
+	}
+	st.emit(ev)
 }
 
 func (st *streamer) finish(reason string) {
@@ -304,7 +415,9 @@ func (st *streamer) cut() {
 	st.stopped = true
 	st.s.mu.Lock()
 	st.rec.cut = true // the lost connection is not a client abort
+	st.s.closeLegLocked(st)
 	st.s.mu.Unlock()
+	st.run.end() // the client sees the stream end now
 	conn, _, err := st.rc.Hijack()
 	if err != nil {
 		// Not hijackable (HTTP/2): abort the response instead.
@@ -317,12 +430,22 @@ func (st *streamer) stall(release <-chan struct{}) {
 	if st.stopped {
 		return
 	}
-	select {
-	case <-release:
-	case <-st.ctx.Done():
-		st.stopped = true
-	case <-st.s.closing:
-		st.stopped = true
+	for {
+		select {
+		case <-release:
+			return
+		case <-st.ticks:
+			st.write([]byte(heartbeat))
+			if st.stopped {
+				return
+			}
+		case <-st.ctx.Done():
+			st.stopped = true
+			return
+		case <-st.s.closing:
+			st.stopped = true
+			return
+		}
 	}
 }
 

@@ -11,9 +11,10 @@
 //               "stopOnFirstTextDelta": false}],
 //    "clientTools": {"confirm-with-user": {"result": {...}} | {"error": "..."},
 //                    "pick-plan": {"interactive": true, "result": {...}} | {"interactive": true, "error": "..."}},
+//    "holdOpen": false,                         see holdOpen below
 //    "timeoutMs": 20000}
 //
-// The session is the server's business (server-managed sessions: the
+// The job is the first line of stdin. The session is the server's business (server-managed sessions: the
 // server creates it on the first trigger), so the chat never sees an id.
 // For each send it calls chat.send(triggerName, input, {userMessage:
 // {content}}) and waits, by watching chat.status through chat.subscribe,
@@ -35,15 +36,32 @@
 // Exit code 0 unless the job could not be run; on timeout it prints the
 // state so far on stderr and exits 2.
 
+import readline from 'node:readline';
 import WebSocket from 'ws';
 import { OctavusChat, createSocketTransport, OctavusError } from '@octavus/client-sdk';
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk);
+// The lines of stdin: the job first, then (with holdOpen) the go-ahead to
+// close the socket.
+const stdinLines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+async function readJob() {
+  const { value, done } = await stdinLines.next();
+  if (done) {
+    throw new Error('no job on stdin');
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return JSON.parse(value);
+}
+
+// holdOpen, when the job asks for it, says "settled" on stdout and waits for
+// a line (or the end) of stdin before the socket is closed: the test first
+// waits until the platform has answered every request, so that closing the
+// socket cannot cancel an answer still being read (the end of a stream after
+// its finish event).
+async function holdOpen(job) {
+  if (job.holdOpen) {
+    process.stdout.write('settled\n');
+    await stdinLines.next();
+  }
 }
 
 function serializeError(err) {
@@ -61,7 +79,7 @@ function clone(value) {
 }
 
 async function main() {
-  const job = JSON.parse(await readStdin());
+  const job = await readJob();
   const out = {
     status: null,
     error: null,
@@ -222,6 +240,7 @@ async function main() {
     stopArmed = false;
   }
 
+  await holdOpen(job);
   // Leave as a page does, and let the close handshake finish so that the
   // server sees a clean close.
   if (sock !== null && sock.readyState !== WebSocket.CLOSED) {

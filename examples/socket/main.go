@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,9 @@ func envOr(key, def string) string {
 // config is where the platform is and which agent to use.
 type config struct {
 	baseURL, apiKey, agentID string
+	// maxRetries is ClientOptions.MaxRetries, from OCTAVUS_MAX_RETRIES
+	// (-1 turns retries off).
+	maxRetries int
 }
 
 // run serves on addr until ctx is done, then closes the open sockets and
@@ -70,6 +74,13 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 		baseURL: os.Getenv("OCTAVUS_API_URL"),
 		apiKey:  os.Getenv("OCTAVUS_API_KEY"),
 		agentID: os.Getenv("OCTAVUS_AGENT_ID"),
+	}
+	if v := os.Getenv("OCTAVUS_MAX_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("OCTAVUS_MAX_RETRIES=%q is not a number", v)
+		}
+		cfg.maxRetries = n
 	}
 	if cfg.baseURL == "" {
 		fake := startFakePlatform()
@@ -81,7 +92,7 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 	if cfg.agentID == "" {
 		return errors.New("set OCTAVUS_AGENT_ID to the agent to chat with")
 	}
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: cfg.baseURL, APIKey: cfg.apiKey})
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: cfg.baseURL, APIKey: cfg.apiKey, MaxRetries: cfg.maxRetries})
 	if err != nil {
 		return err
 	}
@@ -200,8 +211,13 @@ func (w wsConn) Read(ctx context.Context) ([]byte, error) {
 	return msg, nil
 }
 
-// Write sends msg as one text message.
+// Write sends msg as one text message, or nothing once ctx is done:
+// coder/websocket may still write on a done ctx (it picks at random
+// between its write lock and ctx.Done).
 func (w wsConn) Write(ctx context.Context, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return w.c.Write(ctx, websocket.MessageText, msg)
 }
 

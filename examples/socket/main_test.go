@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/octavus-go/octavus"
 	"github.com/octavus-go/octavus/octavustest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -333,4 +334,95 @@ func TestExampleServesThePage(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUpgradeRequired, resp.StatusCode)
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// ctxBlindConn is an octavus.SocketConn whose Write succeeds whatever its
+// ctx says, as coder/websocket's may on a done ctx (it picks at random
+// between its write lock and ctx.Done): the shape of the shutdown race of
+// TestExampleShutsDownWithOpenSockets, made certain.
+type ctxBlindConn struct {
+	in    chan []byte // the browser's messages
+	wrote chan event  // every message written, decoded
+	// ended, when ctx is done, holds Read back until it is closed, so that
+	// the cancelled execution's last event comes before ServeSocket ends.
+	ended chan struct{}
+}
+
+func (c *ctxBlindConn) Read(ctx context.Context) ([]byte, error) {
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-ctx.Done():
+		<-c.ended
+		return nil, ctx.Err()
+	}
+}
+
+func (c *ctxBlindConn) Write(_ context.Context, msg []byte) error {
+	var ev event
+	if err := json.Unmarshal(msg, &ev); err != nil {
+		return err
+	}
+	c.wrote <- ev
+	return nil
+}
+
+// TestServeSocketWritesNothingAfterShutdown pins the cause of that race:
+// when the connection's context ends (the example's shutdown), the running
+// execution is cancelled and Execute ends it with finish {stop}; ServeSocket
+// must not write that event, even through a Write that ignores its ctx.
+func TestServeSocketWritesNothingAfterShutdown(t *testing.T) {
+	p := octavustest.NewServer()
+	defer p.Close()
+	agentID := p.AddAgent(octavustest.Agent{Script: []octavustest.Turn{
+		octavustest.Stream(octavustest.Text("Partial"), octavustest.Stall(nil)),
+	}})
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL, APIKey: p.APIKey})
+	require.NoError(t, err)
+
+	conn := &ctxBlindConn{in: make(chan []byte), wrote: make(chan event, 64), ended: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- octavus.ServeSocket(ctx, conn, func(ctx context.Context, _ string) (*octavus.AgentSession, error) {
+			id, err := client.AgentSessions.Create(ctx, agentID, nil)
+			if err != nil {
+				return nil, err
+			}
+			return client.AgentSessions.Attach(id, octavus.AttachOptions{}), nil
+		})
+	}()
+	conn.in <- []byte(trigger("Hi"))
+	timeout := time.After(failsafe)
+	for seen := false; !seen; {
+		select {
+		case ev := <-conn.wrote:
+			seen = ev.typ() == "text-end" // the last event before the stall
+		case <-timeout:
+			t.Fatal("no text-end written")
+		}
+	}
+
+	cancel()
+	// The platform request is cancelled with the execution: once the
+	// platform has seen it go, Execute is ending it.
+	stalled, err := p.WaitDone(context.Background(), 2)
+	require.NoError(t, err)
+	assert.True(t, stalled.Aborted)
+	close(conn.ended)
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(failsafe):
+		t.Fatal("ServeSocket did not return after its context was cancelled")
+	}
+	// ServeSocket waits for the execution's writer before it returns, so
+	// every write it made is in the channel now.
+	close(conn.wrote)
+	var after []string
+	for ev := range conn.wrote {
+		after = append(after, ev.typ())
+	}
+	assert.Empty(t, after, "events written after the shutdown")
 }

@@ -1,7 +1,7 @@
 // Package wire validates JSON objects the way the reference SDK's zod schemas
 // do, so that octavus-go drops exactly the events the reference drops.
 //
-// The rules it reproduces (zod 4, as used by @octavus/core 2.0.0):
+// The rules it reproduces (zod 4, as used by @octavus/core 2.0.0 and 6.4.0):
 //   - keys are case sensitive; a key that appears twice keeps its last value
 //     (JSON.parse semantics);
 //   - a required field must be present and of its type;
@@ -226,6 +226,15 @@ func (o *Object) OptNumber(key string) (f float64, ok bool) {
 	return f, true
 }
 
+// Number reads a required finite number.
+func (o *Object) Number(key string) float64 {
+	f, ok := o.OptNumber(key)
+	if !ok && o.err == nil {
+		o.fail(key, "required")
+	}
+	return f
+}
+
 // OptNumberRaw reads an optional finite number and also returns its raw
 // JSON text.
 func (o *Object) OptNumberRaw(key string) (f float64, raw json.RawMessage, ok bool) {
@@ -270,6 +279,28 @@ func (o *Object) Record(key string) json.RawMessage {
 		return nil
 	}
 	return raw
+}
+
+// OptRecord reads an optional JSON object of any values; it returns nil
+// when absent. null is refused, as for every optional field.
+func (o *Object) OptRecord(key string) json.RawMessage {
+	if _, ok := o.fields[key]; !ok || o.err != nil {
+		return nil
+	}
+	return o.Record(key)
+}
+
+// Object reads a required nested object; it returns nil when absent or
+// not an object (the error is recorded).
+func (o *Object) Object(key string) *Object {
+	if _, ok := o.fields[key]; !ok {
+		o.take(key)
+		if o.err == nil {
+			o.fail(key, "required")
+		}
+		return nil
+	}
+	return o.OptObject(key)
 }
 
 // OptObject reads an optional nested object; it returns nil when absent.

@@ -439,3 +439,70 @@ func TestWireKindHas(t *testing.T) {
 	require.Len(t, o.Unread(), 9)
 	require.NoError(t, o.Err())
 }
+
+func TestWireOptRecord(t *testing.T) {
+	for _, v := range []string{`{}`, `{"a":1}`} {
+		o := mustDecode(t, `{"r":`+v+`}`)
+		require.Equal(t, json.RawMessage(v), o.OptRecord("r"))
+		require.NoError(t, o.Err())
+		require.False(t, o.Extra())
+	}
+	o := mustDecode(t, `{}`)
+	require.Nil(t, o.OptRecord("r"))
+	require.NoError(t, o.Err())
+	// null is refused, as for every optional field.
+	for _, v := range []string{`null`, `[]`, `"{}"`, `1`, `false`} {
+		o := mustDecode(t, `{"r":`+v+`}`)
+		require.Nil(t, o.OptRecord("r"), v)
+		require.ErrorContains(t, o.Err(), `field "r": want object`, v)
+	}
+	// After an error, nothing more is read.
+	o = mustDecode(t, `{"a":1,"r":{}}`)
+	o.String("a")
+	require.Nil(t, o.OptRecord("r"))
+	require.ErrorContains(t, o.Err(), `field "a"`)
+}
+
+func TestWireRequiredObject(t *testing.T) {
+	o := mustDecode(t, `{"cost":{"currency":"USD"}}`)
+	c := o.Object("cost")
+	require.NotNil(t, c)
+	require.Equal(t, "USD", c.String("currency"))
+	o.Adopt(c)
+	require.NoError(t, o.Err())
+	require.False(t, o.Extra())
+
+	o = mustDecode(t, `{}`)
+	require.Nil(t, o.Object("cost"))
+	require.EqualError(t, o.Err(), `field "cost": required`)
+
+	for _, v := range []string{`null`, `[]`, `"x"`, `1`} {
+		o := mustDecode(t, `{"cost":`+v+`}`)
+		require.Nil(t, o.Object("cost"), v)
+		require.ErrorContains(t, o.Err(), `field "cost": want object`, v)
+	}
+
+	// A nested error is named by its path.
+	o = mustDecode(t, `{"cost":{"totalFee":"1"}}`)
+	c = o.Object("cost")
+	c.Number("totalFee")
+	o.Adopt(c)
+	require.EqualError(t, o.Err(), `field "cost.totalFee": want number, got string`)
+}
+
+func TestWireRequiredNumber(t *testing.T) {
+	o := mustDecode(t, `{"n":1.5,"z":-0}`)
+	require.Equal(t, 1.5, o.Number("n"))
+	require.Equal(t, 0.0, o.Number("z"))
+	require.NoError(t, o.Err())
+
+	o = mustDecode(t, `{}`)
+	require.Equal(t, 0.0, o.Number("n"))
+	require.EqualError(t, o.Err(), `field "n": required`)
+
+	for _, v := range []string{`null`, `"1"`, `true`, `{}`, `1e400`} {
+		o := mustDecode(t, `{"n":`+v+`}`)
+		o.Number("n")
+		require.Error(t, o.Err(), v)
+	}
+}
