@@ -336,30 +336,24 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 }
 
 // requireOracle skips t when the official SDKs at 6.4.0 are not there
-// (node/oracle.mjs finds them the same way: OCTAVUS_ORACLE_DIR, else
-// ../shared/oracle beside the repository), except under CI=true, where that
-// is a failure.
+// (findOracle's folder; node/oracle.mjs finds it the same way), except under
+// CI=true, where that is a failure.
 func requireOracle(t *testing.T) {
 	t.Helper()
-	dir := os.Getenv("OCTAVUS_ORACLE_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "oracle")
-	}
-	var missing []string
-	for _, f := range []string{"client-sdk-6.4.0.mjs", "server-sdk-6.4.0.mjs"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			missing = append(missing, f)
+	server, why := findOracle()
+	if server != "" {
+		client := filepath.Join(filepath.Dir(server), "client-sdk-6.4.0.mjs")
+		if _, err := os.Stat(client); err != nil {
+			why = fmt.Sprintf("the 6.4.0 oracle has no client SDK: %v; set %s to the folder that holds both bundles", err, oracleDirEnv)
 		}
 	}
-	if len(missing) == 0 {
+	if why == "" {
 		return
 	}
-	msg := fmt.Sprintf("the 6.4.0 oracle is not in %s (missing %s): set OCTAVUS_ORACLE_DIR to the folder with the official SDK builds",
-		dir, strings.Join(missing, ", "))
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: not skipping)")
+		t.Fatal(why + " (CI=true: not skipping)")
 	}
-	t.Skip(msg)
+	t.Skip(why)
 }
 
 // createdAtOK stands for a message's createdAt that is a valid time.
