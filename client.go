@@ -118,6 +118,8 @@ type Client struct {
 	AgentSessions *AgentSessionsAPI
 	// Files gets upload URLs for files.
 	Files *FilesAPI
+	// Workers runs worker agents.
+	Workers *WorkersAPI
 
 	baseURL string
 	base    *url.URL
@@ -194,6 +196,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Agents = &AgentsAPI{c: c}
 	c.AgentSessions = &AgentSessionsAPI{c: c}
 	c.Files = &FilesAPI{c: c}
+	c.Workers = &WorkersAPI{c: c}
 	return c, nil
 }
 
