@@ -429,6 +429,10 @@ func (x *execution) errorContext() string {
 	return "Failed to trigger"
 }
 
+// codeSessionBusy is the code of the platform's 429 answer to a trigger
+// while another execution of the session runs.
+const codeSessionBusy = "SESSION_BUSY"
+
 // errIdle is the cause of a leg cancelled by the idle watchdog.
 var errIdle = errors.New("no data from the platform")
 
@@ -487,9 +491,12 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := readAPIError(resp, x.errorContext())
 		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
-		// Unlike the reference, the answer's code (such as SESSION_BUSY)
-		// reaches the browser.
-		ev.Code = apiErr.Code
+		if apiErr.Status == http.StatusTooManyRequests && apiErr.Code == codeSessionBusy {
+			// Unlike the reference, which drops every answer's code, this
+			// one reaches the browser: the app can tell "another run of
+			// this session is still going" from other rate limits.
+			ev.Code = apiErr.Code
+		}
 		x.emit(ev)
 		l.stopped = true
 		return l, nil
