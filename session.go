@@ -82,8 +82,10 @@ type AttachOptions struct {
 	// after the handlers ran and before anything is done with them: before
 	// their tool-output-available and tool-output-error events, the
 	// client-tool-request that lists them, and the continuation request
-	// that posts them (6.4.0's onToolResults). Modify the results in place
-	// (the elements of the slice, e.g. their Result or Error), for instance
+	// that posts them (6.4.0's onToolResults). Each Result is the
+	// handler's value already encoded, a json.RawMessage (nil for none).
+	// Modify the results in place (the elements of the slice, e.g. their
+	// Result or Error), for instance
 	// to upload the images a tool returned (NormalizeToolResultMedia); a
 	// Result set to a value other than json.RawMessage is encoded with
 	// encoding/json. It is not called for a round without server results.
