@@ -389,6 +389,7 @@ func TestWorkersAndStartAgainstOracle(t *testing.T) {
 		t.Run(sc.Name, func(t *testing.T) {
 			w := want[i]
 			require.Empty(t, w.Thrown, "the oracle threw")
+			require.True(t, len(w.Events) > 2 || len(w.Result) > 0 || len(w.Error) > 0, "the oracle did something: %+v", w)
 			got := runGoScenario(t, c, sc)
 			wb, _ := json.Marshal(w)
 			gb, _ := json.Marshal(got)
