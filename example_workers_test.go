@@ -240,3 +240,109 @@ func ExampleAttachOptions_onToolResults() {
 	// browser sees: {"url":"https://files.example/shot.png"}
 	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message","executionId":"e1","toolResults":[{"toolCallId":"c1","toolName":"screenshot","result":{"url":"https://files.example/shot.png"}}]}
 }
+
+// ServeSocketWith serves a connection whose session is created by its
+// first trigger (a deferred session), and persists after each execution.
+func ExampleServeSocketWith() {
+	srv := examplePlatform(map[string][][]string{
+		"/api/agent-sessions/start": {{
+			`{"type":"start","executionId":"e1","sessionId":"sess_new"}`,
+			`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
+		}},
+	})
+	defer srv.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: srv.URL})
+
+	conn := chanConn{in: make(chan []byte), out: make(chan []byte)}
+	finished := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- octavus.ServeSocketWith(context.Background(), conn, octavus.SocketOptions{
+			Session: func(ctx context.Context, sessionID string) (*octavus.AgentSession, error) {
+				return client.AgentSessions.Start(octavus.StartOptions{AgentID: "agent_support", IdempotencyKey: "conn-1"}), nil
+			},
+			OnFinish: func(ctx context.Context, s *octavus.AgentSession) error {
+				finished <- s.SessionID() // e.g. save the session's messages
+				return nil
+			},
+		})
+	}()
+	conn.in <- []byte(`{"type":"trigger","triggerName":"user-message"}`)
+	fmt.Println(string(<-conn.out))
+	fmt.Println(string(<-conn.out))
+	fmt.Println("finished:", <-finished)
+	close(conn.in)
+	fmt.Println("ServeSocket returned", <-done)
+	// Output:
+	// POST /api/agent-sessions/start {"agentId":"agent_support","trigger":{"triggerName":"user-message"},"idempotencyKey":"conn-1"}
+	// {"type":"start","executionId":"e1","sessionId":"sess_new"}
+	// {"type":"finish","finishReason":"stop","executionId":"e1"}
+	// finished: sess_new
+	// ServeSocket returned <nil>
+}
+
+// AgentSession.ServeSocketWith serves a connection on a known session.
+func ExampleAgentSession_ServeSocketWith() {
+	srv := examplePlatform(map[string][][]string{
+		"/api/agent-sessions/sess_1/trigger": {{`{"type":"finish","finishReason":"stop"}`}},
+	})
+	defer srv.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: srv.URL})
+	session := client.AgentSessions.Attach("sess_1", octavus.AttachOptions{})
+
+	conn := chanConn{in: make(chan []byte), out: make(chan []byte)}
+	finished := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- session.ServeSocketWith(context.Background(), conn, octavus.SocketOptions{
+			OnFinish: func(context.Context, *octavus.AgentSession) error { close(finished); return nil },
+		})
+	}()
+	conn.in <- []byte(`{"type":"trigger","triggerName":"user-message"}`)
+	fmt.Println(string(<-conn.out))
+	<-finished
+	close(conn.in)
+	fmt.Println("ServeSocket returned", <-done)
+	// Output:
+	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message"}
+	// {"type":"finish","finishReason":"stop"}
+	// ServeSocket returned <nil>
+}
+
+// HandlerOptions.Start lets the passthrough route create the session on
+// the browser's first message, which carries no sessionId.
+func ExampleHandlerOptions_start() {
+	srv := examplePlatform(map[string][][]string{
+		"/api/agent-sessions/start": {{
+			`{"type":"start","executionId":"e1","sessionId":"sess_new"}`,
+			`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
+		}},
+	})
+	defer srv.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: srv.URL})
+
+	h := client.AgentSessions.Handler(octavus.HandlerOptions{
+		Start: func(r *http.Request) (octavus.StartOptions, error) {
+			// Check the signed-in user here.
+			return octavus.StartOptions{
+				AgentID:          "agent_support",
+				IdempotencyKey:   r.Header.Get("X-Chat-Id"),
+				OnSessionCreated: func(id string) { fmt.Println("save chat -> session", id) },
+			}, nil
+		},
+	})
+	r := httptest.NewRequest(http.MethodPost, "/api/trigger", strings.NewReader(`{"type":"trigger","triggerName":"user-message"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Chat-Id", "chat-7")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Print(w.Body.String())
+	// Output:
+	// POST /api/agent-sessions/start {"agentId":"agent_support","trigger":{"triggerName":"user-message"},"idempotencyKey":"chat-7"}
+	// save chat -> session sess_new
+	// data: {"type":"start","executionId":"e1","sessionId":"sess_new"}
+	//
+	// data: {"type":"finish","finishReason":"stop","executionId":"e1"}
+	//
+	// data: [DONE]
+}

@@ -65,7 +65,9 @@ type SocketConn interface {
 //
 // session returns the session the messages run on. ServeSocket calls it
 // with sessionID "" for the first trigger (create the session there: the
-// docs' recommended server-managed sessions, created lazily), and with the
+// docs' recommended server-managed sessions, created lazily; or return a
+// deferred session, AgentSessionsAPI.Start, which the trigger itself
+// creates on the platform, saving the Create call), and with the
 // message's sessionId for each init message (check that the signed-in user
 // owns it, then attach). Its result is kept for the following messages; it
 // is not called again for a trigger once it has returned a session. When it
@@ -86,6 +88,8 @@ type SocketConn interface {
 // execution has been cancelled and has ended, and so has every goroutine
 // ServeSocket started (a tool handler that ignores its context may still
 // be finishing, as with Execute). Close the connection afterwards.
+//
+// ServeSocketWith is the same with hooks (SocketOptions.OnFinish).
 func ServeSocket(ctx context.Context, conn SocketConn, session func(ctx context.Context, sessionID string) (*AgentSession, error)) error {
 	if session == nil {
 		panic("octavus: ServeSocket: nil session func")
