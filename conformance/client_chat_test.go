@@ -1241,7 +1241,39 @@ func busyAfterStop(p *octavustest.Server) octavustest.Turn {
 // worker's reasoning and text as the agent's own (2.0.0 knows no
 // workerId), no todo list.
 func chatCases20Only() []chatCase {
+	var busy chatCase
+	for _, c := range chatCases64Only() {
+		if c.name == "stop-then-busy" {
+			busy = c
+		}
+	}
+	// The reference 2.0.0 does not retry: the busy answer is the chat's
+	// end. octavus-go retries it as 6.4.0 does, so the 2.0.0 browser gets
+	// its answer.
+	goBusy := busy.want
+	busy.want = view{
+		status: "error",
+		err: obj{
+			"name": "OctavusError", "errorType": "rate_limit_error", "message": "The session is busy with another run. Please try again in a moment.",
+			"source": "platform", "retryable": true,
+		},
+		messages: []obj{
+			userMessage("Tell me a long story"),
+			assistantMessage(textPart("Partial answer")),
+			userMessage("Still there?"),
+		},
+		statuses:  []string{"idle", "streaming", "idle", "streaming", "error"},
+		requests:  goBusy.requests,
+		callbacks: []string{"stop", "error:rate_limit_error"},
+		stopped:   true,
+	}
+	busy.wantGo = &goBusy
+	busy.why = "octavus-go retries SESSION_BUSY after Retry-After, as 6.4.0 does; the reference 2.0.0 does not retry"
+	busy.aborted = []bool{true, false}
+	busy.abortedGo = []bool{true, false, false}
+	busy.check = nil
 	return []chatCase{
+		busy,
 		{
 			name:  "worker-to-2.0-client",
 			about: "a worker's streamed output (and a usage event after finish) reaches a 2.0.0 browser, which knows no worker",
