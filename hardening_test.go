@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"sync"
@@ -281,17 +282,20 @@ func TestIdleWatchdog(t *testing.T) {
 	t.Run("a retried connect timeout recovers", func(t *testing.T) {
 		f := newFakePlatform(t)
 		f.addLegs(stuck, eventsLeg(`{"type":"finish","finishReason":"stop"}`))
-		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
+		// Generous: the second attempt must answer within it, even on a
+		// loaded machine.
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
 	})
 	t.Run("the watchdog does not cut a retry wait", func(t *testing.T) {
 		// The wait is real and three times the idle timeout: a watchdog
-		// still running during it would end the leg.
+		// still running during it would end the leg. The timeout is
+		// generous so the attempts themselves beat it on a loaded machine.
 		f := newFakePlatform(t)
 		f.addLegs(statusLeg(503, `{}`), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
-		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 20 * time.Millisecond})
-		c.sleep = func(ctx context.Context, _ time.Duration) error { return sleepCtx(ctx, 60*time.Millisecond) }
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 200 * time.Millisecond})
+		c.sleep = func(ctx context.Context, _ time.Duration) error { return sleepCtx(ctx, 600*time.Millisecond) }
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
 		assert.Len(t, f.triggerBodies(), 2)
@@ -798,4 +802,30 @@ func TestTooLargeToSendIsALocal413(t *testing.T) {
 		requireJSONList(t, []string{tooLarge}, got)
 		assert.Empty(t, f.reqs())
 	})
+}
+
+// TestFitResultsGoldenIsCurrent regenerates testdata/truncate/golden.json
+// with the official 6.4.0 SDK, when it is here, and fails when the
+// recording is stale. The oracle is $OCTAVUS_ORACLE_DIR/server-sdk-6.4.0.mjs,
+// else ../shared/oracle/server-sdk-6.4.0.mjs.
+func TestFitResultsGoldenIsCurrent(t *testing.T) {
+	dir := os.Getenv("OCTAVUS_ORACLE_DIR")
+	if dir == "" {
+		dir = "../shared/oracle"
+	}
+	oracle := dir + "/server-sdk-6.4.0.mjs"
+	if _, err := os.Stat(oracle); err != nil {
+		t.Skipf("the 6.4.0 oracle is not at %s (set OCTAVUS_ORACLE_DIR): TestFitResultsGolden checks against the recording only", oracle)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not on PATH: TestFitResultsGolden checks against the recording only")
+	}
+	out, err := exec.Command(node, "testdata/truncate/gen.mjs", oracle).Output()
+	require.NoError(t, err)
+	want, err := os.ReadFile("testdata/truncate/golden.json")
+	require.NoError(t, err)
+	if !bytes.Equal(out, want) {
+		t.Fatalf("testdata/truncate/golden.json is stale: run node testdata/truncate/gen.mjs %s > testdata/truncate/golden.json", oracle)
+	}
 }
