@@ -390,18 +390,6 @@ func clientChatCases() []chatCase {
 	for i := range cases {
 		c := &cases[i]
 		switch c.name {
-		case "rate-limited", "provider-overloaded", "client-tool-continuation-fails", "unknown-session":
-			// octavus-go keeps the code of the platform's error body in
-			// the error event (SESSION_BUSY must reach the browser); the
-			// reference, 2.0.0 as 6.4.0, drops it.
-			code := map[string]string{
-				"rate-limited":                   "RATE_LIMITED",
-				"provider-overloaded":            "SERVICE_UNAVAILABLE",
-				"client-tool-continuation-fails": "SERVICE_UNAVAILABLE",
-				"unknown-session":                "NOT_FOUND",
-			}[c.name]
-			c.wantGo = ptr(withErrorCode(c.want, code))
-			c.why = "octavus-go keeps the platform's error code (" + code + ") in the error event, which the reference drops (README, Divergences)"
 		case "stop":
 			// The app server cancels the stalled platform request, and the
 			// platform sees that cancel when its handler notices the client
@@ -414,17 +402,6 @@ func clientChatCases() []chatCase {
 		}
 	}
 	return cases
-}
-
-// withErrorCode is v with code in its error.
-func withErrorCode(v view, code string) view {
-	err := obj{}
-	for k, e := range v.err {
-		err[k] = e
-	}
-	err["code"] = code
-	v.err = err
-	return v
 }
 
 // clientChatCaseList are the conversations of TestClientChat as the
@@ -731,8 +708,8 @@ func clientChatCaseList() []chatCase {
 			want: view{
 				status: "error",
 				// The reference's createApiErrorEvent keeps neither the
-				// body's code nor Retry-After (octavus-go keeps the code,
-				// see clientChatCases).
+				// body's code nor Retry-After; octavus-go does the same
+				// (it keeps the code of a persisting SESSION_BUSY only).
 				err: obj{
 					"name": "OctavusError", "errorType": "rate_limit_error", "message": "Too many requests for this project",
 					"source": "platform", "retryable": true,
