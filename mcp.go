@@ -1,6 +1,7 @@
 package octavus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,6 +83,9 @@ type InlineMCPTool struct {
 	// against, which for Go-typed tools allow properties the Go type does
 	// not read (zod strips them; encoding/json ignores them).
 	in, out, inCheck, outCheck *jsonschema.Schema
+	// inRaw and outRaw, for RawMCPTool, are the schemas as written, sent
+	// verbatim.
+	inRaw, outRaw json.RawMessage
 	// call runs the tool on arguments that passed the input schema.
 	call func(ctx context.Context, name string, args map[string]any) (any, error)
 	err  error
@@ -159,6 +163,7 @@ func RawMCPTool(name, description string, inputSchema, outputSchema json.RawMess
 	if t.err == nil && outputSchema != nil {
 		t.out, t.err = rawSchema(name, "output", outputSchema)
 	}
+	t.inRaw, t.outRaw = slices.Clone(inputSchema), slices.Clone(outputSchema)
 	t.inCheck, t.outCheck = t.in, t.out
 	return t
 }
@@ -204,12 +209,14 @@ func NewInlineMCPServer(namespace string, tools ...InlineMCPTool) (*InlineMCPSer
 				return nil, fmt.Errorf("MCP tool %q in namespace %q: output schema: %w", t.name, namespace, err)
 			}
 		}
-		sc := ToolSchema{Name: full, Description: t.description}
-		if sc.InputSchema, err = json.Marshal(t.in); err != nil {
-			return nil, fmt.Errorf("MCP tool %q in namespace %q: input schema: %w", t.name, namespace, err)
+		sc := ToolSchema{Name: full, Description: t.description, InputSchema: t.inRaw, OutputSchema: t.outRaw}
+		if sc.InputSchema == nil {
+			if sc.InputSchema, err = schemaJSON(t.in); err != nil {
+				return nil, fmt.Errorf("MCP tool %q in namespace %q: input schema: %w", t.name, namespace, err)
+			}
 		}
-		if t.out != nil {
-			if sc.OutputSchema, err = json.Marshal(t.out); err != nil {
+		if t.out != nil && sc.OutputSchema == nil {
+			if sc.OutputSchema, err = schemaJSON(t.out); err != nil {
 				return nil, fmt.Errorf("MCP tool %q in namespace %q: output schema: %w", t.name, namespace, err)
 			}
 		}
@@ -217,6 +224,89 @@ func NewInlineMCPServer(namespace string, tools ...InlineMCPTool) (*InlineMCPSer
 		s.handlers[full] = checkedHandler(full, in, out, t.call)
 	}
 	return s, nil
+}
+
+// schemaJSON encodes a generated schema. jsonschema-go writes the empty
+// schema (a field of type any or json.RawMessage) as true; it is rewritten
+// as {}, zod's form, which every provider reads as a schema.
+func schemaJSON(s *jsonschema.Schema) (json.RawMessage, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out bytes.Buffer
+	if err := rewriteSchema(dec, &out, kindSchema); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// The kinds of JSON value rewriteSchema copies.
+const (
+	kindValue      = iota // any JSON, copied as it is
+	kindSchema            // a schema: true becomes {}
+	kindProperties        // an object of schemas by name
+)
+
+// rewriteSchema copies one JSON value from dec to out, keeping the key
+// order, with every schema true written as {}.
+func rewriteSchema(dec *json.Decoder, out *bytes.Buffer, kind int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		open := tok == '{'
+		out.WriteByte(byte(tok))
+		for i := 0; dec.More(); i++ {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			child := kindValue
+			if open {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := k.(string)
+				b, _ := json.Marshal(key)
+				out.Write(b)
+				out.WriteByte(':')
+				switch {
+				case kind == kindProperties:
+					child = kindSchema
+				case kind == kindSchema && key == "properties":
+					child = kindProperties
+				case kind == kindSchema && (key == "items" || key == "additionalProperties"):
+					child = kindSchema
+				}
+			}
+			if err := rewriteSchema(dec, out, child); err != nil {
+				return err
+			}
+		}
+		end, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		out.WriteByte(byte(end.(json.Delim)))
+	case bool:
+		if tok && kind == kindSchema {
+			out.WriteString("{}")
+		} else {
+			out.WriteString(strconv.FormatBool(tok))
+		}
+	default:
+		b, err := json.Marshal(tok)
+		if err != nil {
+			return err
+		}
+		out.Write(b)
+	}
+	return nil
 }
 
 // resolveSchema prepares s for validation. The dialect is cleared on the
@@ -236,6 +326,18 @@ func resolveSchema(s *jsonschema.Schema) (*jsonschema.Resolved, error) {
 // arguments, runs call, and validates the result when out is set.
 func checkedHandler(name string, in, out *jsonschema.Resolved, call func(context.Context, string, map[string]any) (any, error)) ToolHandler {
 	return func(ctx context.Context, args map[string]any) (any, error) {
+		if _, fromExecute := ctx.Value(rawArgsKey{}).(json.RawMessage); !fromExecute && args != nil {
+			// Called directly: check the arguments as their JSON, as the
+			// platform would send them (numbers as float64).
+			b, err := json.Marshal(args)
+			if err != nil {
+				return nil, fmt.Errorf("invalid arguments: %w", err)
+			}
+			args = nil
+			if err := json.Unmarshal(b, &args); err != nil {
+				return nil, fmt.Errorf("invalid arguments: %w", err)
+			}
+		}
 		if args == nil {
 			args = map[string]any{}
 		}
@@ -463,7 +565,7 @@ func (w *issueWalker) walk(s *jsonschema.Schema, v any, path []string) {
 	}
 	got := jsonKind(v)
 	if len(types) > 0 && !slices.ContainsFunc(types, func(t string) bool { return kindFits(got, v, t) }) {
-		w.add(path, "Invalid input: expected "+expectedName(s, types)+", received "+got)
+		w.add(path, "Invalid input: expected "+expectedName(s, types, got)+", received "+got)
 		return
 	}
 	if s.Enum != nil && !slices.ContainsFunc(s.Enum, func(e any) bool { return mcpSameJSON(e, v) }) {
@@ -609,16 +711,19 @@ func kindFits(got string, v any, want string) bool {
 	return got == want
 }
 
-// expectedName names the wanted type as zod does: "int" for integers,
-// "record" for maps, the first type that is not null of a nullable one.
-func expectedName(s *jsonschema.Schema, types []string) string {
+// expectedName names the wanted type as zod does: an integer is "int" when
+// a fractional number came and "number" otherwise, a map is "record", a
+// nullable type is named without its null.
+func expectedName(s *jsonschema.Schema, types []string, got string) string {
 	var names []string
 	for _, t := range types {
 		switch {
 		case t == "null" && len(types) > 1:
 			continue
-		case t == "integer":
+		case t == "integer" && got == "number":
 			t = "int"
+		case t == "integer":
+			t = "number"
 		case t == "object" && s.Properties == nil && s.AdditionalProperties != nil && !isFalseSchema(s.AdditionalProperties):
 			t = "record"
 		}
@@ -638,7 +743,7 @@ func expectedOf(s *jsonschema.Schema) string {
 	if len(types) == 0 {
 		return "value"
 	}
-	return expectedName(s, types)
+	return expectedName(s, types, "undefined")
 }
 
 func mcpSameJSON(a, b any) bool {
