@@ -229,8 +229,11 @@ func NewInlineMCPServer(namespace string, tools ...InlineMCPTool) (*InlineMCPSer
 // schemaJSON encodes a generated schema. jsonschema-go writes the empty
 // schema (a field of type any or json.RawMessage) as true; it is rewritten
 // as {}, zod's form, which every provider reads as a schema.
+// The $schema keyword is written first, as zod does.
 func schemaJSON(s *jsonschema.Schema) (json.RawMessage, error) {
-	b, err := json.Marshal(s)
+	c := *s
+	c.Schema = ""
+	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +243,15 @@ func schemaJSON(s *jsonschema.Schema) (json.RawMessage, error) {
 	if err := rewriteSchema(dec, &out, kindSchema); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	if s.Schema == "" {
+		return out.Bytes(), nil
+	}
+	d, _ := json.Marshal(s.Schema)
+	head := `{"$schema":` + string(d)
+	if rest := out.Bytes(); len(rest) > 2 {
+		return json.RawMessage(head + "," + string(rest[1:])), nil
+	}
+	return json.RawMessage(head + "}"), nil
 }
 
 // The kinds of JSON value rewriteSchema copies.

@@ -252,6 +252,16 @@ func TestMCPToolValidation(t *testing.T) {
 	require.NoError(t, err)
 	_, err = callTool(t, srv.ToolHandlers()["ns__small"], `{"n":300}`)
 	require.EqualError(t, err, `Invalid arguments for "ns__small": n: Too big: expected number to be <=127`)
+	// A number the field cannot hold passes the schema (int64 has no
+	// bounds there) and fails in decoding, with the field named.
+	srv, err = NewInlineMCPServer("ns", MCPTool("big", "", func(context.Context, struct {
+		N int64 `json:"n"`
+	}) (any, error) {
+		return nil, nil
+	}))
+	require.NoError(t, err)
+	_, err = callTool(t, srv.ToolHandlers()["ns__big"], `{"n":1e30}`)
+	require.EqualError(t, err, `Invalid arguments for "ns__big": n: Invalid input: expected an integer, received number 1e30`)
 	// The function's own error passes through untouched.
 	boom := errors.New("upstream down")
 	srv, err = NewInlineMCPServer("ns", MCPTool("f", "", func(context.Context, struct{}) (any, error) { return nil, boom }))
@@ -274,6 +284,16 @@ func TestMCPToolOutputValidation(t *testing.T) {
 	r, err := callTool(t, h, `{}`)
 	require.NoError(t, err)
 	require.Equal(t, json.RawMessage(`{"title":"","tags":null,"score":null}`), r)
+
+	// An output of any type: the empty schema, written {} as zod does.
+	srv, err = NewInlineMCPServer("ns", MCPToolWithOutput("a", "", func(context.Context, struct{}) (any, error) { return nil, nil }))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"$schema":"https://json-schema.org/draft/2020-12/schema"}`, string(srv.ToolSchemas()[0].OutputSchema))
+	// A result that is not JSON.
+	srv, err = NewInlineMCPServer("ns", MCPToolWithOutput("c", "", func(context.Context, struct{}) (any, error) { return json.RawMessage(`{`), nil }))
+	require.NoError(t, err)
+	_, err = callTool(t, srv.ToolHandlers()["ns__c"], `{}`)
+	require.ErrorContains(t, err, `Tool ns__c returned a result that is not JSON`)
 
 	// An output schema of your own that the result misses.
 	srv, err = NewInlineMCPServer("ns", RawMCPTool("raw", "", nil,
