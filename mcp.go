@@ -197,7 +197,7 @@ func NewInlineMCPServer(namespace string, tools ...InlineMCPTool) (*InlineMCPSer
 		}
 		full := namespace + "__" + t.name
 		if _, dup := s.handlers[full]; dup {
-			return nil, fmt.Errorf("Duplicate MCP tool name %q in namespace %q.", t.name, namespace) //nolint:staticcheck // 6.4.0's style of message
+			return nil, errors.New("Duplicate MCP tool name " + strconv.Quote(t.name) + " in namespace " + strconv.Quote(namespace) + ".")
 		}
 		in, err := resolveSchema(t.inCheck)
 		if err != nil {
@@ -361,12 +361,12 @@ func checkedHandler(name string, in, out *jsonschema.Resolved, call func(context
 		}
 		raw, err := encodeResult(r)
 		if err != nil {
-			return nil, fmt.Errorf("Tool %s returned a result that is not JSON: %w", name, err) //nolint:staticcheck // as runTool words it
+			return nil, fmt.Errorf("Tool %s returned a result that is not JSON: %w", name, err)
 		}
 		var v any
 		if raw != nil {
 			if err := json.Unmarshal(raw, &v); err != nil {
-				return nil, fmt.Errorf("Tool %s returned a result that is not JSON: %w", name, err) //nolint:staticcheck // as runTool words it
+				return nil, fmt.Errorf("Tool %s returned a result that is not JSON: %w", name, err)
 			}
 		}
 		// A missing result (nil) is checked as JSON null.

@@ -118,7 +118,6 @@ func TestMCPToolSchemaFromGoTypes(t *testing.T) {
 		Any     any               `json:"any,omitempty"`
 		Raw     json.RawMessage   `json:"raw,omitempty"`
 		Skipped string            `json:"-"`
-		private string
 	}
 	srv, err := NewInlineMCPServer("shop", MCPToolWithOutput("order", "Place an order", func(context.Context, args) ([]item, error) { return nil, nil }))
 	require.NoError(t, err)
@@ -407,7 +406,7 @@ type fakeMCP struct {
 	schemas []ToolSchema
 }
 
-func (f fakeMCP) Namespace() string         { return f.ns }
+func (f fakeMCP) Namespace() string          { return f.ns }
 func (f fakeMCP) ToolHandlers() ToolHandlers { return nil }
 func (f fakeMCP) ToolSchemas() []ToolSchema  { return f.schemas }
 
