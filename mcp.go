@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
@@ -67,11 +68,11 @@ func (s *InlineMCPServer) Namespace() string { return s.namespace }
 // ToolHandlers returns the handlers by namespaced tool name. Each validates
 // its arguments against the tool's input schema before the tool's function
 // runs (and its result against the output schema, when the tool has one).
-func (s *InlineMCPServer) ToolHandlers() ToolHandlers { return s.handlers }
+func (s *InlineMCPServer) ToolHandlers() ToolHandlers { return maps.Clone(s.handlers) }
 
 // ToolSchemas returns the tools' schemas, in the order of the tools given to
 // NewInlineMCPServer, with namespaced names.
-func (s *InlineMCPServer) ToolSchemas() []ToolSchema { return s.schemas }
+func (s *InlineMCPServer) ToolSchemas() []ToolSchema { return slices.Clone(s.schemas) }
 
 // InlineMCPTool is one tool of an inline MCP server, made with MCPTool,
 // MCPToolWithOutput or RawMCPTool. Its name is the tool's name inside its
@@ -159,22 +160,25 @@ func RawMCPTool(name, description string, inputSchema, outputSchema json.RawMess
 	if inputSchema == nil {
 		inputSchema = json.RawMessage(`{"type":"object"}`)
 	}
-	t.in, t.err = rawSchema(name, "input", inputSchema)
+	t.in, t.err = rawSchema("input", inputSchema)
 	if t.err == nil && outputSchema != nil {
-		t.out, t.err = rawSchema(name, "output", outputSchema)
+		t.out, t.err = rawSchema("output", outputSchema)
 	}
 	t.inRaw, t.outRaw = slices.Clone(inputSchema), slices.Clone(outputSchema)
 	t.inCheck, t.outCheck = t.in, t.out
 	return t
 }
 
-func rawSchema(tool, which string, raw json.RawMessage) (*jsonschema.Schema, error) {
+func rawSchema(which string, raw json.RawMessage) (*jsonschema.Schema, error) {
 	s := new(jsonschema.Schema)
 	if err := json.Unmarshal(raw, s); err != nil {
-		return nil, fmt.Errorf("MCP tool %q: %s schema: %w", tool, which, err)
+		return nil, fmt.Errorf("%s schema: %w", which, err)
 	}
 	return s, nil
 }
+
+// jsQuote quotes s as 6.4.0's messages do ("${s}"), without escapes.
+func jsQuote(s string) string { return `"` + s + `"` }
 
 // NewInlineMCPServer makes an inline MCP server of tools under namespace
 // (6.4.0's createInlineMcpServer). The namespace must match
@@ -185,19 +189,19 @@ func rawSchema(tool, which string, raw json.RawMessage) (*jsonschema.Schema, err
 //	Invalid MCP namespace "GitHub". Must contain only lowercase letters, digits, and hyphens, and start with a letter.
 func NewInlineMCPServer(namespace string, tools ...InlineMCPTool) (*InlineMCPServer, error) {
 	if !mcpNamespacePattern.MatchString(namespace) {
-		return nil, errors.New("Invalid MCP namespace " + strconv.Quote(namespace) + ". Must contain only lowercase letters, digits, and hyphens, and start with a letter.")
+		return nil, errors.New("Invalid MCP namespace " + jsQuote(namespace) + ". Must contain only lowercase letters, digits, and hyphens, and start with a letter.")
 	}
 	s := &InlineMCPServer{namespace: namespace, handlers: make(ToolHandlers, len(tools)), schemas: make([]ToolSchema, 0, len(tools))}
 	for _, t := range tools {
 		if !mcpToolNamePattern.MatchString(t.name) {
-			return nil, errors.New("Invalid MCP tool name " + strconv.Quote(t.name) + " in namespace " + strconv.Quote(namespace) + ". Must contain only lowercase letters, digits, underscores, and hyphens, and start with a letter.")
+			return nil, errors.New("Invalid MCP tool name " + jsQuote(t.name) + " in namespace " + jsQuote(namespace) + ". Must contain only lowercase letters, digits, underscores, and hyphens, and start with a letter.")
 		}
 		if t.err != nil {
 			return nil, fmt.Errorf("MCP tool %q in namespace %q: %w", t.name, namespace, t.err)
 		}
 		full := namespace + "__" + t.name
 		if _, dup := s.handlers[full]; dup {
-			return nil, errors.New("Duplicate MCP tool name " + strconv.Quote(t.name) + " in namespace " + strconv.Quote(namespace) + ".")
+			return nil, errors.New("Duplicate MCP tool name " + jsQuote(t.name) + " in namespace " + jsQuote(namespace) + ".")
 		}
 		in, err := resolveSchema(t.inCheck)
 		if err != nil {
@@ -442,7 +446,7 @@ func (e *MCPValidationError) Error() string {
 	} else {
 		b.WriteString("Invalid arguments for ")
 	}
-	b.WriteString(strconv.Quote(e.Tool))
+	b.WriteString(jsQuote(e.Tool))
 	b.WriteString(": ")
 	for i, is := range e.Issues {
 		if i > 0 {
@@ -792,7 +796,7 @@ func resolveMCP(static ToolHandlers, servers []MCPServer, dynamic []ToolSchema) 
 		}
 		ns := srv.Namespace()
 		if seenNS[ns] {
-			return nil, nil, errors.New("Duplicate MCP namespace " + strconv.Quote(ns) + ". Each inline MCP server must have a unique namespace.")
+			return nil, nil, errors.New("Duplicate MCP namespace " + jsQuote(ns) + ". Each inline MCP server must have a unique namespace.")
 		}
 		seenNS[ns] = true
 		hs := srv.ToolHandlers()
@@ -803,13 +807,13 @@ func resolveMCP(static ToolHandlers, servers []MCPServer, dynamic []ToolSchema) 
 		sort.Strings(names)
 		for _, name := range names {
 			if handlers[name] != nil {
-				return nil, nil, errors.New("Tool name collision: " + strconv.Quote(name) + " is already registered. Ensure no overlap between MCP-namespaced tools and static tool handlers.")
+				return nil, nil, errors.New("Tool name collision: " + jsQuote(name) + " is already registered. Ensure no overlap between MCP-namespaced tools and static tool handlers.")
 			}
 			handlers[name] = hs[name]
 		}
 		for _, sc := range srv.ToolSchemas() {
 			if seenSchema[sc.Name] {
-				return nil, nil, errors.New("Tool schema name collision: " + strconv.Quote(sc.Name) + " is already registered as a dynamic tool schema.")
+				return nil, nil, errors.New("Tool schema name collision: " + jsQuote(sc.Name) + " is already registered as a dynamic tool schema.")
 			}
 			seenSchema[sc.Name] = true
 			schemas = append(schemas, sc)

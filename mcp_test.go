@@ -53,7 +53,7 @@ func TestInlineMCPServerNames(t *testing.T) {
 		require.NoError(t, err, ns)
 	}
 	// 6.4.0's words (S/inline-mcp.ts validateNamespace).
-	for _, ns := range []string{"", "GitHub", "1abc", "a_b", "-a", "a.b", "a b"} {
+	for _, ns := range []string{"", "GitHub", "1abc", "a_b", "-a", "a.b", "a b", `a"b`, "ünï"} {
 		_, err := NewInlineMCPServer(ns)
 		require.EqualError(t, err, `Invalid MCP namespace "`+ns+`". Must contain only lowercase letters, digits, and hyphens, and start with a letter.`)
 	}
