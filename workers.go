@@ -28,6 +28,14 @@ type WorkerOptions struct {
 	// are sent on the start request only, as in 6.4.0; nil sends no key,
 	// an empty non-nil slice sends []. Continue ignores them.
 	DynamicToolSchemas []ToolSchema
+	// MCPServers are inline MCP servers (NewInlineMCPServer), as for
+	// AttachOptions.MCPServers: their handlers join Tools, and on Execute
+	// their schemas follow DynamicToolSchemas in the start request (which
+	// then always sends the key, as 6.4.0 does). A namespace given twice
+	// or a tool name already taken ends the execution at once with an
+	// internal_error ErrorEvent in 6.4.0's words, nothing sent (6.4.0
+	// throws it).
+	MCPServers []MCPServer
 
 	// ToolTimeout, MaxConcurrentTools, RejectClientTools and OnToolResults
 	// are the AttachOptions of the same names.
@@ -70,8 +78,25 @@ func (w *WorkersAPI) session(agentID string, opts WorkerOptions, schemas bool, e
 		OnToolResults:      opts.OnToolResults,
 	})
 	s.worker = &workerTarget{path: "/api/agents/" + escapeID(agentID) + "/execute", errorContext: errorContext}
-	if schemas && opts.DynamicToolSchemas != nil {
-		b, err := marshalJSON(opts.DynamicToolSchemas)
+	dynamic := opts.DynamicToolSchemas
+	if len(opts.MCPServers) > 0 {
+		var base []ToolSchema
+		if schemas {
+			base = dynamic
+		}
+		handlers, all, err := resolveMCP(opts.Tools, opts.MCPServers, base)
+		if err != nil {
+			s.mcpErr = err
+			return s
+		}
+		s.base, s.tools = handlers, handlers
+		if all == nil {
+			all = []ToolSchema{}
+		}
+		dynamic = all
+	}
+	if schemas && dynamic != nil {
+		b, err := marshalJSON(dynamic)
 		if err != nil {
 			w.c.log.Error("octavus: dynamic tool schemas are not JSON; none sent", "agent", agentID, "error", err)
 		} else {
@@ -114,6 +139,10 @@ func (w *WorkersAPI) Execute(ctx context.Context, agentID string, input map[stri
 	go func() {
 		defer close(out)
 		defer x.recoverPanic()
+		if s.mcpErr != nil {
+			x.emit(NewInternalErrorEvent(s.mcpErr.Error()))
+			return
+		}
 		if inputErr != nil {
 			x.emit(NewInternalErrorEvent("Worker input is not JSON: " + inputErr.Error()))
 			return
@@ -143,6 +172,10 @@ func (w *WorkersAPI) Continue(ctx context.Context, agentID, executionID string, 
 	go func() {
 		defer close(out)
 		defer x.recoverPanic()
+		if s.mcpErr != nil {
+			x.emit(NewInternalErrorEvent(s.mcpErr.Error()))
+			return
+		}
 		if executionID == "" {
 			x.emit(NewInternalErrorEvent("Invalid worker continue: need an executionId"))
 			return

@@ -308,3 +308,36 @@ func TestOnToolResultsCancelledStops(t *testing.T) {
 	require.JSONEq(t, `{"type":"finish","finishReason":"stop"}`, got[len(got)-1])
 	require.Len(t, f.triggerBodies(), 1)
 }
+
+func TestWorkersMCPServers(t *testing.T) {
+	srv, err := NewInlineMCPServer("kb", RawMCPTool("find", "Find", json.RawMessage(`{"type":"object"}`), nil, constTool("found")))
+	require.NoError(t, err)
+	f := newFakePlatform(t)
+	f.handle("POST "+workerPath, seqRoute(
+		eventsLeg(
+			`{"type":"start","executionId":"ex1"}`,
+			`{"type":"tool-request","toolCalls":[{"toolCallId":"c1","toolName":"kb__find","args":{}}]}`,
+			`{"type":"finish","finishReason":"tool-calls"}`,
+		),
+		eventsLeg(`{"type":"finish","finishReason":"stop"}`),
+		eventsLeg(`{"type":"finish","finishReason":"stop"}`),
+	))
+	c := f.client(t)
+	opts := WorkerOptions{MCPServers: []MCPServer{srv}, DynamicToolSchemas: []ToolSchema{{Name: "dyn", InputSchema: json.RawMessage(`{}`)}}}
+	got := wireJSON(t, collect(c.Workers.Execute(context.Background(), "agent_w", nil, opts)))
+	require.JSONEq(t, `{"type":"tool-output-available","toolCallId":"c1","output":"found"}`, got[1])
+	bodies := f.bodiesOf(workerPath)
+	// S/resolve-mcp-servers.ts: the given schemas, then the servers'.
+	require.JSONEq(t, `{"type":"start","input":{},"dynamicToolSchemas":[{"name":"dyn","description":"","inputSchema":{}},{"name":"kb__find","description":"Find","inputSchema":{"type":"object"}}]}`, bodies[0])
+	require.Equal(t, `{"type":"continue","executionId":"ex1","toolResults":[{"toolCallId":"c1","toolName":"kb__find","result":"found"}]}`, bodies[1])
+
+	// Continue resolves the handlers only.
+	collect(c.Workers.Continue(context.Background(), "agent_w", "ex1", nil, opts))
+	require.Equal(t, `{"type":"continue","executionId":"ex1","toolResults":[]}`, f.bodiesOf(workerPath)[2])
+
+	// A clash ends the execution before any request.
+	evs := collect(c.Workers.Execute(context.Background(), "agent_w", nil, WorkerOptions{MCPServers: []MCPServer{srv}, Tools: ToolHandlers{"kb__find": constTool(1)}}))
+	require.Len(t, evs, 1)
+	require.Contains(t, evs[0].(*ErrorEvent).Message, `Tool name collision: "kb__find" is already registered.`)
+	require.Len(t, f.bodiesOf(workerPath), 3)
+}
