@@ -28,6 +28,10 @@ const eventBuffer = 16
 // handed to the browser: a client-tool-request event, then finish
 // {client-tool-calls}; the browser answers with a ContinueRequest.
 //
+// On a deferred session (AgentSessionsAPI.Start) whose id is not known
+// yet, the first POST is the start request that creates the session (see
+// Start); the rest is the same.
+//
 // Every POST of the execution carries the trigger's keys (triggerName,
 // input, rollbackAfterMessageId, sender), as the reference repeats them on
 // each leg, and the session's dynamicToolSchemas (see SetDynamicTools).
@@ -205,16 +209,9 @@ func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 			x.stop()
 			return
 		}
-		b, ok := x.encodeBody(body, toolResults, startLeg)
+		leg, ok, err := x.post(path, body, toolResults, startLeg, creator)
 		if !ok {
-			if creator {
-				x.s.start.release()
-			}
 			return
-		}
-		leg, err := x.runLeg(path, b, &body.ExecutionID)
-		if creator {
-			x.s.start.release()
 		}
 		if x.ctx.Err() != nil || leg.cancelled {
 			x.stop()
@@ -317,6 +314,22 @@ func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 		}
 		toolResults = results
 	}
+}
+
+// post encodes and posts one leg (see encodeBody and runLeg); ok is false
+// when the body could not be sent (the error event is out). A creator of a
+// deferred session's start request gives its turn back however the leg
+// ends, so triggers waiting for the session id never wait forever.
+func (x *execution) post(path string, body *legBody, toolResults []ToolResult, startLeg, creator bool) (l leg, ok bool, err error) {
+	if creator {
+		defer x.s.start.release()
+	}
+	b, ok := x.encodeBody(body, toolResults, startLeg)
+	if !ok {
+		return l, false, nil
+	}
+	l, err = x.runLeg(path, b, &body.ExecutionID)
+	return l, true, err
 }
 
 // toolResultsHook runs AttachOptions.OnToolResults on results, then
