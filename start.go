@@ -19,8 +19,9 @@ type StartOptions struct {
 
 	// AgentID is the agent the session is created for. Required.
 	AgentID string
-	// Input is the session's input, fixed when the session is created;
-	// nil sends none (an empty non-nil map sends {}).
+	// Input is the session's input, sent with the first trigger (it is
+	// encoded when Start is called; later changes to the map are not
+	// seen); nil sends none (an empty non-nil map sends {}).
 	Input map[string]any
 	// IdempotencyKey makes a retried first request resolve to the session
 	// the first attempt created instead of creating a second one. Empty

@@ -378,3 +378,47 @@ func TestSocketOnFinishNotCalledForStoppedExecution(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, 1, finished, "only the execution that was not stopped")
 }
+
+func TestDeferredStartTurns(t *testing.T) {
+	var created []string
+	d := &deferredStart{onCreated: func(id string) { created = append(created, id) }}
+	ctx := context.Background()
+	id, creator, ok := d.acquire(ctx)
+	require.True(t, ok)
+	require.True(t, creator, "the first caller posts the start request")
+	require.Equal(t, "", id)
+
+	// While it does, another caller waits; its ctx ends the wait.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, ok = d.acquire(cctx)
+	require.False(t, ok)
+
+	// The first request ended without an id: the next caller takes over.
+	d.release()
+	_, creator, ok = d.acquire(ctx)
+	require.True(t, ok)
+	require.True(t, creator)
+
+	// A waiter blocked on the turn wakes with the id once it is latched.
+	got := make(chan string, 1)
+	go func() {
+		id, creator, _ := d.acquire(ctx)
+		if creator {
+			id = "creator"
+		}
+		got <- id
+	}()
+	d.latch("")
+	d.latch("sess_1")
+	d.latch("sess_2")
+	d.release() // after the latch: a no-op
+	select {
+	case id := <-got:
+		require.Equal(t, "sess_1", id)
+	case <-time.After(socketFailsafe):
+		t.Fatal("the waiter did not wake")
+	}
+	require.Equal(t, []string{"sess_1"}, created)
+	require.Equal(t, "sess_1", d.sessionID())
+}
