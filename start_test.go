@@ -422,3 +422,33 @@ func TestDeferredStartTurns(t *testing.T) {
 	require.Equal(t, []string{"sess_1"}, created)
 	require.Equal(t, "sess_1", d.sessionID())
 }
+
+func TestSocketOnFinishAfterErrorAndBeforeNextRun(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(statusLeg(http.StatusBadRequest, `{"error":"bad trigger"}`), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+	s := f.client(t).AgentSessions.Attach("sess_1", AttachOptions{})
+	conn := newMemConn(t)
+	in := make(chan struct{}, 2)
+	release := make(chan struct{})
+	done := serveInBackground(func() error {
+		return s.ServeSocketWith(context.Background(), conn, SocketOptions{OnFinish: func(ctx context.Context, _ *AgentSession) error {
+			in <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}})
+	})
+	conn.send(socketTrigger)
+	require.Contains(t, conn.next(), `"message":"bad trigger"`)
+	waitSignal(t, in, "OnFinish after an execution that ended in an error")
+	conn.send(socketTrigger)
+	require.Len(t, f.triggerBodies(), 1, "the next trigger waits for OnFinish")
+	close(release)
+	require.JSONEq(t, `{"type":"finish","finishReason":"stop"}`, conn.next())
+	waitSignal(t, in, "OnFinish of the second execution")
+	close(conn.in)
+	require.NoError(t, waitServed(t, done))
+	require.Len(t, f.triggerBodies(), 2)
+}
