@@ -117,15 +117,19 @@ func everyCall(c *Client) map[string]error {
 	_, out["AgentSessions.GetMessages"] = c.AgentSessions.GetMessages(ctx, "sess_1")
 	_, out["AgentSessions.Restore"] = c.AgentSessions.Restore(ctx, "sess_1", nil, nil)
 	_, out["Files.GetUploadURLs"] = c.Files.GetUploadURLs(ctx, "sess_1", []FileUploadRequest{{Filename: "a.txt", MediaType: "text/plain", Size: 1}})
+	_, out["AgentSessions.Clear"] = c.AgentSessions.Clear(ctx, "sess_1")
+	_, out["AgentSessions.GetLogs"] = c.AgentSessions.GetLogs(ctx, "sess_1", GetLogsOptions{})
+	_, out["Tokens.Mint"] = c.Tokens.Mint(ctx, MintTokenRequest{AgentID: "agent_1"})
+	_, out["Tokens.Revoke"] = c.Tokens.Revoke(ctx, "oct_et_x")
 	return out
 }
 
 func TestClientHeadersOnEveryRequest(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example", APIKey: "sk-abc"}, 500, `{}`)
 	errs := everyCall(c)
-	require.Len(t, errs, 7)
+	require.Len(t, errs, 11)
 	got := reqs()
-	require.Len(t, got, 7)
+	require.Len(t, got, 11)
 	for _, r := range got {
 		require.Equal(t, "Bearer sk-abc", r.Header.Get("Authorization"), r.URL.Path)
 		require.Equal(t, []string{"application/json"}, r.Header.Values("Content-Type"), r.URL.Path)
@@ -138,7 +142,7 @@ func TestClientNoAuthorizationWithoutKey(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example"}, 500, `{}`)
 	everyCall(c)
 	got := reqs()
-	require.Len(t, got, 7)
+	require.Len(t, got, 11)
 	for _, r := range got {
 		_, has := r.Header["Authorization"]
 		require.False(t, has, r.URL.Path)
