@@ -74,8 +74,9 @@ type ClientOptions struct {
 	// event is ever sent twice. A 429 SESSION_BUSY answer (another run of
 	// the session is still going) is retried like any 429.
 	//
-	// REST calls that are idempotent (GET, DELETE) are retried the same
-	// way. Those that are not (POST: Create, Restore, GetUploadURLs) are
+	// REST calls that are idempotent (GET, DELETE: Clear) are retried the
+	// same way. Those that are not (POST: Create, Restore, GetUploadURLs,
+	// Tokens.Mint and Tokens.Revoke) are
 	// retried only when the platform certainly did not process them: the
 	// connection could not be made, or the answer was 429; never after a
 	// 5xx, a 408 or a transport error once the request may have been sent,
@@ -133,7 +134,8 @@ type ClientOptions struct {
 type Client struct {
 	// Agents lists and reads agent definitions.
 	Agents *AgentsAPI
-	// AgentSessions creates, reads, restores and attaches to sessions.
+	// AgentSessions creates, reads, clears, restores and attaches to
+	// sessions, and reads their execution logs.
 	AgentSessions *AgentSessionsAPI
 	// Files gets upload URLs for files.
 	Files *FilesAPI
