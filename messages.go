@@ -1134,7 +1134,6 @@ func checkSender(o *wire.Object) {
 	}
 }
 
-
 // checkUIPart checks one part of a UIMessage as the reference's
 // uiMessagePartSchema; withWorker false is its base schema (a worker's own
 // parts), which has no worker part.
