@@ -117,6 +117,14 @@ func everyCall(c *Client) map[string]error {
 	_, out["AgentSessions.GetMessages"] = c.AgentSessions.GetMessages(ctx, "sess_1")
 	_, out["AgentSessions.Restore"] = c.AgentSessions.Restore(ctx, "sess_1", nil, nil)
 	_, out["Files.GetUploadURLs"] = c.Files.GetUploadURLs(ctx, "sess_1", []FileUploadRequest{{Filename: "a.txt", MediaType: "text/plain", Size: 1}})
+	return out
+}
+
+// everyNewCall runs each REST call 6.4.0 added to the client once and
+// returns their errors by name.
+func everyNewCall(c *Client) map[string]error {
+	ctx := context.Background()
+	out := map[string]error{}
 	_, out["AgentSessions.Clear"] = c.AgentSessions.Clear(ctx, "sess_1")
 	_, out["AgentSessions.GetLogs"] = c.AgentSessions.GetLogs(ctx, "sess_1", GetLogsOptions{})
 	_, out["Tokens.Mint"] = c.Tokens.Mint(ctx, MintTokenRequest{AgentID: "agent_1"})
@@ -127,7 +135,10 @@ func everyCall(c *Client) map[string]error {
 func TestClientHeadersOnEveryRequest(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example", APIKey: "sk-abc"}, 500, `{}`)
 	errs := everyCall(c)
-	require.Len(t, errs, 11)
+	require.Len(t, errs, 7)
+	for name, err := range everyNewCall(c) {
+		errs[name] = err
+	}
 	got := reqs()
 	require.Len(t, got, 11)
 	for _, r := range got {
@@ -141,6 +152,7 @@ func TestClientHeadersOnEveryRequest(t *testing.T) {
 func TestClientNoAuthorizationWithoutKey(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example"}, 500, `{}`)
 	everyCall(c)
+	everyNewCall(c)
 	got := reqs()
 	require.Len(t, got, 11)
 	for _, r := range got {
@@ -699,6 +711,20 @@ func TestTraceModelRequestsHeader(t *testing.T) {
 				require.Equal(t, "4", r.Header.Get("X-Octavus-Sdk-Version"))
 			}
 		})
+	}
+}
+
+// The new calls report a non-2xx answer as an *APIError whose message is
+// the answer's, and never carry the key into an error.
+func TestNewCallsAPIErrorWithoutKey(t *testing.T) {
+	c, _ := captureClient(t, ClientOptions{BaseURL: "https://octavus.example", APIKey: "sk-secret-key", MaxRetries: -1}, 401, `{"error":"Invalid API key","code":"UNAUTHORIZED"}`)
+	errs := everyNewCall(c)
+	require.Len(t, errs, 4)
+	for name, err := range errs {
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr, name)
+		require.Equal(t, &APIError{Status: 401, Message: "Invalid API key", Code: "UNAUTHORIZED"}, apiErr, name)
+		require.NotContains(t, err.Error(), "sk-secret-key", name)
 	}
 }
 
