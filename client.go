@@ -39,8 +39,9 @@ type ClientOptions struct {
 	// workload-identity or OIDC token that is refreshed as it expires) works
 	// without a new Client. It wins over APIKey, which is then ignored. ctx
 	// is the request's context. An error fails the call before anything is
-	// sent, with an error that wraps it (errors.Is and errors.As see it),
-	// and is not retried. The key it returns is treated as APIKey: sent
+	// sent, with a *KeyFuncError that wraps it (errors.Is and errors.As see
+	// it), and is not retried; in Execute it ends the execution with an
+	// internal error event, as the reference does. The key it returns is treated as APIKey: sent
 	// only to BaseURL's origin, an empty key sends no Authorization header,
 	// and it is never logged. It may be called from several goroutines at
 	// once. (The reference's apiKey provider callback.)

@@ -73,7 +73,7 @@ func checkExecutionLogs(o *wire.Object) error {
 			return err
 		}
 	}
-	if f, ok := o.OptNumber("total"); ok && (f != math.Trunc(f) || f < 0 || f > math.MaxInt32) {
+	if f, ok := o.OptNumber("total"); ok && (f != math.Trunc(f) || f < 0 || f > 1<<53) {
 		return fmt.Errorf(`field "total": %v is not a count`, f)
 	}
 	o.OptBool("truncated")
