@@ -2,6 +2,7 @@ package octavus
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,10 +59,9 @@ func TestClearAndGetLogsRetried(t *testing.T) {
 	} {
 		t.Run(call.route, func(t *testing.T) {
 			f := newFakePlatform(t)
-			n := 0
+			var n atomic.Int32
 			f.handle(call.route, func(w http.ResponseWriter, r *http.Request) {
-				n++
-				if n == 1 {
+				if n.Add(1) == 1 {
 					statusLeg(http.StatusServiceUnavailable, `{"error":"down"}`)(w, r)
 					return
 				}

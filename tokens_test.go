@@ -3,6 +3,7 @@ package octavus
 import (
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,10 +155,9 @@ func TestTokensRetryOnlyUnprocessed(t *testing.T) {
 			require.Empty(t, *waits)
 
 			f = newFakePlatform(t)
-			n := 0
+			var n atomic.Int32
 			f.handle(call.route, func(w http.ResponseWriter, r *http.Request) {
-				n++ // the fake serves one request at a time here
-				if n == 1 {
+				if n.Add(1) == 1 {
 					statusLeg(http.StatusTooManyRequests, `{"error":"slow down"}`)(w, r)
 					return
 				}
