@@ -59,6 +59,10 @@ type AttachOptions struct {
 	// browser in a client-tool-request.
 	Tools ToolHandlers
 	// Resources are told when the agent updates them.
+	//
+	// Deprecated: use tools. 6.4.0 supersedes resources with tools: persist
+	// the state with a tool of your own (a ToolHandlers entry, or an MCP
+	// tool) instead.
 	Resources []Resource
 	// MCPServers are inline MCP servers (see NewInlineMCPServer): their
 	// handlers join Tools, and their schemas are sent as
@@ -123,12 +127,18 @@ type AttachOptions struct {
 // update the agent made is worth saving even when the browser went away. An
 // error is logged and the stream goes on. Every update has finished before
 // Execute's channel is closed.
+//
+// Deprecated: use tools. 6.4.0 supersedes resources with tools: persist the
+// state with a tool of your own (a ToolHandlers entry, or an MCP tool)
+// instead.
 type Resource interface {
 	Name() string
 	OnUpdate(ctx context.Context, value any) error
 }
 
 // ResourceFunc returns a Resource named name that calls fn on each update.
+//
+// Deprecated: use tools, as for Resource.
 func ResourceFunc(name string, fn func(ctx context.Context, value any) error) Resource {
 	return resourceFunc{name, fn}
 }
