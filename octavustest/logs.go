@@ -93,10 +93,23 @@ func (s *Server) logLocked(sess *session, workerID string, entry map[string]any)
 	sess.logs = append(sess.logs, entry)
 }
 
-// logModelRequestLocked logs the model request that starts each leg.
-func (s *Server) logModelRequestLocked(sess *session) {
-	s.logLocked(sess, "", map[string]any{"type": "model-request", "model": fakeModel,
-		"modelRequest": map[string]any{"requestType": "llm", "provider": fakeProvider, "model": fakeModel}})
+// traceHeader asks the platform to keep the full model request payloads
+// in the log (ClientOptions.TraceModelRequests).
+const traceHeader = "X-Octavus-Trace"
+
+// logModelRequestLocked logs the model request that starts each leg: a
+// marker (provider and model), which with traced (the leg's request had
+// X-Octavus-Trace: true) also carries a requestBody.
+func (s *Server) logModelRequestLocked(sess *session, traced bool) {
+	mr := map[string]any{"requestType": "llm", "provider": fakeProvider, "model": fakeModel}
+	if traced {
+		msgs := []any{}
+		for _, m := range sess.messages {
+			msgs = append(msgs, map[string]any{"role": m.role, "id": m.id})
+		}
+		mr["requestBody"] = map[string]any{"model": fakeModel, "messages": msgs}
+	}
+	s.logLocked(sess, "", map[string]any{"type": "model-request", "model": fakeModel, "modelRequest": mr})
 }
 
 // The provider and model the fake's log entries name.

@@ -110,3 +110,28 @@ func TestClearSession(t *testing.T) {
 	status, _, b = call(t, srv, http.MethodDelete, "/api/agent-sessions/sess_9", "")
 	wantError(t, status, b, 404, "NOT_FOUND")
 }
+
+// With X-Octavus-Trace: true (TraceModelRequests), model-request entries
+// carry the request payload; without it they are markers (07-debugging.md).
+func TestLogsTrace(t *testing.T) {
+	srv := newServer(t, octavustest.WithScript(octavustest.Repeat(octavustest.Stream(octavustest.Text("ok")))))
+	sess := srv.AddSession(octavustest.Session{AgentID: "agent_1"})
+	trigger(t, srv, sess, userMessage)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+triggerPath(sess), stringsReader(userMessage))
+	req.Header.Set("Authorization", "Bearer "+srv.APIKey)
+	req.Header.Set("X-Octavus-Trace", "true")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = readAllLoose(resp)
+	var traced []any
+	for _, e := range callJSON(t, srv, http.MethodGet, logsPath(sess), "", 200)["entries"].([]any) {
+		if e := e.(map[string]any); e["type"] == "model-request" {
+			traced = append(traced, e["modelRequest"].(map[string]any)["requestBody"])
+		}
+	}
+	if len(traced) != 2 || traced[0] != nil || traced[1] == nil {
+		t.Fatalf("requestBody per model-request: %v", traced)
+	}
+}

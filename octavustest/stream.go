@@ -345,7 +345,7 @@ func (st *streamer) serve(t streamTurn) {
 		st.ticks = ticks
 	}
 	st.s.mu.Lock()
-	st.s.logModelRequestLocked(st.sess)
+	st.s.logModelRequestLocked(st.sess, st.rec.Header.Get(traceHeader) == "true")
 	st.s.mu.Unlock()
 	if t.framed {
 		msgID := st.s.nextID("msg")
