@@ -187,7 +187,8 @@ type Agent struct {
 	// script of their own. Nil falls back to the server's default script.
 	// For a worker agent (Format "worker") it answers the legs of its
 	// executions, POST /api/agents/{id}/execute: one script for all of
-	// them, one turn per leg (start or continue), in the order they come.
+	// them, one turn per leg (start or continue), in the order they come;
+	// AddAgent of the same ID starts it over.
 	Script []Turn
 	// WorkforceKey is the per-agent key (oct_agt_...) its workforce
 	// endpoints accept; default "oct_agt_<ID>".
