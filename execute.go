@@ -499,6 +499,12 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 		return req, nil
 	})
 	if err != nil {
+		var kfe *KeyFuncError
+		if errors.As(err, &kfe) {
+			// Nothing was sent: the app's own key source failed, which no
+			// retry by the browser mends.
+			return l, err
+		}
 		if at.timedOut() {
 			return l, &legError{fmt.Sprintf("Platform connection dropped: no answer for %v", c.idleTimeout), err}
 		}
@@ -610,6 +616,13 @@ func (x *execution) failed(err error) {
 	if errors.As(err, &le) {
 		x.s.c.log.Warn("octavus: "+le.msg, "session", x.s.SessionID(), "error", le.err)
 		x.fail(le.msg, true)
+		return
+	}
+	var kfe *KeyFuncError
+	if errors.As(err, &kfe) {
+		// The app's error may say more than a browser should see.
+		x.s.c.log.Error("octavus: no API key for the platform request", "session", x.s.SessionID(), "error", err)
+		x.fail("Internal error: the API key could not be obtained", false)
 		return
 	}
 	x.s.c.log.Error("octavus: execution failed", "session", x.s.SessionID(), "error", err)

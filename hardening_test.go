@@ -831,3 +831,18 @@ func TestFitResultsGoldenIsCurrent(t *testing.T) {
 		t.Fatalf("testdata/truncate/golden.json is stale: run node testdata/truncate/gen.mjs %s > testdata/truncate/golden.json", oracle)
 	}
 }
+
+// A failing APIKeyFunc is the app's own fault, not the platform's: the
+// browser gets one internal_error that is not retryable and does not carry
+// the app's error text (which goes to the log), and nothing is posted.
+func TestExecuteAPIKeyFuncFails(t *testing.T) {
+	f := newFakePlatform(t)
+	c, _ := clientWith(t, f, ClientOptions{APIKeyFunc: func(context.Context) (string, error) {
+		return "", errors.New("vault sealed: token=s3cr3t")
+	}})
+	got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+	requireJSONList(t, []string{
+		`{"type":"error","errorType":"internal_error","message":"Internal error: the API key could not be obtained","retryable":false,"source":"platform"}`,
+	}, got)
+	require.Empty(t, f.reqs(), "nothing reaches the platform")
+}
