@@ -118,6 +118,9 @@ type Client struct {
 	AgentSessions *AgentSessionsAPI
 	// Files gets upload URLs for files.
 	Files *FilesAPI
+	// Workforce drives a Workforce agent's threads (a client made with the
+	// agent's oct_agt_ key).
+	Workforce *WorkforceAPI
 
 	baseURL string
 	base    *url.URL
@@ -194,6 +197,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Agents = &AgentsAPI{c: c}
 	c.AgentSessions = &AgentSessionsAPI{c: c}
 	c.Files = &FilesAPI{c: c}
+	c.Workforce = &WorkforceAPI{c: c}
 	return c, nil
 }
 
