@@ -606,3 +606,51 @@ func TestExtensionForMediaType(t *testing.T) {
 		require.Equal(t, ext, extensionForMediaType(mt), mt)
 	}
 }
+
+func TestMediaBadBase64PartNotUploaded(t *testing.T) {
+	// Where the reference's atob throws, the part is reported as not
+	// uploaded (its size is base64ByteLength's estimate) and the others go on.
+	m, e := normalizeOne(t, NormalizeToolResultMedia, `[{"toolCallId":"c1","result":[{"type":"image","data":"`+b64(pngBytes)+`","mimeType":"image/png"},{"type":"image","data":"not base64!","mimeType":"image/png"}]}]`)
+	require.Equal(t, []any{
+		map[string]any{"type": "image", "mediaType": "image/png", "size": float64(len(pngBytes)), "url": "https://cdn.example/sess_1/0"},
+		map[string]any{"type": "image", "mediaType": "image/png", "size": float64(len("not base64!") * 3 / 4), "error": "Upload failed"},
+	}, m["result"])
+	require.Len(t, m["files"], 1)
+	require.Len(t, e.uploads["sess_1"][0].(map[string]any)["files"], 1)
+}
+
+func TestMediaUnsupportedImageFormat(t *testing.T) {
+	// BMP is an image, but not one vision models take: linked with the note.
+	bmp := []byte("BM\x36\x00\x00\x00bitmap")
+	m, _ := normalizeOne(t, NormalizeToolResultMedia, `[{"toolCallId":"c1","result":[{"type":"image","data":"`+b64(bmp)+`","mimeType":"image/bmp"}]}]`)
+	require.Equal(t, []any{map[string]any{"type": "image", "mediaType": "image/bmp", "size": float64(len(bmp)), "url": "https://cdn.example/sess_1/0", "error": NotAValidImageNote}}, m["result"])
+	require.Equal(t, []any{}, m["files"])
+}
+
+func TestOutputFilesBadBase64AndShortAnswer(t *testing.T) {
+	// Bad content: that file is not uploaded, the others are.
+	m, e := normalizeOne(t, NormalizeToolResultOutputFiles, `[{"toolCallId":"c1","result":{"outputFiles":[{"name":"a.txt","mediaType":"text/plain","size":1,"contentBase64":"%%%"},{"name":"b.txt","path":"/b.txt","mediaType":"text/plain","size":3,"contentBase64":"YWJj"}]}}]`)
+	require.Equal(t, map[string]any{"outputFiles": []any{
+		map[string]any{"name": "a.txt", "mediaType": "text/plain", "size": float64(1), "error": "Upload failed"},
+		map[string]any{"name": "b.txt", "path": "/b.txt", "mediaType": "text/plain", "size": float64(3), "url": "https://cdn.example/sess_1/0"},
+	}}, m["result"])
+	require.Len(t, m["files"], 1)
+	require.Len(t, e.puts["sess_1"], 1)
+
+	// Fewer upload URLs than files: the files without one are not uploaded.
+	e = newMediaEnv(t)
+	e.urls["short"] = "short"
+	results := []ToolResult{{ToolCallID: "c1", Result: json.RawMessage(`{"outputFiles":[{"name":"a","mediaType":"text/plain","size":3,"contentBase64":"YWJj"},{"name":"b","mediaType":"text/plain","size":3,"contentBase64":"YWJj"}]}`)}}
+	require.NoError(t, NormalizeToolResultOutputFiles(t.Context(), e.client(t).Files, "short", results))
+	require.JSONEq(t, `{"outputFiles":[{"name":"a","mediaType":"text/plain","size":3,"url":"https://cdn.example/short/0"},{"name":"b","mediaType":"text/plain","size":3,"error":"Upload failed"}]}`,
+		string(results[0].Result.(json.RawMessage)))
+	require.Len(t, results[0].Files, 1)
+}
+
+func TestOutputFileTooLarge(t *testing.T) {
+	defer func(n int64) { maxMediaPartBytes = n }(maxMediaPartBytes)
+	maxMediaPartBytes = 3
+	m, e := normalizeOne(t, NormalizeToolResultOutputFiles, `[{"toolCallId":"c1","result":{"outputFiles":[{"name":"a","mediaType":"text/plain","size":4,"contentBase64":"YWJjZA=="}]}}]`)
+	require.Equal(t, map[string]any{"outputFiles": []any{map[string]any{"name": "a", "mediaType": "text/plain", "size": float64(4), "error": "Upload failed"}}}, m["result"])
+	require.Empty(t, e.puts)
+}
