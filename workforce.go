@@ -164,10 +164,15 @@ func checkWorkforceThread(o *wire.Object) error {
 
 // postMessage posts {message, files?} to path.
 func (w *WorkforceAPI) postMessage(ctx context.Context, path, message string, files []FileReference) (*WorkforceDispatchResult, error) {
+	// files: undefined is left out, an empty list is sent, as
+	// JSON.stringify does.
 	body := struct {
-		Message string          `json:"message"`
-		Files   []FileReference `json:"files,omitempty"`
-	}{message, files}
+		Message string           `json:"message"`
+		Files   *[]FileReference `json:"files,omitempty"`
+	}{Message: message}
+	if files != nil {
+		body.Files = &files
+	}
 	var out WorkforceDispatchResult
 	if err := w.c.doChecked(ctx, http.MethodPost, path, body, checkDispatchResult, &out); err != nil {
 		return nil, err

@@ -1,10 +1,16 @@
 package octavus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +51,14 @@ func TestWorkforceDispatchWithFiles(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"message":"Look","files":[{"id":"file_1","mediaType":"image/png","url":"https://s3.example/down/1","filename":"a.png","size":1024}]}`,
 		string(oneRequest(t, f).Body))
+}
+
+func TestWorkforceDispatchEmptyFilesSent(t *testing.T) {
+	f := newFakePlatform(t)
+	f.handle("POST /api/v1/workforce/agents/agt_1/threads/th_1/messages", statusLeg(http.StatusAccepted, `{"threadId":"th_1","status":"queued"}`))
+	_, err := f.client(t).Workforce.FollowUp(context.Background(), "agt_1", "th_1", "m", WorkforceDispatchOptions{Files: []FileReference{}})
+	require.NoError(t, err)
+	require.Equal(t, `{"message":"m","files":[]}`, string(oneRequest(t, f).Body))
 }
 
 func TestWorkforcePathSegmentsEscaped(t *testing.T) {
@@ -423,4 +437,193 @@ func TestWorkforcePostRetryRule(t *testing.T) {
 	_, err = newClient(f).Workforce.GetThread(context.Background(), "agt_1", "th_1")
 	require.True(t, errors.As(err, &apiErr))
 	require.Len(t, f.reqs(), 3)
+}
+
+// workforceOraclePlatform answers the steps of testdata/workforce/oracle.mjs
+// and records each request.
+type workforceOraclePlatform struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []workforceRecord
+}
+
+type workforceRecord struct {
+	Method        string `json:"method"`
+	Path          string `json:"path"`
+	Body          any    `json:"body,omitempty"`
+	Authorization string `json:"authorization"`
+}
+
+func newWorkforceOraclePlatform(t *testing.T) *workforceOraclePlatform {
+	p := &workforceOraclePlatform{}
+	const base = "/api/v1/workforce/agents/"
+	routes := map[string]struct {
+		status int
+		body   string
+	}{
+		"POST " + base + "agt%2F1/threads":               {201, `{"threadId":"th_a","status":"queued"}`},
+		"POST " + base + "agt_1/threads":                 {201, `{"threadId":"th_b","status":"pending"}`},
+		"POST " + base + "agt_1/threads/th%201/messages": {202, `{"threadId":"th 1","status":"queued"}`},
+		"GET " + base + "agt_1/threads/th_failed":        {200, `{"threadId":"th_failed","status":"failed","failureReason":"Computer unavailable","messages":[]}`},
+		"GET " + base + "agt_1/threads/th_running":       {200, `{"threadId":"th_running","status":"running","failureReason":null,"messages":[]}`},
+		"GET " + base + "agt_1/threads/th_done":          {200, `{"threadId":"th_done","status":"completed","failureReason":null,"messages":[` + uiDoneMessage + `]}`},
+		"GET " + base + "agt_1/threads/th_missing":       {404, `{"error":"Thread not found","code":"NOT_FOUND"}`},
+		"POST " + base + "agt_broke/threads":             {402, `{"error":"Insufficient credits","code":"INSUFFICIENT_CREDITS"}`},
+		"GET " + base + "agt_1/threads/th_bad":           {200, `{"threadId":"th_bad","status":"running","messages":[]}`},
+	}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		rec := workforceRecord{Method: r.Method, Path: r.URL.EscapedPath(), Authorization: r.Header.Get("Authorization")}
+		if len(raw) > 0 {
+			_ = json.Unmarshal(raw, &rec.Body)
+		}
+		p.mu.Lock()
+		p.reqs = append(p.reqs, rec)
+		p.mu.Unlock()
+		route, ok := routes[r.Method+" "+r.URL.EscapedPath()]
+		if !ok {
+			route.status, route.body = 500, `{"error":"no route"}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(route.status)
+		_, _ = io.WriteString(w, route.body)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *workforceOraclePlatform) take() []workforceRecord {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.reqs
+	p.reqs = nil
+	return out
+}
+
+type workforceStep struct {
+	Step   string `json:"step"`
+	Result any    `json:"result,omitempty"`
+	Error  *struct {
+		Message string `json:"message"`
+		Status  int    `json:"status,omitempty"`
+		Code    string `json:"code,omitempty"`
+	} `json:"error,omitempty"`
+}
+
+type workforceGolden struct {
+	Steps    []workforceStep   `json:"steps"`
+	Requests []workforceRecord `json:"requests"`
+}
+
+const workforceGoldenPath = "testdata/workforce/oracle-6.4.0.json"
+
+// TestWorkforceOracle runs the same calls through the 6.4.0 WorkforceApi
+// (recorded in testdata/workforce, live when node and the oracle are here)
+// and through WorkforceAPI, and compares the requests sent and the answers.
+func TestWorkforceOracle(t *testing.T) {
+	p := newWorkforceOraclePlatform(t)
+	var golden workforceGolden
+	if b, err := os.ReadFile(workforceGoldenPath); err == nil {
+		require.NoError(t, json.Unmarshal(b, &golden))
+	} else if os.Getenv("OCTAVUS_UPDATE_GOLDEN") == "" {
+		t.Fatalf("%v: regenerate it with OCTAVUS_UPDATE_GOLDEN=1 go test -run TestWorkforceOracle .", err)
+	}
+	t.Run("live 6.4.0 server SDK", func(t *testing.T) {
+		dir := oracleDir()
+		_, nodeErr := exec.LookPath("node")
+		if dir == "" || nodeErr != nil {
+			msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing: checking against " + workforceGoldenPath + " only"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg + " (CI=true: not skipping)")
+			}
+			t.Skip(msg)
+		}
+		in, err := json.Marshal(map[string]string{"oracle": dir, "baseUrl": p.URL})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "workforce", "oracle.mjs"))
+		cmd.Stdin = bytes.NewReader(in)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		require.NoError(t, err, "node: %s", stderr.String())
+		live := workforceGolden{Requests: p.take()}
+		require.NoError(t, json.Unmarshal(out, &live.Steps))
+		b, err := json.MarshalIndent(live, "", "  ")
+		require.NoError(t, err)
+		if os.Getenv("OCTAVUS_UPDATE_GOLDEN") != "" {
+			require.NoError(t, os.WriteFile(workforceGoldenPath, append(b, '\n'), 0o644))
+			golden = live
+			return
+		}
+		var again workforceGolden
+		require.NoError(t, json.Unmarshal(b, &again))
+		require.Equal(t, golden, again, "%s is stale: regenerate it with OCTAVUS_UPDATE_GOLDEN=1 go test -run TestWorkforceOracle .", workforceGoldenPath)
+	})
+	p.take()
+
+	c, err := NewClient(ClientOptions{BaseURL: p.URL, APIKey: "oct_agt_test", MaxRetries: -1})
+	require.NoError(t, err)
+	wf := c.Workforce
+	ctx := t.Context()
+	size := 3.0
+	file := FileReference{ID: "file_1", MediaType: "image/png", URL: "https://cdn.example/1", Filename: "a.png", Size: &size}
+	type call func() (any, error)
+	wrap := func(f func() (any, error)) call { return f }
+	calls := []call{
+		wrap(func() (any, error) {
+			return wf.Dispatch(ctx, "agt/1", "Look at this", WorkforceDispatchOptions{Files: []FileReference{file}})
+		}),
+		wrap(func() (any, error) { return wf.Dispatch(ctx, "agt_1", "Summarize", WorkforceDispatchOptions{}) }),
+		wrap(func() (any, error) {
+			return wf.FollowUp(ctx, "agt_1", "th 1", "More", WorkforceDispatchOptions{Files: []FileReference{}})
+		}),
+		wrap(func() (any, error) { return wf.GetThread(ctx, "agt_1", "th_failed") }),
+		wrap(func() (any, error) {
+			return wf.WaitForCompletion(ctx, "agt_1", "th_running", WorkforceWaitOptions{Timeout: -1, PollInterval: 5 * time.Millisecond})
+		}),
+		wrap(func() (any, error) { return wf.WaitForCompletion(ctx, "agt_1", "th_done", WorkforceWaitOptions{}) }),
+		wrap(func() (any, error) { return wf.GetThread(ctx, "agt_1", "th_missing") }),
+		wrap(func() (any, error) { return wf.Dispatch(ctx, "agt_broke", "Go", WorkforceDispatchOptions{}) }),
+		wrap(func() (any, error) { return wf.GetThread(ctx, "agt_1", "th_bad") }),
+	}
+	require.Len(t, golden.Steps, len(calls))
+	for i, f := range calls {
+		want := golden.Steps[i]
+		t.Run(want.Step, func(t *testing.T) {
+			got, err := f()
+			if want.Error == nil {
+				require.NoError(t, err)
+				b, err := json.Marshal(got)
+				require.NoError(t, err)
+				var v any
+				require.NoError(t, json.Unmarshal(b, &v))
+				require.Equal(t, want.Result, v)
+				return
+			}
+			require.Error(t, err)
+			var apiErr *APIError
+			var te *WorkforceTimeoutError
+			switch {
+			case want.Error.Status != 0:
+				require.ErrorAs(t, err, &apiErr)
+				require.Equal(t, want.Error.Status, apiErr.Status)
+				require.Equal(t, want.Error.Code, apiErr.Code)
+				require.Equal(t, want.Error.Message, apiErr.Message)
+			case errors.As(err, &te):
+				require.Equal(t, want.Error.Message, err.Error())
+			}
+		})
+	}
+	got := p.take()
+	require.Equal(t, golden.Requests, roundTrip(t, got))
+}
+
+func roundTrip(t *testing.T, v []workforceRecord) []workforceRecord {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var out []workforceRecord
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
 }
