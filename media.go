@@ -227,30 +227,35 @@ type inlineMediaPart struct {
 }
 
 // asInlineMediaPart reads raw as an inline media part: an object whose
-// type is image, audio or blob and whose data is a string.
+// type is image, audio or blob and whose data is a string. Keys match
+// exactly, as in JavaScript.
 func asInlineMediaPart(raw json.RawMessage) (inlineMediaPart, bool) {
-	if firstByte(raw) != '{' {
+	members, ok := decodeObject(raw)
+	if !ok {
 		return inlineMediaPart{}, false
 	}
-	var p struct {
-		Type     json.RawMessage `json:"type"`
-		Data     json.RawMessage `json:"data"`
-		MimeType json.RawMessage `json:"mimeType"`
+	var p inlineMediaPart
+	var haveData bool
+	for _, m := range members {
+		switch m.key {
+		case "type":
+			if unmarshalString(m.val, &p.kind) != nil {
+				return inlineMediaPart{}, false
+			}
+		case "data":
+			if unmarshalString(m.val, &p.data) != nil {
+				return inlineMediaPart{}, false
+			}
+			haveData = true
+		case "mimeType":
+			// Only a string names the type (a non-string is ignored).
+			_ = unmarshalString(m.val, &p.mimeType)
+		}
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if !haveData || (p.kind != "image" && p.kind != "audio" && p.kind != "blob") {
 		return inlineMediaPart{}, false
 	}
-	var kind, data, mime string
-	if json.Unmarshal(p.Type, &kind) != nil || (kind != "image" && kind != "audio" && kind != "blob") {
-		return inlineMediaPart{}, false
-	}
-	if firstByte(p.Data) != '"' || json.Unmarshal(p.Data, &data) != nil {
-		return inlineMediaPart{}, false
-	}
-	if firstByte(p.MimeType) == '"' {
-		_ = json.Unmarshal(p.MimeType, &mime)
-	}
-	return inlineMediaPart{kind, data, mime}, true
+	return p, true
 }
 
 // mediaType is the part's media type: its mimeType, else image/png for an
