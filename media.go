@@ -141,10 +141,10 @@ type jsonMember struct {
 	val json.RawMessage
 }
 
-// decodeObject decodes a JSON object into its members in order. A key
+// decodeJSONMembers decodes a JSON object into its members in order. A key
 // given twice keeps its first place and its last value, as JSON.parse.
-func decodeObject(data []byte) ([]jsonMember, bool) {
-	if firstByte(data) != '{' {
+func decodeJSONMembers(data []byte) ([]jsonMember, bool) {
+	if jsonFirstByte(data) != '{' {
 		return nil, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -176,8 +176,8 @@ func decodeObject(data []byte) ([]jsonMember, bool) {
 	return out, true
 }
 
-// encodeObject writes members back as a JSON object.
-func encodeObject(members []jsonMember) (json.RawMessage, error) {
+// encodeJSONMembers writes members back as a JSON object.
+func encodeJSONMembers(members []jsonMember) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('{')
 	for i, m := range members {
@@ -196,7 +196,7 @@ func encodeObject(members []jsonMember) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-func firstByte(b []byte) byte {
+func jsonFirstByte(b []byte) byte {
 	for _, c := range b {
 		switch c {
 		case ' ', '\t', '\n', '\r':
@@ -207,8 +207,8 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-func decodeArray(data []byte) ([]json.RawMessage, bool) {
-	if firstByte(data) != '[' {
+func decodeJSONArray(data []byte) ([]json.RawMessage, bool) {
+	if jsonFirstByte(data) != '[' {
 		return nil, false
 	}
 	var out []json.RawMessage
@@ -230,7 +230,7 @@ type inlineMediaPart struct {
 // type is image, audio or blob and whose data is a string. Keys match
 // exactly, as in JavaScript.
 func asInlineMediaPart(raw json.RawMessage) (inlineMediaPart, bool) {
-	members, ok := decodeObject(raw)
+	members, ok := decodeJSONMembers(raw)
 	if !ok {
 		return inlineMediaPart{}, false
 	}
@@ -239,17 +239,17 @@ func asInlineMediaPart(raw json.RawMessage) (inlineMediaPart, bool) {
 	for _, m := range members {
 		switch m.key {
 		case "type":
-			if unmarshalString(m.val, &p.kind) != nil {
+			if unmarshalJSONString(m.val, &p.kind) != nil {
 				return inlineMediaPart{}, false
 			}
 		case "data":
-			if unmarshalString(m.val, &p.data) != nil {
+			if unmarshalJSONString(m.val, &p.data) != nil {
 				return inlineMediaPart{}, false
 			}
 			haveData = true
 		case "mimeType":
 			// Only a string names the type (a non-string is ignored).
-			_ = unmarshalString(m.val, &p.mimeType)
+			_ = unmarshalJSONString(m.val, &p.mimeType)
 		}
 	}
 	if !haveData || (p.kind != "image" && p.kind != "audio" && p.kind != "blob") {
@@ -288,7 +288,7 @@ func (l *mediaLocation) rebuild(parts []json.RawMessage) (json.RawMessage, error
 	}
 	members := append([]jsonMember(nil), l.members...)
 	members[l.at].val = arr
-	return encodeObject(members)
+	return encodeJSONMembers(members)
 }
 
 // findInlineMedia locates the inline media parts of a result: a bare array
@@ -303,13 +303,13 @@ func findInlineMedia(result json.RawMessage) (*mediaLocation, bool) {
 		}
 		return false
 	}
-	if parts, ok := decodeArray(result); ok {
+	if parts, ok := decodeJSONArray(result); ok {
 		if hasMedia(parts) {
 			return &mediaLocation{parts: parts}, true
 		}
 		return nil, false
 	}
-	members, ok := decodeObject(result)
+	members, ok := decodeJSONMembers(result)
 	if !ok {
 		return nil, false
 	}
@@ -317,25 +317,25 @@ func findInlineMedia(result json.RawMessage) (*mediaLocation, bool) {
 		if m.key != "content" {
 			continue
 		}
-		if parts, ok := decodeArray(m.val); ok && hasMedia(parts) {
+		if parts, ok := decodeJSONArray(m.val); ok && hasMedia(parts) {
 			return &mediaLocation{parts: parts, members: members, at: i}, true
 		}
 	}
 	return nil, false
 }
 
-// upload is one file to PUT.
-type upload struct {
+// mediaUpload is one file to PUT.
+type mediaUpload struct {
 	req  FileUploadRequest
 	body []byte
 	info *FileUploadInfo // set once the upload URLs are known
 	ok   bool            // the PUT succeeded
 }
 
-// uploadAll gets upload URLs for ups and PUTs each body. An upload whose URL
+// uploadMediaFiles gets upload URLs for ups and PUTs each body. An upload whose URL
 // is missing or whose PUT fails stays !ok. got is false when the upload
 // URLs could not be had. It returns an error only when ctx ends.
-func uploadAll(ctx context.Context, files *FilesAPI, sessionID string, ups []*upload) (got bool, err error) {
+func uploadMediaFiles(ctx context.Context, files *FilesAPI, sessionID string, ups []*mediaUpload) (got bool, err error) {
 	if len(ups) == 0 {
 		return true, nil
 	}
@@ -363,7 +363,7 @@ func uploadAll(ctx context.Context, files *FilesAPI, sessionID string, ups []*up
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			u.ok = putFile(ctx, files.c.hc, u.info.UploadURL, u.req.MediaType, u.body)
+			u.ok = putPresigned(ctx, files.c.hc, u.info.UploadURL, u.req.MediaType, u.body)
 			if !u.ok {
 				files.c.log.Debug("octavus: uploading a tool result file failed", "filename", u.req.Filename)
 			}
@@ -373,9 +373,9 @@ func uploadAll(ctx context.Context, files *FilesAPI, sessionID string, ups []*up
 	return true, ctx.Err()
 }
 
-// putFile PUTs body to a presigned URL with its Content-Type and nothing
+// putPresigned PUTs body to a presigned URL with its Content-Type and nothing
 // else: never the API key, which the storage must not see.
-func putFile(ctx context.Context, hc *http.Client, uploadURL, mediaType string, body []byte) bool {
+func putPresigned(ctx context.Context, hc *http.Client, uploadURL, mediaType string, body []byte) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, bytes.NewReader(body))
 	if err != nil {
 		return false
@@ -451,11 +451,11 @@ func NormalizeToolResultMedia(ctx context.Context, files *FilesAPI, sessionID st
 		type item struct {
 			index   int
 			part    inlineMediaPart
-			up      *upload // nil when the part could not be decoded
+			up      *mediaUpload // nil when the part could not be decoded
 			asImage bool
 		}
 		var items []item
-		var ups []*upload
+		var ups []*mediaUpload
 		for i, raw := range loc.parts {
 			part, ok := asInlineMediaPart(raw)
 			if !ok {
@@ -472,7 +472,7 @@ func NormalizeToolResultMedia(ctx context.Context, files *FilesAPI, sessionID st
 					mt = part.mediaType()
 				}
 				it.asImage = sniffed != ""
-				it.up = &upload{body: body, req: FileUploadRequest{
+				it.up = &mediaUpload{body: body, req: FileUploadRequest{
 					Filename:  part.kind + "-" + uuid.NewString() + "." + extensionForMediaType(mt),
 					MediaType: mt,
 					Size:      int64(len(body)),
@@ -481,7 +481,7 @@ func NormalizeToolResultMedia(ctx context.Context, files *FilesAPI, sessionID st
 			}
 			items = append(items, it)
 		}
-		if _, err := uploadAll(ctx, files, sessionID, ups); err != nil {
+		if _, err := uploadMediaFiles(ctx, files, sessionID, ups); err != nil {
 			return fmt.Errorf("octavus: normalizing tool result media: %w", err)
 		}
 		parts := append([]json.RawMessage(nil), loc.parts...)
@@ -530,7 +530,7 @@ type outputFile struct {
 // asOutputFile reads raw as {name, path?, mediaType, size, contentBase64}
 // with the reference's types (a path, when present, is a string).
 func asOutputFile(raw json.RawMessage) (outputFile, bool) {
-	members, ok := decodeObject(raw)
+	members, ok := decodeJSONMembers(raw)
 	if !ok {
 		return outputFile{}, false
 	}
@@ -540,17 +540,17 @@ func asOutputFile(raw json.RawMessage) (outputFile, bool) {
 		var err error
 		switch m.key {
 		case "name":
-			err = unmarshalString(m.val, &f.Name)
+			err = unmarshalJSONString(m.val, &f.Name)
 		case "mediaType":
-			err = unmarshalString(m.val, &f.MediaType)
+			err = unmarshalJSONString(m.val, &f.MediaType)
 		case "contentBase64":
-			err = unmarshalString(m.val, &f.ContentBase64)
+			err = unmarshalJSONString(m.val, &f.ContentBase64)
 		case "path":
 			var p string
-			err = unmarshalString(m.val, &p)
+			err = unmarshalJSONString(m.val, &p)
 			f.Path = &p
 		case "size":
-			if c := firstByte(m.val); c != '-' && (c < '0' || c > '9') {
+			if c := jsonFirstByte(m.val); c != '-' && (c < '0' || c > '9') {
 				err = errors.New("not a number")
 			} else {
 				err = json.Unmarshal(m.val, &f.Size)
@@ -572,8 +572,8 @@ func asOutputFile(raw json.RawMessage) (outputFile, bool) {
 	return f, true
 }
 
-func unmarshalString(raw json.RawMessage, s *string) error {
-	if firstByte(raw) != '"' {
+func unmarshalJSONString(raw json.RawMessage, s *string) error {
+	if jsonFirstByte(raw) != '"' {
 		return errors.New("not a string")
 	}
 	return json.Unmarshal(raw, s)
@@ -624,7 +624,7 @@ func NormalizeToolResultOutputFiles(ctx context.Context, files *FilesAPI, sessio
 		if !ok {
 			continue
 		}
-		members, ok := decodeObject(raw)
+		members, ok := decodeJSONMembers(raw)
 		if !ok {
 			continue
 		}
@@ -637,23 +637,23 @@ func NormalizeToolResultOutputFiles(ctx context.Context, files *FilesAPI, sessio
 		if at < 0 {
 			continue
 		}
-		entries, ok := decodeArray(members[at].val)
+		entries, ok := decodeJSONArray(members[at].val)
 		if !ok {
 			continue
 		}
 		var outputs []outputFile
-		var ups []*upload // parallel to outputs; nil when not decodable
-		var toUpload []*upload
+		var ups []*mediaUpload // parallel to outputs; nil when not decodable
+		var toUpload []*mediaUpload
 		for _, e := range entries {
 			f, ok := asOutputFile(e)
 			if !ok {
 				continue
 			}
 			outputs = append(outputs, f)
-			var up *upload
+			var up *mediaUpload
 			if body, err := decodeBase64(f.ContentBase64); err == nil {
 				size, _ := f.Size.Float64()
-				up = &upload{body: body, req: FileUploadRequest{Filename: f.Name, MediaType: f.MediaType, Size: int64(size)}}
+				up = &mediaUpload{body: body, req: FileUploadRequest{Filename: f.Name, MediaType: f.MediaType, Size: int64(size)}}
 				toUpload = append(toUpload, up)
 			}
 			ups = append(ups, up)
@@ -661,7 +661,7 @@ func NormalizeToolResultOutputFiles(ctx context.Context, files *FilesAPI, sessio
 		if len(outputs) == 0 {
 			continue
 		}
-		got, err := uploadAll(ctx, files, sessionID, toUpload)
+		got, err := uploadMediaFiles(ctx, files, sessionID, toUpload)
 		if err != nil {
 			return fmt.Errorf("octavus: normalizing tool result output files: %w", err)
 		}
@@ -680,7 +680,7 @@ func NormalizeToolResultOutputFiles(ctx context.Context, files *FilesAPI, sessio
 		arr, err := marshalJSON(summaries)
 		if err == nil {
 			members[at].val = arr
-			raw, err = encodeObject(members)
+			raw, err = encodeJSONMembers(members)
 		}
 		if err != nil {
 			return fmt.Errorf("octavus: normalizing tool result output files: %w", err)
