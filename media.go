@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -485,6 +486,8 @@ func NormalizeToolResultMedia(ctx context.Context, files *FilesAPI, sessionID st
 			return fmt.Errorf("octavus: normalizing tool result media: %w", err)
 		}
 		parts := append([]json.RawMessage(nil), loc.parts...)
+		// Files is appended to without touching the caller's backing array.
+		tr.Files = slices.Clip(tr.Files)
 		for _, it := range items {
 			var s mediaSummary
 			switch up := it.up; {
@@ -666,6 +669,7 @@ func NormalizeToolResultOutputFiles(ctx context.Context, files *FilesAPI, sessio
 			return fmt.Errorf("octavus: normalizing tool result output files: %w", err)
 		}
 		summaries := make([]outputFileSummary, len(outputs))
+		tr.Files = slices.Clip(tr.Files)
 		for i, f := range outputs {
 			s := outputFileSummary{Name: f.Name, Path: f.Path, MediaType: f.MediaType, Size: f.size}
 			if up := ups[i]; up != nil && up.ok {

@@ -654,3 +654,13 @@ func TestOutputFileTooLarge(t *testing.T) {
 	require.Equal(t, map[string]any{"outputFiles": []any{map[string]any{"name": "a", "mediaType": "text/plain", "size": float64(4), "error": "Upload failed"}}}, m["result"])
 	require.Empty(t, e.puts)
 }
+
+func TestMediaFilesAppendLeavesCallerArray(t *testing.T) {
+	e := newMediaEnv(t)
+	backing := make([]FileReference, 1, 4)
+	backing[0] = FileReference{ID: "f0", MediaType: "text/plain", URL: "https://cdn.example/f0"}
+	results := []ToolResult{{ToolCallID: "c1", Files: backing[:1], Result: json.RawMessage(`[{"type":"image","data":"` + b64(pngBytes) + `"}]`)}}
+	require.NoError(t, NormalizeToolResultMedia(t.Context(), e.client(t).Files, "s", results))
+	require.Len(t, results[0].Files, 2)
+	require.Equal(t, FileReference{}, backing[:2][1], "the caller's array was written")
+}
