@@ -97,6 +97,10 @@ func (x *execution) run(req SessionRequest) {
 		}
 	}()
 
+	if err := x.s.mcpErr; err != nil {
+		x.emit(NewInternalErrorEvent(err.Error()))
+		return
+	}
 	req, err := x.s.verified(req)
 	if err != nil {
 		var re *RequestError
