@@ -145,6 +145,8 @@ type Client struct {
 	Workforce *WorkforceAPI
 	// Tokens mints and revokes short-lived, scoped ephemeral tokens.
 	Tokens *TokensAPI
+	// Workers runs worker agents.
+	Workers *WorkersAPI
 
 	baseURL string
 	base    *url.URL
@@ -225,6 +227,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Files = &FilesAPI{c: c}
 	c.Workforce = &WorkforceAPI{c: c}
 	c.Tokens = &TokensAPI{c: c}
+	c.Workers = &WorkersAPI{c: c}
 	return c, nil
 }
 
