@@ -1,6 +1,7 @@
 package octavus_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/octavus-go/octavus"
+	"github.com/octavus-go/octavus/octavustest"
 )
 
 // newUploadPlatform is a fake platform whose upload-urls answer points at a
@@ -49,13 +51,7 @@ func newUploadPlatform() (platform, storage *httptest.Server) {
 
 // NormalizeToolResultMedia swaps a tool's inline base64 screenshot for a
 // link, and attaches the image so the model sees it. Wire it into the
-// session's tool loop:
-//
-//	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
-//		OnToolResults: func(ctx context.Context, results []octavus.ToolResult) error {
-//			return octavus.NormalizeToolResultMedia(ctx, client.Files, sessionID, results)
-//		},
-//	})
+// session's tool loop with AttachOptions.OnToolResults (next example).
 func ExampleNormalizeToolResultMedia() {
 	platform, storage := newUploadPlatform()
 	defer platform.Close()
@@ -117,4 +113,57 @@ func ExampleSniffImageMediaType() {
 	// Output:
 	// "image/jpeg"
 	// ""
+}
+
+// In the tool loop: OnToolResults uploads the screenshot a tool returned
+// before the result goes anywhere, so the browser and the model get a link,
+// and the model gets the image as a file.
+func ExampleNormalizeToolResultMedia_onToolResults() {
+	platform := octavustest.NewServer(octavustest.WithScript(octavustest.Repeat(
+		octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+			if len(req.ToolResults) == 0 {
+				return octavustest.Stream(octavustest.ToolCall{Name: "take-screenshot"})
+			}
+			tr := req.ToolResults[0]
+			return octavustest.Stream(octavustest.Text(fmt.Sprintf("I got %d file(s), a %s", len(tr.Files), tr.Files[0]["mediaType"])))
+		}),
+	)))
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	ctx := context.Background()
+	sessionID, _ := client.AgentSessions.Create(ctx, platform.AddAgent(octavustest.Agent{Name: "Computer"}), nil)
+
+	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, "...pixels"...)
+	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
+		Tools: octavus.ToolHandlers{
+			"take-screenshot": func(ctx context.Context, args map[string]any) (any, error) {
+				return []map[string]any{{"type": "image", "mimeType": "image/png", "data": base64.StdEncoding.EncodeToString(png)}}, nil
+			},
+		},
+		OnToolResults: func(ctx context.Context, results []octavus.ToolResult) error {
+			return octavus.NormalizeToolResultMedia(ctx, client.Files, sessionID, results)
+		},
+	})
+	for ev := range session.Execute(ctx, octavus.TriggerRequest{TriggerName: "user-message"}) {
+		switch ev := ev.(type) {
+		case *octavus.ToolOutputAvailableEvent:
+			var parts []struct {
+				Type, MediaType, URL string
+				Size                 int
+			}
+			_ = json.Unmarshal(ev.Output, &parts)
+			resp, err := http.Get(parts[0].URL)
+			if err != nil {
+				panic(err)
+			}
+			stored, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			fmt.Println("tool output:", parts[0].Type, parts[0].MediaType, parts[0].Size, "bytes; stored:", bytes.Equal(stored, png))
+		case *octavus.TextDeltaEvent:
+			fmt.Println("agent:", ev.Delta)
+		}
+	}
+	// Output:
+	// tool output: image image/png 17 bytes; stored: true
+	// agent: I got 1 file(s), a image/png
 }
