@@ -128,7 +128,33 @@ type ClientOptions struct {
 	// refused (see AgentSession.CheckRequest). Use 32 random bytes, the
 	// same on every server that may receive the continue request.
 	ResultSigningKey []byte
+
+	// RequestTimeout bounds each REST call (Create, Get, List, Clear,
+	// Restore, GetLogs, Agents, Files, Tokens, Workforce), retries and
+	// the reading of the answer included, so a platform that accepts the
+	// connection and then says nothing cannot hold the caller (or the
+	// socket transport's read loop that made the call) forever. It never
+	// applies to streams (Execute's legs, whose silence StreamIdleTimeout
+	// bounds). A call cut by it fails with an error that wraps
+	// context.DeadlineExceeded. Zero means 30 s; negative means no limit.
+	RequestTimeout time.Duration
+	// MaxResponseSize bounds the body of a REST answer, in bytes: a
+	// larger answer fails the call with an error wrapping
+	// ErrResponseTooLarge, after reading at most that much, instead of
+	// being read whole into memory. Zero means 32 MiB; negative means no
+	// limit.
+	MaxResponseSize int64
 }
+
+// Defaults of the REST bounds of ClientOptions.
+const (
+	defaultRequestTimeout  = 30 * time.Second
+	defaultMaxResponseSize = 32 << 20
+)
+
+// ErrResponseTooLarge is wrapped by the error of a REST call whose answer
+// is larger than ClientOptions.MaxResponseSize.
+var ErrResponseTooLarge = errors.New("octavus: platform answer larger than ClientOptions.MaxResponseSize")
 
 // Client talks to the Octavus platform. It is safe for concurrent use; make
 // one and share it.
@@ -162,6 +188,8 @@ type Client struct {
 	maxBody     int
 	onTruncate  func(TruncatedResult)
 	signingKey  []byte
+	reqTimeout  time.Duration
+	maxResponse int64
 	sleep       func(ctx context.Context, d time.Duration) error // waits between retries; replaced in tests
 	jitter      func() float64                                   // in [0, 1); replaced in tests
 }
@@ -194,6 +222,8 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.maxEvent = orDefault(opts.MaxEventSize, defaultMaxEventSize)
 	c.maxBody = orDefault(opts.MaxContinuationBody, defaultMaxContinuationBody)
 	c.onTruncate = opts.OnTruncate
+	c.reqTimeout = orDefault(opts.RequestTimeout, defaultRequestTimeout)
+	c.maxResponse = orDefault(opts.MaxResponseSize, defaultMaxResponseSize)
 	if len(opts.ResultSigningKey) > 0 {
 		c.signingKey = bytes.Clone(opts.ResultSigningKey)
 	}
@@ -372,8 +402,23 @@ func decodeChecked(method, path string, raw []byte, check func(*wire.Object) err
 }
 
 // do sends a REST request and decodes a 2xx JSON answer into out. A non-2xx
-// answer is an *APIError.
+// answer is an *APIError. The call is bounded by ClientOptions.RequestTimeout
+// and its answer by ClientOptions.MaxResponseSize.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	if c.reqTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.reqTimeout, fmt.Errorf("no answer within ClientOptions.RequestTimeout (%v): %w", c.reqTimeout, context.DeadlineExceeded))
+		defer cancel()
+	}
+	err := c.doOnce(ctx, method, path, body, out)
+	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, context.Cause(ctx)) {
+		// Say why the call was cut, not only that a read failed.
+		err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
+	}
+	return err
+}
+
+func (c *Client) doOnce(ctx context.Context, method, path string, body, out any) error {
 	var buildErr error
 	resp, err := c.send(ctx, policyFor(method), func(ctx context.Context) (*http.Request, error) {
 		req, err := c.newRequest(ctx, method, path, body)
@@ -390,9 +435,19 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return readAPIError(resp, "Request failed")
 	}
-	data, err := io.ReadAll(resp.Body)
+	var rd io.Reader = resp.Body
+	if c.maxResponse > 0 {
+		if resp.ContentLength > c.maxResponse {
+			return fmt.Errorf("octavus: %s %s: answer of %d bytes, over %d: %w", method, path, resp.ContentLength, c.maxResponse, ErrResponseTooLarge)
+		}
+		rd = io.LimitReader(resp.Body, c.maxResponse+1)
+	}
+	data, err := io.ReadAll(rd)
 	if err != nil {
 		return fmt.Errorf("octavus: %s %s: reading answer: %w", method, path, err)
+	}
+	if c.maxResponse > 0 && int64(len(data)) > c.maxResponse {
+		return fmt.Errorf("octavus: %s %s: answer over %d bytes: %w", method, path, c.maxResponse, ErrResponseTooLarge)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("octavus: %s %s: decoding answer: %w", method, path, err)
@@ -405,7 +460,33 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 func readAPIError(resp *http.Response, prefix string) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	msg, code := parseAPIError(body, prefix+": "+statusText(resp))
-	return &APIError{Status: resp.StatusCode, Message: msg, Code: code}
+	secret := requestKey(resp)
+	return &APIError{Status: resp.StatusCode, Message: redactKey(msg, secret), Code: redactKey(code, secret)}
+}
+
+// requestKey is the API key the request of resp carried, "" for none.
+func requestKey(resp *http.Response) string {
+	if resp == nil || resp.Request == nil {
+		return ""
+	}
+	return strings.TrimPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
+}
+
+// minRedactedKey is the shortest key redactKey hides: a shorter one would
+// match ordinary words of a message.
+const minRedactedKey = 6
+
+// redacted replaces the API key in platform messages.
+const redacted = "[REDACTED]"
+
+// redactKey hides key (and its "Bearer <key>" form) in s, a message of the
+// platform that may echo the request's Authorization header, before it
+// reaches an error, a log line or the browser.
+func redactKey(s, key string) string {
+	if len(key) < minRedactedKey || !strings.Contains(s, key) {
+		return s
+	}
+	return strings.ReplaceAll(s, key, redacted)
 }
 
 // errMissing reports an answer that lacks a field the protocol requires.

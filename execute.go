@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -74,6 +75,16 @@ type execution struct {
 	out chan StreamEvent
 
 	updates updater
+	// secret is the API key of the current leg's request, hidden in the
+	// messages of the platform's error events (see redactKey).
+	secret string
+	// rounds counts the rounds of server tools run (see
+	// AttachOptions.MaxToolRounds).
+	rounds int
+	// toolSem holds one slot per running handler, across the rounds of
+	// the execution (see AttachOptions.MaxConcurrentTools); nil when
+	// unlimited.
+	toolSem chan struct{}
 }
 
 // legBody is the JSON of one POST to /trigger: only the keys that are set,
@@ -91,7 +102,7 @@ type legBody struct {
 
 func (x *execution) run(req SessionRequest) {
 	defer close(x.out)
-	defer x.updates.wait()
+	defer x.updates.finish(x.s.c.log, x.s.resourceTimeout)
 	defer x.recoverPanic()
 
 	if err := x.s.mcpErr; err != nil {
@@ -242,6 +253,14 @@ func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 		}
 		var results []ToolResult
 		if len(server) > 0 {
+			if x.s.maxRounds > 0 && x.rounds >= x.s.maxRounds {
+				// A platform that always asks for one more round would
+				// otherwise run tools forever.
+				x.s.c.log.Warn("octavus: tool round limit reached", "session", x.s.SessionID(), "maxToolRounds", x.s.maxRounds)
+				x.fail(fmt.Sprintf("Tool round limit reached: the platform asked for more than %d rounds of server tools in one execution (AttachOptions.MaxToolRounds)", x.s.maxRounds), false)
+				return
+			}
+			x.rounds++
 			var ok bool
 			if results, ok = x.runServerTools(tools, server); !ok {
 				x.stop()
@@ -511,6 +530,7 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 		return l, &legError{"Failed to reach the Octavus platform", err}
 	}
 	defer resp.Body.Close()
+	x.secret = requestKey(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := readAPIError(resp, x.errorContext())
 		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
@@ -674,51 +694,148 @@ func (x *execution) fail(message string, retryable bool) {
 	}
 }
 
+// defaultResourceUpdateTimeout is AttachOptions.ResourceUpdateTimeout's
+// default.
+const defaultResourceUpdateTimeout = 5 * time.Second
+
+// Bounds of the resource update queue (see updater).
+const (
+	maxQueuedUpdates      = 64
+	maxQueuedUpdateValues = 16 << 20
+)
+
 // updater runs resource updates in order on one goroutine, started on the
 // first update, so a slow OnUpdate does not hold up the stream.
+//
+// Its queue of updates not yet started is bounded: at most
+// maxQueuedUpdates (64) updates and maxQueuedUpdateValues (16 MiB) of
+// their JSON values, one update always fitting. When a new update makes it
+// overflow, the oldest waiting update that a later update of the same
+// resource supersedes is dropped (only the latest value of a resource is
+// worth saving), else the oldest waiting update; each drop is logged at
+// warn level. A slow OnUpdate thus holds a bounded amount of memory
+// however much the stream sends.
 type updater struct {
 	mu      sync.Mutex
-	queue   []func()
+	queue   []queuedUpdate
+	bytes   int
 	running bool
+	closed  bool // finish gave up: no more updates start
 	idle    chan struct{}
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
 }
 
-func (u *updater) add(f func()) {
+// queuedUpdate is one update waiting for OnUpdate.
+type queuedUpdate struct {
+	name string
+	size int
+	f    func()
+}
+
+// errUpdateDeadline cancels the ctx of OnUpdate calls still running when
+// AttachOptions.ResourceUpdateTimeout ran out after the execution ended.
+var errUpdateDeadline = errors.New("octavus: AttachOptions.ResourceUpdateTimeout ran out after the execution ended")
+
+// context returns the ctx of the updates: parent's values, not cancelled
+// with it, but by finish's deadline.
+func (u *updater) context(parent context.Context) context.Context {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.queue = append(u.queue, f)
+	if u.ctx == nil {
+		u.ctx, u.cancel = context.WithCancelCause(context.WithoutCancel(parent))
+	}
+	return u.ctx
+}
+
+// add queues f, the update of the resource name whose value has size
+// bytes. It returns the names of the waiting updates it dropped to stay
+// within the queue's bounds.
+func (u *updater) add(name string, size int, f func()) (dropped []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return nil
+	}
+	u.queue = append(u.queue, queuedUpdate{name, size, f})
+	u.bytes += size
+	for len(u.queue) > 1 && (len(u.queue) > maxQueuedUpdates || u.bytes > maxQueuedUpdateValues) {
+		k := 0 // the oldest, unless an older one is superseded
+	find:
+		for i, q := range u.queue[:len(u.queue)-1] {
+			for _, later := range u.queue[i+1:] {
+				if later.name == q.name {
+					k = i
+					break find
+				}
+			}
+		}
+		dropped = append(dropped, u.queue[k].name)
+		u.bytes -= u.queue[k].size
+		u.queue[k] = queuedUpdate{}
+		u.queue = append(u.queue[:k], u.queue[k+1:]...)
+	}
 	if !u.running {
 		u.running = true
 		u.idle = make(chan struct{})
 		go u.work(u.idle)
 	}
+	return dropped
 }
 
 func (u *updater) work(idle chan struct{}) {
 	for {
 		u.mu.Lock()
-		if len(u.queue) == 0 {
+		if len(u.queue) == 0 || u.closed {
 			u.running = false
 			u.mu.Unlock()
 			close(idle)
 			return
 		}
-		f := u.queue[0]
-		u.queue[0] = nil
+		q := u.queue[0]
+		u.queue[0] = queuedUpdate{}
 		u.queue = u.queue[1:]
+		u.bytes -= q.size
 		u.mu.Unlock()
-		f()
+		q.f()
 	}
 }
 
-// wait returns when every queued update has run.
-func (u *updater) wait() {
+// finish returns when every queued update has run, or, with timeout > 0,
+// when timeout has passed: then the running OnUpdate's ctx is cancelled,
+// the updates that have not started are dropped (logged), and finish
+// returns without waiting for an OnUpdate that ignores its ctx (its
+// goroutine ends when it returns).
+func (u *updater) finish(log *slog.Logger, timeout time.Duration) {
 	u.mu.Lock()
 	idle, running := u.idle, u.running
 	u.mu.Unlock()
-	if running {
-		<-idle
+	defer func() {
+		if u.cancel != nil {
+			u.cancel(nil)
+		}
+	}()
+	if !running {
+		return
 	}
+	if timeout <= 0 {
+		<-idle
+		return
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return
+	case <-t.C:
+	}
+	u.mu.Lock()
+	u.closed = true
+	dropped := len(u.queue)
+	u.queue, u.bytes = nil, 0
+	u.mu.Unlock()
+	u.cancel(errUpdateDeadline)
+	log.Warn("octavus: resource updates still running after the execution ended; their ctx is cancelled and the execution ends without them", "timeout", timeout, "dropped", dropped)
 }
 
 // resourceUpdate queues the OnUpdate call of the resource named in ev, if
@@ -728,9 +845,9 @@ func (x *execution) resourceUpdate(ev *ResourceUpdateEvent) {
 	if r == nil {
 		return
 	}
-	ctx := context.WithoutCancel(x.ctx)
+	ctx := x.updates.context(x.ctx)
 	raw := ev.Value
-	x.updates.add(func() {
+	dropped := x.updates.add(ev.Name, len(raw), func() {
 		defer func() {
 			if v := recover(); v != nil {
 				x.s.c.log.Error("octavus: resource OnUpdate panicked", "resource", ev.Name, "panic", v, "stack", string(debug.Stack()))
@@ -747,4 +864,7 @@ func (x *execution) resourceUpdate(ev *ResourceUpdateEvent) {
 			x.s.c.log.Error("octavus: resource OnUpdate failed", "resource", ev.Name, "error", err)
 		}
 	})
+	for _, name := range dropped {
+		x.s.c.log.Warn("octavus: resource update dropped: too many waiting for a slow OnUpdate", "session", x.s.SessionID(), "resource", name)
+	}
 }

@@ -319,19 +319,23 @@ func TestExecuteFinishRules(t *testing.T) {
 			`{"type":"finish","finishReason":"client-tool-calls","executionId":"e"}`,
 		}, got)
 	})
-	t.Run("a forwarded finish ends the loop after this leg's server tools", func(t *testing.T) {
+	t.Run("a tool-request after a forwarded finish runs no tool", func(t *testing.T) {
+		// Issue 13 item 10: nothing would read the results (the
+		// reference runs the tools and throws them away).
 		f := newFakePlatform(t)
 		f.addLegs(eventsLeg(
 			`{"type":"start","executionId":"e"}`,
 			`{"type":"finish","finishReason":"stop"}`,
 			`{"type":"tool-request","toolCalls":[{"toolCallId":"c","toolName":"srv","args":{}}]}`,
 		))
-		got := execute(t, f, AttachOptions{Tools: ToolHandlers{"srv": constTool("r")}}, userMessage)
+		ran := false
+		srv := func(context.Context, map[string]any) (any, error) { ran = true; return "r", nil }
+		got := execute(t, f, AttachOptions{Tools: ToolHandlers{"srv": srv}}, userMessage)
 		requireJSONList(t, []string{
 			`{"type":"start","executionId":"e"}`,
 			`{"type":"finish","finishReason":"stop"}`,
-			`{"type":"tool-output-available","toolCallId":"c","output":"r"}`,
 		}, got)
+		assert.False(t, ran, "the handler of a call made after finish does not run")
 		assert.Len(t, f.triggerBodies(), 1, "no next leg after a forwarded finish")
 	})
 	for _, reason := range []string{"stop", "length", "content-filter", "error", "other", "client-tool-calls"} {

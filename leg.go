@@ -74,7 +74,13 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 				x.s.start.latch(e.SessionID)
 			}
 		case *ToolRequestEvent:
-			l.calls, havePending = e.ToolCalls, true
+			if l.finished {
+				// The agent already finished: nothing would read the
+				// results, so the tools are not run.
+				x.s.c.log.Warn("octavus: dropped a tool-request after finish", "session", x.s.SessionID(), "calls", len(e.ToolCalls))
+				continue
+			}
+			l.calls, havePending = x.uniqueCalls(e.ToolCalls), true
 			continue
 		case *FinishEvent:
 			if e.FinishReason == FinishToolCalls && havePending {
@@ -83,6 +89,8 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			l.finished = true
 		case *ResourceUpdateEvent:
 			x.resourceUpdate(e)
+		case *ErrorEvent:
+			e.Message = redactKey(e.Message, x.secret)
 		}
 		if !x.emit(e) {
 			l.cancelled = true
@@ -263,4 +271,25 @@ func (lr *lineReader) grow() {
 	lr.end = copy(nb, lr.buf[lr.start:lr.end])
 	lr.start = 0
 	lr.buf = nb
+}
+
+// uniqueCalls returns calls without the repeats of a tool call id: the
+// first call with an id runs, a later one with the same id is dropped
+// (logged), so one call id never runs its handler twice nor sends two
+// results.
+func (x *execution) uniqueCalls(calls []PendingToolCall) []PendingToolCall {
+	if len(calls) < 2 {
+		return calls
+	}
+	seen := make(map[string]struct{}, len(calls))
+	out := calls[:0:0]
+	for _, tc := range calls {
+		if _, dup := seen[tc.ToolCallID]; dup {
+			x.s.c.log.Warn("octavus: dropped a repeated tool call id", "session", x.s.SessionID(), "tool", tc.ToolName, "toolCallId", tc.ToolCallID)
+			continue
+		}
+		seen[tc.ToolCallID] = struct{}{}
+		out = append(out, tc)
+	}
+	return out
 }

@@ -22,7 +22,7 @@ const (
 )
 
 // orDefault returns def for zero, 0 for a negative value (off), else v.
-func orDefault[T int | time.Duration](v, def T) T {
+func orDefault[T int | int64 | time.Duration](v, def T) T {
 	switch {
 	case v == 0:
 		return def

@@ -22,10 +22,12 @@ type AgentSession struct {
 	resources map[string]Resource
 	sender    *MessageSender
 
-	toolTimeout   time.Duration
-	maxTools      int
-	rejectClient  bool
-	onToolResults func(ctx context.Context, results []ToolResult) error
+	toolTimeout     time.Duration
+	maxTools        int
+	maxRounds       int
+	resourceTimeout time.Duration
+	rejectClient    bool
+	onToolResults   func(ctx context.Context, results []ToolResult) error
 
 	// start is set on a deferred session (AgentSessionsAPI.Start): its id
 	// is assigned by the platform, and kept there instead of in id.
@@ -82,6 +84,22 @@ type AttachOptions struct {
 	// execution run at once; the others wait their turn. Zero means no
 	// limit: all calls of a round run at once.
 	MaxConcurrentTools int
+	// MaxToolRounds bounds the rounds of server tools one execution runs:
+	// when the platform asks for one more round after that many, no tool
+	// runs and the execution ends with a non-retryable internal_error
+	// ErrorEvent saying the limit was reached (logged), so a platform that
+	// always asks for one more round cannot run tools forever. Zero means
+	// 100; negative means no limit.
+	MaxToolRounds int
+	// ResourceUpdateTimeout bounds how long an execution waits, once its
+	// stream is over, for the Resources' OnUpdate calls still queued or
+	// running, so a hung OnUpdate cannot keep Handler (or any reader of
+	// Execute's channel) waiting after the browser left. At the deadline
+	// the running OnUpdate's ctx is cancelled, updates not yet started are
+	// dropped (logged at warn level) and the channel is closed; an
+	// OnUpdate that ignores its ctx finishes in the background. Zero means
+	// 5 s; negative means wait for every update.
+	ResourceUpdateTimeout time.Duration
 	// RejectClientTools answers a tool call that has no handler with the
 	// tool error `Tool "<name>" is not available. No handler is registered
 	// for this tool.` instead of handing it to the browser, for server-only
@@ -126,7 +144,11 @@ type AttachOptions struct {
 // ctx carries the execution's values but is not cancelled with it: an
 // update the agent made is worth saving even when the browser went away. An
 // error is logged and the stream goes on. Every update has finished before
-// Execute's channel is closed.
+// Execute's channel is closed, within AttachOptions.ResourceUpdateTimeout
+// (5 s by default) after the stream ended; past it, ctx is cancelled. At
+// most 64 updates (16 MiB of values) wait behind a slow OnUpdate: past
+// that, the oldest waiting update a later one of the same resource
+// supersedes is dropped, else the oldest (logged at warn level).
 //
 // Deprecated: use tools. 6.4.0 supersedes resources with tools: persist the
 // state with a tool of your own (a ToolHandlers entry, or an MCP tool)
@@ -152,7 +174,7 @@ func (r resourceFunc) Name() string                                  { return r.
 func (r resourceFunc) OnUpdate(ctx context.Context, value any) error { return r.fn(ctx, value) }
 
 func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
-	s := &AgentSession{c: c, id: id, base: opts.Tools, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools, onToolResults: opts.OnToolResults}
+	s := &AgentSession{c: c, id: id, base: opts.Tools, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, maxRounds: orDefault(opts.MaxToolRounds, defaultMaxToolRounds), resourceTimeout: orDefault(opts.ResourceUpdateTimeout, defaultResourceUpdateTimeout), rejectClient: opts.RejectClientTools, onToolResults: opts.OnToolResults}
 	if opts.Sender != nil {
 		sender := *opts.Sender
 		s.sender = &sender

@@ -23,45 +23,58 @@ type ToolHandler func(ctx context.Context, args map[string]any) (any, error)
 // ToolHandlers maps tool names to their handlers.
 type ToolHandlers map[string]ToolHandler
 
+// defaultMaxToolRounds is AttachOptions.MaxToolRounds's default.
+const defaultMaxToolRounds = 100
+
 // toolFailed is the error of a handler that panicked: the reference's
 // message for a throw that is not an Error.
 const toolFailed = "Tool execution failed"
 
-// runServerTools runs the calls concurrently (at most
-// AttachOptions.MaxConcurrentTools at once) and returns their results in
+// toolDone is the result of the call at index i of a round.
+type toolDone struct {
+	i  int
+	tr ToolResult
+}
+
+// runServerTools runs the calls concurrently and returns their results in
 // call order. It returns ok=false as soon as ctx is cancelled, without
 // waiting for the handlers; they finish in the background into a buffered
 // channel, so none of them is left blocked.
+//
+// With AttachOptions.MaxConcurrentTools, at most that many handlers of the
+// execution run at once, across its rounds: a call starts (and gets its
+// goroutine) only once a slot is free, and a handler holds its slot until
+// it returns, even after ToolTimeout failed its call, so handlers that
+// ignore their ctx cannot pile up past the limit. A call waiting for a
+// slot has no goroutine of its own; its ToolTimeout counts from its start.
 func (x *execution) runServerTools(tools ToolHandlers, calls []PendingToolCall) (results []ToolResult, ok bool) {
-	type done struct {
-		i  int
-		tr ToolResult
+	ch := make(chan toolDone, len(calls))
+	if x.s.maxTools > 0 && x.toolSem == nil {
+		x.toolSem = make(chan struct{}, x.s.maxTools)
 	}
-	ch := make(chan done, len(calls))
-	var sem chan struct{}
-	if x.s.maxTools > 0 && x.s.maxTools < len(calls) {
-		sem = make(chan struct{}, x.s.maxTools)
-	}
-	for i, tc := range calls {
-		h := tools[tc.ToolName]
-		go func() {
-			if sem != nil {
-				select {
-				case sem <- struct{}{}:
-					defer func() { <-sem }()
-				case <-x.ctx.Done():
-					ch <- done{i, ToolResult{}}
-					return
-				}
-			}
-			ch <- done{i, x.runToolTimed(h, tc)}
-		}()
-	}
+	sem := x.toolSem
 	results = make([]ToolResult, len(calls))
-	for range calls {
+	received := 0
+	for i, tc := range calls {
+		for sem != nil {
+			select {
+			case sem <- struct{}{}:
+			case d := <-ch:
+				results[d.i] = d.tr
+				received++
+				continue
+			case <-x.ctx.Done():
+				return nil, false
+			}
+			break
+		}
+		go x.callTool(sem, ch, i, tools[tc.ToolName], tc)
+	}
+	for received < len(calls) {
 		select {
 		case d := <-ch:
 			results[d.i] = d.tr
+			received++
 		case <-x.ctx.Done():
 			return nil, false
 		}
@@ -69,30 +82,64 @@ func (x *execution) runServerTools(tools ToolHandlers, calls []PendingToolCall) 
 	return results, true
 }
 
-// runToolTimed is runTool bounded by AttachOptions.ToolTimeout. At the
-// deadline the handler's ctx is cancelled and the call fails at once; the
-// handler's own goroutine ends whenever it returns.
-func (x *execution) runToolTimed(h ToolHandler, tc PendingToolCall) ToolResult {
+// callTool runs one call, which holds a slot of sem (when not nil), and
+// sends its result to ch. The slot is given back when the handler returns.
+//
+// With AttachOptions.ToolTimeout, the handler runs on a goroutine of its
+// own: at the deadline its ctx is cancelled and the call fails at once; the
+// handler's goroutine ends whenever it returns.
+func (x *execution) callTool(sem chan struct{}, ch chan<- toolDone, i int, h ToolHandler, tc PendingToolCall) {
 	d := x.s.toolTimeout
 	if d <= 0 {
-		return x.runTool(x.ctx, h, tc)
+		tr := exitedResult(tc)
+		defer func() {
+			release(sem)
+			ch <- toolDone{i, tr}
+		}()
+		tr = x.runTool(x.ctx, h, tc)
+		return
 	}
 	ctx, cancel := context.WithTimeout(x.ctx, d)
 	defer cancel()
 	res := make(chan ToolResult, 1)
-	go func() { res <- x.runTool(ctx, h, tc) }()
+	go func() {
+		tr := exitedResult(tc)
+		defer func() {
+			release(sem)
+			res <- tr
+		}()
+		tr = x.runTool(ctx, h, tc)
+	}()
 	select {
 	case tr := <-res:
-		return tr
+		ch <- toolDone{i, tr}
 	case <-ctx.Done():
 		if x.ctx.Err() != nil {
-			return ToolResult{} // the execution is over; nobody reads this
+			ch <- toolDone{i, ToolResult{}} // the execution is over; nobody reads this
+			return
 		}
 		x.s.c.log.Warn("octavus: tool handler timed out", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "timeout", d)
 		tr := newToolResult(tc)
 		tr.Error = fmt.Sprintf("Tool %s timed out after %v", tc.ToolName, d)
-		return tr
+		ch <- toolDone{i, tr}
 	}
+}
+
+// release gives a slot of sem back; a nil sem has none.
+func release(sem chan struct{}) {
+	if sem != nil {
+		<-sem
+	}
+}
+
+// exitedResult is the result of a call whose handler never returned: it
+// ended its goroutine with runtime.Goexit (as t.FailNow and require do in
+// a test). runTool's caller sends it from a deferred function, the only
+// code that still runs then.
+func exitedResult(tc PendingToolCall) ToolResult {
+	tr := newToolResult(tc)
+	tr.Error = toolFailed
+	return tr
 }
 
 // newToolResult is the result of tc without outcome: its ids, and the
@@ -113,11 +160,16 @@ func newToolResult(tc PendingToolCall) ToolResult {
 // Result, when set, is the json.RawMessage sent to the platform.
 func (x *execution) runTool(ctx context.Context, h ToolHandler, tc PendingToolCall) (tr ToolResult) {
 	tr = newToolResult(tc)
+	returned := true
 	defer func() {
 		if v := recover(); v != nil {
 			x.s.c.log.Error("octavus: tool handler panicked", "tool", tc.ToolName, "toolCallId", tc.ToolCallID, "panic", v, "stack", string(debug.Stack()))
 			tr.Result = nil
 			tr.Error = toolFailed
+		} else if !returned {
+			// runtime.Goexit: the caller's deferred send reports the
+			// call as failed (see exitedResult).
+			x.s.c.log.Error("octavus: tool handler called runtime.Goexit (t.FailNow or require in a handler?) instead of returning", "tool", tc.ToolName, "toolCallId", tc.ToolCallID)
 		}
 	}()
 	var args map[string]any
@@ -133,7 +185,9 @@ func (x *execution) runTool(ctx context.Context, h ToolHandler, tc PendingToolCa
 	if len(tc.Args) > 0 {
 		ctx = context.WithValue(ctx, rawArgsKey{}, tc.Args)
 	}
+	returned = false
 	result, err := h(ctx, args)
+	returned = true
 	if err != nil {
 		tr.Error = err.Error()
 		if tr.Error == "" {

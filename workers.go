@@ -37,10 +37,11 @@ type WorkerOptions struct {
 	// throws it).
 	MCPServers []MCPServer
 
-	// ToolTimeout, MaxConcurrentTools, RejectClientTools and OnToolResults
-	// are the AttachOptions of the same names.
+	// ToolTimeout, MaxConcurrentTools, MaxToolRounds, RejectClientTools
+	// and OnToolResults are the AttachOptions of the same names.
 	ToolTimeout        time.Duration
 	MaxConcurrentTools int
+	MaxToolRounds      int
 	RejectClientTools  bool
 	OnToolResults      func(ctx context.Context, results []ToolResult) error
 }
@@ -74,6 +75,7 @@ func (w *WorkersAPI) session(agentID string, opts WorkerOptions, schemas bool, e
 		Tools:              opts.Tools,
 		ToolTimeout:        opts.ToolTimeout,
 		MaxConcurrentTools: opts.MaxConcurrentTools,
+		MaxToolRounds:      opts.MaxToolRounds,
 		RejectClientTools:  opts.RejectClientTools,
 		OnToolResults:      opts.OnToolResults,
 	})
