@@ -56,6 +56,9 @@ func (x *execution) runServerTools(tools ToolHandlers, calls []PendingToolCall) 
 	results = make([]ToolResult, len(calls))
 	received := 0
 	for i, tc := range calls {
+		if sem != nil && len(sem) == cap(sem) && testHookSlotWait != nil {
+			testHookSlotWait()
+		}
 		for sem != nil {
 			select {
 			case sem <- struct{}{}:
@@ -81,6 +84,10 @@ func (x *execution) runServerTools(tools ToolHandlers, calls []PendingToolCall) 
 	}
 	return results, true
 }
+
+// testHookSlotWait, when set by a test, is called when a call is about to
+// wait for a slot of MaxConcurrentTools.
+var testHookSlotWait func()
 
 // callTool runs one call, which holds a slot of sem (when not nil), and
 // sends its result to ch. The slot is given back when the handler returns.
