@@ -339,7 +339,7 @@ func TestEchoedAPIKeyIsRedacted(t *testing.T) {
 	f := newFakePlatform(t)
 	f.handle("GET /api/agent-sessions/s1", statusLeg(http.StatusUnauthorized, echo))
 	f.addLegs(statusLeg(http.StatusUnauthorized, echo))
-	f.addLegs(eventsLeg(`{"type":"error","errorType":"authentication_error","message":"key `+testKey+` revoked","source":"platform","retryable":false}`))
+	f.addLegs(eventsLeg(`{"type":"error","errorType":"authentication_error","message":"key ` + testKey + ` revoked","source":"platform","retryable":false}`))
 	c, _ := clientWith(t, f, ClientOptions{})
 
 	_, err := c.AgentSessions.Get(context.Background(), "s1")
@@ -413,4 +413,3 @@ func TestGoexitInAHandlerIsAToolError(t *testing.T) {
 	}
 }
 
-var _ = errors.New
