@@ -411,4 +411,3 @@ func TestGoexitInAHandlerIsAToolError(t *testing.T) {
 		})
 	}
 }
-
