@@ -521,6 +521,7 @@ func TestBrowserSSEExtendsItsWriteDeadline(t *testing.T) {
 	for i, d := range w.writes {
 		assert.False(t, d.Before(start.Add(defaultWriteTimeout)), "write %d has a deadline of now+30 s (%v)", i, d)
 	}
+	assert.True(t, w.deadline.IsZero(), "the deadline is lifted at the end, for the next response on the connection")
 }
 
 // Item 15: a session id with a control character is refused 400 (Handler)

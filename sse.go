@@ -138,10 +138,12 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr.Set("X-Accel-Buffering", "no")
 	rc := http.NewResponseController(w)
-	deadline := func() {
-		if h.writeTimeout > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout))
-		}
+	deadline := func() {}
+	if h.writeTimeout > 0 {
+		deadline = func() { _ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout)) }
+		// The deadline stays on a kept-alive connection: lift it, so
+		// that it does not cut the next response on it.
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	}
 	deadline()
 	w.WriteHeader(http.StatusOK)
