@@ -281,6 +281,13 @@ func (o AttachOptions) withDefaults(d AttachOptions) AttachOptions {
 // goes away. With opts.Start set, a trigger without "sessionId" creates
 // its session (a deferred session, see HandlerOptions.Start).
 //
+// Unlike ReadRequest it accepts bodies up to HandlerOptions.MaxRequestBody
+// (4 MiB by default, room for the server results a continue carries back)
+// and reads the body under its own deadline (HandlerOptions.BodyReadTimeout,
+// 30 s: 408 when it passes), so that a trickling browser does not hold it
+// on a server without http.Server.ReadTimeout. A hook's *RequestError with
+// a status outside 400-499 is answered 403.
+//
 //	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
 func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 	attach := AttachOptions{
