@@ -31,7 +31,27 @@ type ClientOptions struct {
 	BaseURL string
 	// APIKey is sent as "Authorization: Bearer <APIKey>" when set. It is
 	// sent only to BaseURL's host: a redirect to another host loses it.
+	// It may be a long-lived key or a token minted with Tokens.Mint.
 	APIKey string
+	// APIKeyFunc, when set, returns the credential for each request: it is
+	// called once per request and once per retry attempt (REST calls and
+	// every leg of a stream alike), so a rotating or federated token (a
+	// workload-identity or OIDC token that is refreshed as it expires) works
+	// without a new Client. It wins over APIKey, which is then ignored. ctx
+	// is the request's context. An error fails the call before anything is
+	// sent, with a *KeyFuncError that wraps it (errors.Is and errors.As see
+	// it), and is not retried; in Execute it ends the execution with an
+	// internal error event, as the reference does. The key it returns is treated as APIKey: sent
+	// only to BaseURL's origin, an empty key sends no Authorization header,
+	// and it is never logged. It may be called from several goroutines at
+	// once. (The reference's apiKey provider callback.)
+	APIKeyFunc func(ctx context.Context) (string, error)
+	// TraceModelRequests asks the platform to record the full payload of
+	// every model request (LLM, image, video, speech, transcription) in the
+	// session's execution logs (AgentSessions.GetLogs), by sending
+	// "X-Octavus-Trace: true" with each request. Off by default: the
+	// payloads are large and hold the whole prompt.
+	TraceModelRequests bool
 	// HTTPClient makes the requests. Nil means a client built on
 	// http.DefaultTransport with no overall timeout (streams are long
 	// lived; cancel through the context instead). A given client is copied,
@@ -55,8 +75,9 @@ type ClientOptions struct {
 	// event is ever sent twice. A 429 SESSION_BUSY answer (another run of
 	// the session is still going) is retried like any 429.
 	//
-	// REST calls that are idempotent (GET, DELETE) are retried the same
-	// way. Those that are not (POST: Create, Restore, GetUploadURLs) are
+	// REST calls that are idempotent (GET, DELETE: Clear) are retried the
+	// same way. Those that are not (POST: Create, Restore, GetUploadURLs,
+	// Tokens.Mint and Tokens.Revoke) are
 	// retried only when the platform certainly did not process them: the
 	// connection could not be made, or the answer was 429; never after a
 	// 5xx, a 408 or a transport error once the request may have been sent,
@@ -114,14 +135,19 @@ type ClientOptions struct {
 type Client struct {
 	// Agents lists and reads agent definitions.
 	Agents *AgentsAPI
-	// AgentSessions creates, reads, restores and attaches to sessions.
+	// AgentSessions creates, reads, clears, restores and attaches to
+	// sessions, and reads their execution logs.
 	AgentSessions *AgentSessionsAPI
 	// Files gets upload URLs for files.
 	Files *FilesAPI
+	// Tokens mints and revokes short-lived, scoped ephemeral tokens.
+	Tokens *TokensAPI
 
 	baseURL string
 	base    *url.URL
 	apiKey  string
+	keyFunc func(ctx context.Context) (string, error)
+	trace   bool
 	hc      *http.Client
 	log     *slog.Logger
 
@@ -154,7 +180,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if strings.ContainsAny(base, "?#") {
 		return nil, fmt.Errorf("octavus: ClientOptions.BaseURL %q must not have a query or fragment", opts.BaseURL)
 	}
-	c := &Client{baseURL: base, base: u, apiKey: opts.APIKey, log: opts.Logger}
+	c := &Client{baseURL: base, base: u, apiKey: opts.APIKey, keyFunc: opts.APIKeyFunc, trace: opts.TraceModelRequests, log: opts.Logger}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -194,7 +220,23 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Agents = &AgentsAPI{c: c}
 	c.AgentSessions = &AgentSessionsAPI{c: c}
 	c.Files = &FilesAPI{c: c}
+	c.Tokens = &TokensAPI{c: c}
 	return c, nil
+}
+
+// SessionURL returns the address of the platform's page on session
+// sessionID ({BaseURL}/platform/sessions/{sessionID}), where its activity
+// and execution logs can be seen: link it from your admin or debug views.
+// The id is escaped as one path segment. It makes no request.
+func (c *Client) SessionURL(sessionID string) string {
+	return c.baseURL + "/platform/sessions/" + escapeID(sessionID)
+}
+
+// AgentURL returns the address of the platform's editor of agent agentID
+// ({BaseURL}/platform/agents/{agentID}). The id is escaped as one path
+// segment. It makes no request.
+func (c *Client) AgentURL(agentID string) string {
+	return c.baseURL + "/platform/agents/" + escapeID(agentID)
 }
 
 // redirectError is an error of CheckRedirect, which another try would
@@ -240,9 +282,36 @@ func checkID(kind, id string) error {
 	return nil
 }
 
+// KeyFuncError is the error of a call whose ClientOptions.APIKeyFunc
+// failed: no request was sent. It wraps the function's error.
+type KeyFuncError struct{ Err error }
+
+func (e *KeyFuncError) Error() string { return "octavus: ClientOptions.APIKeyFunc: " + e.Err.Error() }
+
+// Unwrap returns the error of APIKeyFunc.
+func (e *KeyFuncError) Unwrap() error { return e.Err }
+
+// key returns the credential of one request: APIKeyFunc's, when set, else
+// APIKey.
+func (c *Client) key(ctx context.Context) (string, error) {
+	if c.keyFunc == nil {
+		return c.apiKey, nil
+	}
+	k, err := c.keyFunc(ctx)
+	if err != nil {
+		return "", &KeyFuncError{err}
+	}
+	return k, nil
+}
+
 // newRequest builds a request to path (which starts with "/") with the
-// SDK's headers. body, when not nil, is encoded as JSON.
+// SDK's headers. body, when not nil, is encoded as JSON. It is called once
+// per attempt, so APIKeyFunc is asked for each one.
 func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	key, err := c.key(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := marshalJSON(body)
@@ -258,8 +327,11 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "octavus-go/"+Version)
 	req.Header.Set("X-Octavus-Sdk-Version", "4") // the v4 message shapes (step-start parts)
-	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if c.trace {
+		req.Header.Set("X-Octavus-Trace", "true")
 	}
 	return req, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,12 +120,27 @@ func everyCall(c *Client) map[string]error {
 	return out
 }
 
+// everyNewCall runs each REST call 6.4.0 added to the client once and
+// returns their errors by name.
+func everyNewCall(c *Client) map[string]error {
+	ctx := context.Background()
+	out := map[string]error{}
+	_, out["AgentSessions.Clear"] = c.AgentSessions.Clear(ctx, "sess_1")
+	_, out["AgentSessions.GetLogs"] = c.AgentSessions.GetLogs(ctx, "sess_1", GetLogsOptions{})
+	_, out["Tokens.Mint"] = c.Tokens.Mint(ctx, MintTokenRequest{AgentID: "agent_1"})
+	_, out["Tokens.Revoke"] = c.Tokens.Revoke(ctx, "oct_et_x")
+	return out
+}
+
 func TestClientHeadersOnEveryRequest(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example", APIKey: "sk-abc"}, 500, `{}`)
 	errs := everyCall(c)
 	require.Len(t, errs, 7)
+	for name, err := range everyNewCall(c) {
+		errs[name] = err
+	}
 	got := reqs()
-	require.Len(t, got, 7)
+	require.Len(t, got, 11)
 	for _, r := range got {
 		require.Equal(t, "Bearer sk-abc", r.Header.Get("Authorization"), r.URL.Path)
 		require.Equal(t, []string{"application/json"}, r.Header.Values("Content-Type"), r.URL.Path)
@@ -136,8 +152,9 @@ func TestClientHeadersOnEveryRequest(t *testing.T) {
 func TestClientNoAuthorizationWithoutKey(t *testing.T) {
 	c, reqs := captureClient(t, ClientOptions{BaseURL: "https://octavus.example"}, 500, `{}`)
 	everyCall(c)
+	everyNewCall(c)
 	got := reqs()
-	require.Len(t, got, 7)
+	require.Len(t, got, 11)
 	for _, r := range got {
 		_, has := r.Header["Authorization"]
 		require.False(t, has, r.URL.Path)
@@ -471,4 +488,257 @@ func TestClientRedirectKeepsAuthorizationOnlyForSameOrigin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyCounter is an APIKeyFunc that returns "tok-1", "tok-2", ... and counts
+// its calls.
+type keyCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (k *keyCounter) key(context.Context) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.n++
+	return fmt.Sprintf("tok-%d", k.n), nil
+}
+
+func (k *keyCounter) calls() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.n
+}
+
+func authHeaders(reqs []recorded) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.Header.Get("Authorization")
+	}
+	return out
+}
+
+func TestAPIKeyFuncCalledPerRESTAttempt(t *testing.T) {
+	f := newFakePlatform(t)
+	var mu sync.Mutex
+	n := 0
+	f.handle("GET /api/agents", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if first {
+			statusLeg(http.StatusServiceUnavailable, `{"error":"busy"}`)(w, r)
+			return
+		}
+		jsonRoute(`{"agents":[]}`)(w, r)
+	})
+	var k keyCounter
+	c, waits := clientWith(t, f, ClientOptions{APIKeyFunc: k.key})
+	_, err := c.Agents.List(t.Context())
+	require.NoError(t, err)
+	require.Len(t, *waits, 1, "the 503 was retried once")
+	// APIKeyFunc wins over APIKey (clientWith sets APIKey too), and each
+	// attempt asks it again.
+	require.Equal(t, []string{"Bearer tok-1", "Bearer tok-2"}, authHeaders(f.reqs()))
+
+	_, err = c.Agents.List(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "Bearer tok-3", authHeaders(f.reqs())[2], "each call asks again")
+	require.Equal(t, 3, k.calls())
+}
+
+func TestAPIKeyFuncCalledPerStreamLegAndAttempt(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(
+		statusLeg(http.StatusBadGateway, `{"error":"gateway"}`),
+		eventsLeg(
+			`{"type":"start","messageId":"m1","executionId":"e1"}`,
+			`{"type":"tool-request","toolCalls":[{"toolCallId":"c1","toolName":"get-user","args":{}}]}`,
+			`{"type":"finish","finishReason":"tool-calls"}`,
+		),
+		eventsLeg(`{"type":"finish","finishReason":"stop","executionId":"e1"}`),
+	)
+	var k keyCounter
+	c, _ := clientWith(t, f, ClientOptions{APIKeyFunc: k.key})
+	events := run(c, AttachOptions{Tools: ToolHandlers{"get-user": constTool("Ada")}}, userMessage)
+	require.Equal(t, "finish", string(events[len(events)-1].EventType()))
+	require.Equal(t, []string{"Bearer tok-1", "Bearer tok-2", "Bearer tok-3"}, authHeaders(f.reqs()),
+		"the retried first leg and the continuation each ask for the key")
+}
+
+func TestAPIKeyFuncGetsRequestContext(t *testing.T) {
+	type ctxKey struct{}
+	f := newFakePlatform(t)
+	f.handle("GET /api/agents", jsonRoute(`{"agents":[]}`))
+	var got any
+	c, _ := clientWith(t, f, ClientOptions{APIKeyFunc: func(ctx context.Context) (string, error) {
+		got = ctx.Value(ctxKey{})
+		return "k", nil
+	}})
+	_, err := c.Agents.List(context.WithValue(t.Context(), ctxKey{}, "caller's"))
+	require.NoError(t, err)
+	require.Equal(t, "caller's", got)
+}
+
+func TestAPIKeyFuncErrorSendsNothing(t *testing.T) {
+	errNoToken := errors.New("token source down")
+	f := newFakePlatform(t)
+	f.handle("GET /api/agents", jsonRoute(`{"agents":[]}`))
+	c, waits := clientWith(t, f, ClientOptions{APIKeyFunc: func(context.Context) (string, error) { return "", errNoToken }})
+
+	_, err := c.Agents.List(t.Context())
+	require.ErrorIs(t, err, errNoToken)
+	var kfe *KeyFuncError
+	require.ErrorAs(t, err, &kfe)
+	require.Equal(t, errNoToken, kfe.Err)
+	require.Contains(t, err.Error(), "token source down")
+
+	_, err = c.Tokens.Mint(t.Context(), MintTokenRequest{AgentID: "agent_1"})
+	require.ErrorIs(t, err, errNoToken)
+
+	events := run(c, AttachOptions{}, userMessage)
+	require.Len(t, events, 1)
+	ev, ok := events[0].(*ErrorEvent)
+	require.True(t, ok, "%T", events[0])
+	// The reference turns a throwing apiKey callback into an internal error
+	// event too (createInternalErrorEvent in session.ts).
+	require.Equal(t, ErrorTypeInternal, ev.ErrorType)
+
+	require.Empty(t, f.reqs(), "no request is sent without a key")
+	require.Empty(t, *waits, "a failed APIKeyFunc is not retried")
+}
+
+func TestAPIKeyFuncEmptyKeySendsNoAuthorization(t *testing.T) {
+	f := newFakePlatform(t)
+	f.handle("GET /api/agents", jsonRoute(`{"agents":[]}`))
+	c, _ := clientWith(t, f, ClientOptions{APIKeyFunc: func(context.Context) (string, error) { return "", nil }})
+	_, err := c.Agents.List(t.Context())
+	require.NoError(t, err)
+	_, has := f.reqs()[0].Header["Authorization"]
+	require.False(t, has)
+}
+
+func TestAPIKeyFuncKeyKeptOffOtherOrigins(t *testing.T) {
+	for _, tc := range []struct {
+		location string
+		keep     bool
+	}{
+		{"https://octavus.example/v2/api/agents", true},
+		{"https://evil.example/v2/api/agents", false},
+		{"http://octavus.example/v2/api/agents", false},
+	} {
+		t.Run(tc.location, func(t *testing.T) {
+			var mu sync.Mutex
+			var auths []string
+			tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				auths = append(auths, r.Header.Get("Authorization"))
+				if len(auths) == 1 {
+					return &http.Response{StatusCode: 307, Status: "307 Temporary Redirect",
+						Header: http.Header{"Location": {tc.location}}, Body: http.NoBody, Request: r}, nil
+				}
+				return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{},
+					Body: io.NopCloser(strings.NewReader(`{"agents":[]}`)), Request: r}, nil
+			})
+			c, err := NewClient(ClientOptions{BaseURL: "https://octavus.example", HTTPClient: &http.Client{Transport: tr},
+				APIKeyFunc: func(context.Context) (string, error) { return "rotating-secret", nil }})
+			require.NoError(t, err)
+			_, err = c.Agents.List(t.Context())
+			require.NoError(t, err)
+			require.Len(t, auths, 2)
+			require.Equal(t, "Bearer rotating-secret", auths[0])
+			if tc.keep {
+				require.Equal(t, "Bearer rotating-secret", auths[1])
+			} else {
+				require.Empty(t, auths[1])
+			}
+		})
+	}
+}
+
+func TestAPIKeyFuncKeyNotLogged(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(statusLeg(http.StatusServiceUnavailable, `{"error":"busy"}`), eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+	f.handle("GET /api/agents", statusLeg(http.StatusServiceUnavailable, `{"error":"busy"}`))
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := clientWith(t, f, ClientOptions{Logger: logger, APIKeyFunc: func(context.Context) (string, error) { return "federated-secret-123", nil }})
+	_, err := c.Agents.List(t.Context())
+	require.Error(t, err)
+	run(c, AttachOptions{}, userMessage)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, logs.String(), "retrying", "the retries were logged")
+	require.NotContains(t, logs.String(), "federated-secret-123")
+	require.NotContains(t, err.Error(), "federated-secret-123")
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestTraceModelRequestsHeader(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			f := newFakePlatform(t)
+			f.handle("GET /api/agents", jsonRoute(`{"agents":[]}`))
+			f.addLegs(eventsLeg(`{"type":"finish","finishReason":"stop"}`))
+			c, _ := clientWith(t, f, ClientOptions{TraceModelRequests: on})
+			_, err := c.Agents.List(t.Context())
+			require.NoError(t, err)
+			run(c, AttachOptions{}, userMessage)
+			reqs := f.reqs()
+			require.Len(t, reqs, 2)
+			for _, r := range reqs {
+				if on {
+					require.Equal(t, []string{"true"}, r.Header.Values("X-Octavus-Trace"), r.Path)
+				} else {
+					_, has := r.Header["X-Octavus-Trace"]
+					require.False(t, has, r.Path)
+				}
+				require.Equal(t, "Bearer "+testKey, r.Header.Get("Authorization"))
+				require.Equal(t, "4", r.Header.Get("X-Octavus-Sdk-Version"))
+			}
+		})
+	}
+}
+
+// The new calls report a non-2xx answer as an *APIError whose message is
+// the answer's, and never carry the key into an error.
+func TestNewCallsAPIErrorWithoutKey(t *testing.T) {
+	c, _ := captureClient(t, ClientOptions{BaseURL: "https://octavus.example", APIKey: "sk-secret-key", MaxRetries: -1}, 401, `{"error":"Invalid API key","code":"UNAUTHORIZED"}`)
+	errs := everyNewCall(c)
+	require.Len(t, errs, 4)
+	for name, err := range errs {
+		var apiErr *APIError
+		require.ErrorAs(t, err, &apiErr, name)
+		require.Equal(t, &APIError{Status: 401, Message: "Invalid API key", Code: "UNAUTHORIZED"}, apiErr, name)
+		require.NotContains(t, err.Error(), "sk-secret-key", name)
+	}
+}
+
+func TestSessionURLAndAgentURL(t *testing.T) {
+	c, err := NewClient(ClientOptions{BaseURL: "https://octavus.example/"})
+	require.NoError(t, err)
+	// The reference's getSessionUrl and getAgentUrl, with the id escaped
+	// as one path segment.
+	require.Equal(t, "https://octavus.example/platform/sessions/sess_1", c.SessionURL("sess_1"))
+	require.Equal(t, "https://octavus.example/platform/agents/agent_1", c.AgentURL("agent_1"))
+	require.Equal(t, "https://octavus.example/platform/sessions/a%2Fb%3Fc", c.SessionURL("a/b?c"))
+	require.Equal(t, "https://octavus.example/platform/agents/%2E%2E", c.AgentURL(".."))
+
+	c, err = NewClient(ClientOptions{BaseURL: "http://localhost:3000/prefix"})
+	require.NoError(t, err)
+	require.Equal(t, "http://localhost:3000/prefix/platform/sessions/s", c.SessionURL("s"))
 }

@@ -235,19 +235,29 @@ func ExampleTool() {
 // request of the session (as dynamicToolSchemas), and their handlers run
 // like the static tools, winning on a name clash.
 func ExampleAgentSession_SetDynamicTools() {
-	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: "https://octavus.ai", APIKey: "key"})
-	session := client.AgentSessions.Attach("session-id", octavus.AttachOptions{})
+	platform := newDemoPlatform()
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	sessionID := platform.AddSession(octavustest.Session{})
+
+	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{})
 	session.SetDynamicTools(octavus.DynamicTools(octavus.DynamicTool{
 		Schema: octavus.ToolSchema{
-			Name:        "read-sensor",
-			Description: "Reads the device's temperature sensor",
+			Name:        "get-user-account",
+			Description: "The signed-in user's account",
 			InputSchema: json.RawMessage(`{"type":"object","properties":{}}`),
 		},
 		Handler: func(context.Context, map[string]any) (any, error) {
-			return map[string]any{"celsius": 21.5}, nil
+			return map[string]any{"name": "Lin"}, nil
 		},
 	}))
-	// session.Execute(ctx, req) now offers read-sensor to the agent.
+	for ev := range session.Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message", Input: map[string]any{"USER_MESSAGE": "Who am I?"}}) {
+		if ev, ok := ev.(*octavus.ToolOutputAvailableEvent); ok {
+			fmt.Printf("tool %s returned %s\n", ev.ToolCallID, ev.Output)
+		}
+	}
+	// Output:
+	// tool call_1 returned {"name":"Lin"}
 }
 
 // HandlerOptions.Sender stamps the signed-in user on each turn; whatever

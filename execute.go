@@ -97,6 +97,10 @@ func (x *execution) run(req SessionRequest) {
 		}
 	}()
 
+	if err := x.s.mcpErr; err != nil {
+		x.emit(NewInternalErrorEvent(err.Error()))
+		return
+	}
 	req, err := x.s.verified(req)
 	if err != nil {
 		var re *RequestError
@@ -287,6 +291,10 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, o
 	return b, true
 }
 
+// codeSessionBusy is the code of the platform's 429 answer to a trigger
+// while another execution of the session runs.
+const codeSessionBusy = "SESSION_BUSY"
+
 // errIdle is the cause of a leg cancelled by the idle watchdog.
 var errIdle = errors.New("no data from the platform")
 
@@ -346,9 +354,12 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		apiErr := readAPIError(resp, "Failed to trigger")
 		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
-		// Unlike the reference, the answer's code (such as SESSION_BUSY)
-		// reaches the browser.
-		ev.Code = apiErr.Code
+		if apiErr.Status == http.StatusTooManyRequests && apiErr.Code == codeSessionBusy {
+			// Unlike the reference, which drops every answer's code, this
+			// one reaches the browser: the app can tell "another run of
+			// this session is still going" from other rate limits.
+			ev.Code = apiErr.Code
+		}
 		x.emit(ev)
 		l.stopped = true
 		return l, nil

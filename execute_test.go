@@ -436,21 +436,22 @@ func TestExecuteStatusErrors(t *testing.T) {
 		errorType string
 		message   string
 		retryable bool
-		code      string // kept, unlike the reference
+		code      string // kept (SESSION_BUSY only), unlike the reference
 	}{
 		{400, `{"error":"bad input"}`, "validation_error", "bad input", false, ""},
 		{401, `{"error":"Invalid API key"}`, "authentication_error", "Invalid API key", false, ""},
-		{402, `{"message":"Out of credits","code":"QUOTA"}`, "quota_exceeded_error", "Out of credits", false, "QUOTA"},
+		{402, `{"message":"Out of credits","code":"QUOTA"}`, "quota_exceeded_error", "Out of credits", false, ""},
 		{403, `{"error":"nope"}`, "permission_error", "nope", false, ""},
 		{404, `{"error":"Session not found"}`, "not_found_error", "Session not found", false, ""},
 		{408, `{}`, "unknown_error", "Failed to trigger: Request Timeout", false, ""},
 		{409, `not json`, "unknown_error", "Failed to trigger: Conflict", false, ""},
-		{429, `{"error":"Too many requests","code":"RATE_LIMITED"}`, "rate_limit_error", "Too many requests", true, "RATE_LIMITED"},
+		{429, `{"error":"Too many requests","code":"RATE_LIMITED"}`, "rate_limit_error", "Too many requests", true, ""},
+		{429, `{"error":"The session is busy with another run. Please try again in a moment.","code":"SESSION_BUSY"}`, "rate_limit_error", "The session is busy with another run. Please try again in a moment.", true, "SESSION_BUSY"},
 		{500, `{"error":"boom"}`, "internal_error", "boom", true, ""},
 		{502, ``, "internal_error", "Failed to trigger: Bad Gateway", true, ""},
 		{503, `{"error":"overloaded"}`, "provider_overloaded", "overloaded", true, ""},
 		{504, `{"error":"slow"}`, "provider_timeout", "slow", true, ""},
-		{404, `{"error":{"code":"NOT_FOUND","message":"no such session"}}`, "not_found_error", "no such session", false, "NOT_FOUND"},
+		{404, `{"error":{"code":"NOT_FOUND","message":"no such session"}}`, "not_found_error", "no such session", false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.status, " ", tc.body), func(t *testing.T) {

@@ -335,11 +335,13 @@ func TestToolTimeout(t *testing.T) {
 	toolRound(f, `[{"toolCallId":"c1","toolName":"slow","args":{}},{"toolCallId":"c2","toolName":"stuck","args":{}},{"toolCallId":"c3","toolName":"fast","args":{}}]`)
 	release := make(chan struct{})
 	returned := make(chan struct{})
-	var sawCancel atomic.Bool
+	// The execution does not wait for a timed-out handler to return, so the
+	// handler reports what its ctx said through a channel read afterwards.
+	sawCancel := make(chan bool, 1)
 	tools := ToolHandlers{
 		"slow": func(ctx context.Context, _ map[string]any) (any, error) {
 			<-ctx.Done()
-			sawCancel.Store(errors.Is(ctx.Err(), context.DeadlineExceeded))
+			sawCancel <- errors.Is(ctx.Err(), context.DeadlineExceeded)
 			return nil, ctx.Err()
 		},
 		"stuck": func(context.Context, map[string]any) (any, error) {
@@ -358,7 +360,7 @@ func TestToolTimeout(t *testing.T) {
 		`{"type":"tool-output-available","toolCallId":"c3","output":"ok"}`,
 		`{"type":"finish","finishReason":"stop","executionId":"e1"}`,
 	}, got)
-	assert.True(t, sawCancel.Load(), "the handler's ctx ends at the deadline")
+	assert.True(t, <-sawCancel, "the handler's ctx ends at the deadline")
 	close(release)
 	<-returned // the stuck handler's goroutine ends once it returns (goleak checks the rest)
 }

@@ -295,12 +295,12 @@ type UIMessagePart struct {
 }
 
 // UITodoItem is one entry of a todo part's list (and of a ChatMessage's
-// [TodoInfo]). Status is "pending", "in_progress", "completed" or
-// "cancelled". A decoded item keeps the keys it has no field for.
+// [TodoInfo]): the shape of [TodoItem], which todo-update events carry, as
+// the reference has both. A decoded item keeps the keys it has no field for.
 type UITodoItem struct {
-	ID      string `json:"id"`
-	Content string `json:"content"`
-	Status  string `json:"status"`
+	ID      string     `json:"id"`
+	Content string     `json:"content"`
+	Status  TodoStatus `json:"status"`
 
 	raw *rawKeys
 }
@@ -1133,7 +1133,6 @@ func checkSender(o *wire.Object) {
 		o.Adopt(s)
 	}
 }
-
 
 // checkUIPart checks one part of a UIMessage as the reference's
 // uiMessagePartSchema; withWorker false is its base schema (a worker's own

@@ -35,6 +35,11 @@ type AgentSession struct {
 	// dynamic is the JSON of the dynamic tools' schemas, sent as
 	// dynamicToolSchemas on every leg; nil sends no key.
 	dynamic []byte
+	// mcpJSON is "[" and the JSON of the MCP servers' schemas, which
+	// lead dynamic (nil without MCP schemas); mcpErr is why the
+	// servers could not be resolved (see AttachOptions.MCPServers).
+	mcpJSON []byte
+	mcpErr  error
 }
 
 // AttachOptions are the tools and resources of an attached session. The
@@ -46,7 +51,19 @@ type AttachOptions struct {
 	// browser in a client-tool-request.
 	Tools ToolHandlers
 	// Resources are told when the agent updates them.
+	//
+	// Deprecated: use tools. 6.4.0 supersedes resources with tools: persist
+	// the state with a tool of your own (a ToolHandlers entry, or an MCP
+	// tool) instead.
 	Resources []Resource
+	// MCPServers are inline MCP servers (see NewInlineMCPServer): their
+	// handlers join Tools, and their schemas are sent as
+	// dynamicToolSchemas on every leg, ahead of those of SetDynamicTools.
+	// A namespace given twice, or a tool name that Tools or another server
+	// already has, is an error of 6.4.0's words: it is logged at Attach,
+	// and every Execute of the session then ends at once, with nothing
+	// sent to the platform, in an internal_error ErrorEvent carrying it.
+	MCPServers []MCPServer
 
 	// ToolTimeout, when positive, bounds each handler call: its ctx is
 	// cancelled when the time is up and the call fails with the tool error
@@ -81,12 +98,18 @@ type AttachOptions struct {
 // update the agent made is worth saving even when the browser went away. An
 // error is logged and the stream goes on. Every update has finished before
 // Execute's channel is closed.
+//
+// Deprecated: use tools. 6.4.0 supersedes resources with tools: persist the
+// state with a tool of your own (a ToolHandlers entry, or an MCP tool)
+// instead.
 type Resource interface {
 	Name() string
 	OnUpdate(ctx context.Context, value any) error
 }
 
 // ResourceFunc returns a Resource named name that calls fn on each update.
+//
+// Deprecated: use tools, as for Resource.
 func ResourceFunc(name string, fn func(ctx context.Context, value any) error) Resource {
 	return resourceFunc{name, fn}
 }
@@ -105,6 +128,7 @@ func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
 		sender := *opts.Sender
 		s.sender = &sender
 	}
+	s.attachMCP(opts.Tools, opts.MCPServers)
 	if len(opts.Resources) > 0 {
 		s.resources = make(map[string]Resource, len(opts.Resources))
 		for _, r := range opts.Resources {
@@ -127,7 +151,8 @@ func (s *AgentSession) SessionID() string { return s.id }
 // wins on a name clash; the static handler is back once a later call no
 // longer names it), and their schemas are sent as dynamicToolSchemas on
 // every following request of the session, trigger or continue, even an
-// empty list. A nil p removes the dynamic tools and sends no schemas.
+// empty list. A nil p removes the dynamic tools and sends no schemas but
+// those of AttachOptions.MCPServers.
 //
 // It is safe to call while an execution runs: the next leg of the
 // execution uses the new set, as in the reference.
@@ -140,7 +165,7 @@ func (s *AgentSession) SetDynamicTools(p ToolProvider) {
 		for name, h := range s.base {
 			tools[name] = h
 		}
-		dynamic = append(dynamic, '[')
+		dynamic = append(dynamic, s.mcpOpen()...)
 		for _, sc := range p.ToolSchemas() {
 			h := handlers[sc.Name]
 			if h == nil {
@@ -159,6 +184,8 @@ func (s *AgentSession) SetDynamicTools(p ToolProvider) {
 			tools[sc.Name] = h
 		}
 		dynamic = append(dynamic, ']')
+	} else {
+		dynamic = s.mcpOnly()
 	}
 	s.mu.Lock()
 	s.tools, s.dynamic = tools, dynamic

@@ -284,3 +284,81 @@ func (a *AgentSessionsAPI) Restore(ctx context.Context, sessionID string, messag
 func (a *AgentSessionsAPI) Attach(sessionID string, opts AttachOptions) *AgentSession {
 	return newAgentSession(a.c, sessionID, opts)
 }
+
+// ClearSessionResult is the answer of Clear.
+type ClearSessionResult struct {
+	SessionID string `json:"sessionId"`
+	// Cleared reports what the platform says it did; Clear succeeds
+	// whether or not there was state left to clear.
+	Cleared bool `json:"cleared"`
+}
+
+// Clear deletes the session's state on the platform
+// (DELETE /api/agent-sessions/{id}): the session becomes expired, and can
+// be brought back with Restore from the UIMessages you stored. It is
+// idempotent: clearing a session already cleared or expired succeeds, so
+// it is retried like a GET (see ClientOptions.MaxRetries).
+func (a *AgentSessionsAPI) Clear(ctx context.Context, sessionID string) (*ClearSessionResult, error) {
+	if err := checkID("session id", sessionID); err != nil {
+		return nil, err
+	}
+	path := "/api/agent-sessions/" + escapeID(sessionID)
+	var out ClearSessionResult
+	check := func(o *wire.Object) error {
+		o.String("sessionId")
+		o.Bool("cleared")
+		return o.Err()
+	}
+	if err := a.c.doChecked(ctx, http.MethodDelete, path, nil, check, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetLogsOptions choose what GetLogs returns. The zero value returns every
+// entry.
+type GetLogsOptions struct {
+	// ExcludeModelRequests leaves out the model-request entries: small
+	// markers by default, but each carries the provider's whole request
+	// body when the executions ran with ClientOptions.TraceModelRequests.
+	ExcludeModelRequests bool
+}
+
+// GetLogs returns the session's execution log
+// (GET /api/agent-sessions/{id}/logs): the chronological trace of what
+// its executions did, for debugging. The platform returns the most recent
+// 3000 entries at most (ExecutionLogs.Truncated says so). For an expired
+// session it returns Status SessionExpired and no entries. Each entry only
+// needs an id, a timestamp and a type: entries of types added after 6.4.0
+// are returned too, kept whole (see ExecutionLogEntry).
+func (a *AgentSessionsAPI) GetLogs(ctx context.Context, sessionID string, opts GetLogsOptions) (*ExecutionLogs, error) {
+	if err := checkID("session id", sessionID); err != nil {
+		return nil, err
+	}
+	path := "/api/agent-sessions/" + escapeID(sessionID) + "/logs"
+	if opts.ExcludeModelRequests {
+		path += "?excludeModelRequests=true"
+	}
+	var raw json.RawMessage
+	if err := a.c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	if id, agentID, createdAt, ok := expiredState(raw); ok {
+		return &ExecutionLogs{SessionID: id, AgentID: agentID, Status: SessionExpired, CreatedAt: createdAt}, nil
+	}
+	var w struct {
+		SessionID string              `json:"sessionId"`
+		Entries   []ExecutionLogEntry `json:"entries"`
+		Total     *float64            `json:"total"`
+		Truncated bool                `json:"truncated"`
+	}
+	if err := decodeChecked(http.MethodGet, path, raw, checkExecutionLogs, &w); err != nil {
+		return nil, err
+	}
+	logs := &ExecutionLogs{SessionID: w.SessionID, Entries: w.Entries, Truncated: w.Truncated, Status: SessionActive}
+	if w.Total != nil {
+		n := int(*w.Total)
+		logs.Total = &n
+	}
+	return logs, nil
+}

@@ -717,7 +717,7 @@ func TestGetChatMessagesLossless(t *testing.T) {
 	require.Equal(t, "op1", m2.Parts[7].Operation.ID)
 	require.Equal(t, "generate", m2.Parts[7].Operation.OperationType)
 	require.Len(t, m2.Parts[13].Todo.Todos, 4)
-	require.Equal(t, "in_progress", m2.Parts[13].Todo.Todos[1].Status)
+	require.Equal(t, TodoInProgress, m2.Parts[13].Todo.Todos[1].Status)
 	wk := m2.Parts[14].Worker
 	require.Equal(t, "w1", wk.WorkerID)
 	require.Equal(t, "researcher", wk.WorkerSlug)

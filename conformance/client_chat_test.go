@@ -390,18 +390,6 @@ func clientChatCases() []chatCase {
 	for i := range cases {
 		c := &cases[i]
 		switch c.name {
-		case "rate-limited", "provider-overloaded", "client-tool-continuation-fails", "unknown-session":
-			// octavus-go keeps the code of the platform's error body in
-			// the error event (SESSION_BUSY must reach the browser); the
-			// reference, 2.0.0 as 6.4.0, drops it.
-			code := map[string]string{
-				"rate-limited":                   "RATE_LIMITED",
-				"provider-overloaded":            "SERVICE_UNAVAILABLE",
-				"client-tool-continuation-fails": "SERVICE_UNAVAILABLE",
-				"unknown-session":                "NOT_FOUND",
-			}[c.name]
-			c.wantGo = ptr(withErrorCode(c.want, code))
-			c.why = "octavus-go keeps the platform's error code (" + code + ") in the error event, which the reference drops (README, Divergences)"
 		case "stop":
 			// The app server cancels the stalled platform request, and the
 			// platform sees that cancel when its handler notices the client
@@ -414,17 +402,6 @@ func clientChatCases() []chatCase {
 		}
 	}
 	return cases
-}
-
-// withErrorCode is v with code in its error.
-func withErrorCode(v view, code string) view {
-	err := obj{}
-	for k, e := range v.err {
-		err[k] = e
-	}
-	err["code"] = code
-	v.err = err
-	return v
 }
 
 // clientChatCaseList are the conversations of TestClientChat as the
@@ -731,8 +708,8 @@ func clientChatCaseList() []chatCase {
 			want: view{
 				status: "error",
 				// The reference's createApiErrorEvent keeps neither the
-				// body's code nor Retry-After (octavus-go keeps the code,
-				// see clientChatCases).
+				// body's code nor Retry-After; octavus-go does the same
+				// (it keeps the code of a persisting SESSION_BUSY only).
 				err: obj{
 					"name": "OctavusError", "errorType": "rate_limit_error", "message": "Too many requests for this project",
 					"source": "platform", "retryable": true,
@@ -1122,7 +1099,7 @@ func chatCases64Only() []chatCase {
 			about: "stop() mid-stream, then another message while the platform still runs the stopped execution: the platform " +
 				"answers SESSION_BUSY (429, Retry-After: 1), the app server retries after Retry-After, and the answer comes",
 			scriptFor: func(p *octavustest.Server) []octavustest.Turn {
-				return []octavustest.Turn{busyAfterStop(p), octavustest.Stream(octavustest.Text("Back again."))}
+				return []octavustest.Turn{busyAfterStop(p, 1), octavustest.Stream(octavustest.Text("Back again."))}
 			},
 			retries: true,
 			job: chatJob{
@@ -1152,6 +1129,28 @@ func chatCases64Only() []chatCase {
 				}
 				return nil
 			},
+		},
+		{
+			name: "stop-then-busy-persists",
+			about: "as stop-then-busy, but the stopped execution goes on running on the platform: the app server's retries " +
+				"(two, 50 ms apart: Retry-After: 0.05) get SESSION_BUSY too, and the chat ends in rate_limit_error",
+			scriptFor: func(p *octavustest.Server) []octavustest.Turn {
+				return []octavustest.Turn{busyAfterStop(p, 3)}
+			},
+			platform: []octavustest.Option{octavustest.WithBusyRetryAfter("0.05")},
+			retries:  true,
+			job: chatJob{
+				Sends: []chatSend{
+					{TriggerName: "user-message", Input: obj{"USER_MESSAGE": "Tell me a long story"}, UserMessage: "Tell me a long story", StopOnFirstTextDelta: true},
+					userTrigger("Still there?"),
+				},
+			},
+			want: busyPersists(nil),
+			// Issue 10: a persisting SESSION_BUSY keeps its code, so that the
+			// browser can tell it from a rate limit.
+			wantGo:  ptr(busyPersists(ptr("SESSION_BUSY"))),
+			why:     "octavus-go keeps the code of a persisting SESSION_BUSY in the error event, which 6.4.0 drops (README, Divergences)",
+			aborted: []bool{true, false, false, false}, // the stopped trigger, the busy one, its two retries
 		},
 		{
 			name: "worker",
@@ -1209,13 +1208,38 @@ func chatCases64Only() []chatCase {
 	}
 }
 
+// busyPersists is the end state of stop-then-busy-persists, with the
+// error's code when not nil.
+func busyPersists(code *string) view {
+	err := obj{
+		"name": "OctavusError", "errorType": "rate_limit_error", "message": "The session is busy with another run. Please try again in a moment.",
+		"source": "platform", "retryable": true,
+	}
+	if code != nil {
+		err["code"] = *code
+	}
+	return view{
+		status: "error",
+		err:    err,
+		messages: []obj{
+			userMessage("Tell me a long story"),
+			assistantMessage(textPart("Partial answer")),
+			userMessage("Still there?"),
+		},
+		statuses:  []string{"idle", "streaming", "idle", "streaming", "error"},
+		requests:  []obj{triggerRequest("Tell me a long story"), triggerRequest("Still there?")},
+		callbacks: []string{"stop", "error:rate_limit_error"},
+		stopped:   true,
+	}
+}
+
 // busyAfterStop is a turn that streams some text and then keeps the
 // execution running on the platform after the app server has cancelled it
-// (a stop), until the session's next trigger POST has been answered, which
-// is therefore SESSION_BUSY. The app server retries it after Retry-After
-// (1 s), by when this turn has long returned: the retry's answer is the
-// script's next turn.
-func busyAfterStop(p *octavustest.Server) octavustest.Turn {
+// (a stop), until the session's next busy trigger POSTs have been
+// answered, which are therefore SESSION_BUSY. With busy 1, the app server
+// retries after Retry-After (1 s), by when this turn has long returned: the
+// retry's answer is the script's next turn.
+func busyAfterStop(p *octavustest.Server, busy int) octavustest.Turn {
 	return octavustest.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seq := len(p.Requests()) // this POST's, the last to arrive
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -1230,7 +1254,7 @@ func busyAfterStop(p *octavustest.Server) octavustest.Turn {
 		<-r.Context().Done() // the app server cancelled: the stop
 		ctx, cancel := context.WithTimeout(context.Background(), chatClientTimeout)
 		defer cancel()
-		_, _ = p.WaitDone(ctx, seq+1) // the next trigger got SESSION_BUSY
+		_, _ = p.WaitDone(ctx, seq+busy) // the next busy triggers got SESSION_BUSY
 	}))
 }
 
@@ -1241,7 +1265,39 @@ func busyAfterStop(p *octavustest.Server) octavustest.Turn {
 // worker's reasoning and text as the agent's own (2.0.0 knows no
 // workerId), no todo list.
 func chatCases20Only() []chatCase {
+	var busy chatCase
+	for _, c := range chatCases64Only() {
+		if c.name == "stop-then-busy" {
+			busy = c
+		}
+	}
+	// The reference 2.0.0 does not retry: the busy answer is the chat's
+	// end. octavus-go retries it as 6.4.0 does, so the 2.0.0 browser gets
+	// its answer.
+	goBusy := busy.want
+	busy.want = view{
+		status: "error",
+		err: obj{
+			"name": "OctavusError", "errorType": "rate_limit_error", "message": "The session is busy with another run. Please try again in a moment.",
+			"source": "platform", "retryable": true,
+		},
+		messages: []obj{
+			userMessage("Tell me a long story"),
+			assistantMessage(textPart("Partial answer")),
+			userMessage("Still there?"),
+		},
+		statuses:  []string{"idle", "streaming", "idle", "streaming", "error"},
+		requests:  goBusy.requests,
+		callbacks: []string{"stop", "error:rate_limit_error"},
+		stopped:   true,
+	}
+	busy.wantGo = &goBusy
+	busy.why = "octavus-go retries SESSION_BUSY after Retry-After, as 6.4.0 does; the reference 2.0.0 does not retry"
+	busy.aborted = []bool{true, false}
+	busy.abortedGo = []bool{true, false, false}
+	busy.check = nil
 	return []chatCase{
+		busy,
 		{
 			name:  "worker-to-2.0-client",
 			about: "a worker's streamed output (and a usage event after finish) reaches a 2.0.0 browser, which knows no worker",

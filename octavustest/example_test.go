@@ -207,3 +207,102 @@ func ExampleRepeat() {
 	// data: {"type":"text-delta","delta":"It is noon.","id":"text_1"}
 	// data: {"type":"text-delta","delta":"It is midnight.","id":"text_2"}
 }
+
+// getUI fetches a session's history as UIMessages and prints its JSON.
+func getUI(srv *octavustest.Server, sessionID string) {
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/agent-sessions/"+sessionID+"?format=ui", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.APIKey)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var state struct{ Messages []map[string]any }
+	_ = json.NewDecoder(resp.Body).Decode(&state)
+	for _, m := range state.Messages {
+		b, _ := json.Marshal(m["parts"])
+		fmt.Println(m["role"], string(b))
+	}
+}
+
+// A worker execution inside the agent's turn: the worker's events carry its
+// workerId, and the history keeps them nested in a worker part.
+func ExampleWorker() {
+	srv := octavustest.NewServer(octavustest.WithScript(octavustest.Stream(
+		octavustest.Worker("researcher", octavustest.Text("Go was released in 2009.")),
+		octavustest.Text("Done."),
+	)))
+	defer srv.Close()
+	sessionID := srv.AddSession(octavustest.Session{})
+	fmt.Print(postBody(srv, "/api/agent-sessions/"+sessionID+"/trigger", `{"triggerName":"user-message","input":{"USER_MESSAGE":"When?"}}`))
+	getUI(srv, sessionID)
+	// Output:
+	// data: {"type":"start","executionId":"exec_1","messageId":"msg_2"}
+	//
+	// data: {"type":"worker-start","workerId":"worker_1","workerSlug":"researcher"}
+	//
+	// data: {"type":"text-start","id":"text_1","workerId":"worker_1"}
+	//
+	// data: {"type":"text-delta","delta":"Go was released in 2009.","id":"text_1","workerId":"worker_1"}
+	//
+	// data: {"type":"text-end","id":"text_1","workerId":"worker_1"}
+	//
+	// data: {"type":"worker-result","workerId":"worker_1"}
+	//
+	// data: {"type":"text-start","id":"text_2"}
+	//
+	// data: {"type":"text-delta","delta":"Done.","id":"text_2"}
+	//
+	// data: {"type":"text-end","id":"text_2"}
+	//
+	// data: {"type":"finish","executionId":"exec_1","finishReason":"stop"}
+	//
+	// data: [DONE]
+	//
+	// user [{"status":"done","text":"When?","type":"text"}]
+	// assistant [{"type":"step-start"},{"parts":[{"status":"done","text":"Go was released in 2009.","type":"text"}],"status":"done","type":"worker","workerId":"worker_1","workerSlug":"researcher"},{"status":"done","text":"Done.","type":"text"}]
+}
+
+// A todo list the agent keeps up to date: each todo-update replaces the
+// list, and the history holds the last one.
+func ExampleTodos() {
+	srv := octavustest.NewServer(octavustest.WithScript(octavustest.Stream(
+		octavustest.Todos(octavustest.TodoItem{Content: "Read the issue", Status: "in_progress"},
+			octavustest.TodoItem{Content: "Fix it"}),
+		octavustest.Todos(octavustest.TodoItem{Content: "Read the issue", Status: "completed"},
+			octavustest.TodoItem{Content: "Fix it", Status: "in_progress"}),
+	)))
+	defer srv.Close()
+	sessionID := srv.AddSession(octavustest.Session{})
+	fmt.Print(postBody(srv, "/api/agent-sessions/"+sessionID+"/trigger", `{"triggerName":"go"}`))
+	getUI(srv, sessionID)
+	// Output:
+	// data: {"type":"start","executionId":"exec_1","messageId":"msg_1"}
+	//
+	// data: {"type":"todo-update","todos":[{"content":"Read the issue","id":"todo_1","status":"in_progress"},{"content":"Fix it","id":"todo_2","status":"pending"}]}
+	//
+	// data: {"type":"todo-update","todos":[{"content":"Read the issue","id":"todo_1","status":"completed"},{"content":"Fix it","id":"todo_2","status":"in_progress"}]}
+	//
+	// data: {"type":"finish","executionId":"exec_1","finishReason":"stop"}
+	//
+	// data: [DONE]
+	//
+	// assistant [{"type":"step-start"},{"status":"done","todos":[{"content":"Read the issue","id":"todo_1","status":"completed"},{"content":"Fix it","id":"todo_2","status":"in_progress"}],"type":"todo"}]
+}
+
+// Usage comes after finish, as the platform writes it for a worker.
+func ExampleUsage() {
+	srv := octavustest.NewServer(octavustest.WithScript(octavustest.Stream(
+		octavustest.Usage(octavustest.UsageInfo{ProviderFee: 0.002, TotalFee: 0.002, InputTokens: 120, OutputTokens: 30}),
+		octavustest.Text("Hi"),
+	)))
+	defer srv.Close()
+	sessionID := srv.AddSession(octavustest.Session{})
+	body := postBody(srv, "/api/agent-sessions/"+sessionID+"/trigger", `{"triggerName":"go"}`)
+	lines := strings.Split(strings.TrimSpace(body), "\n\n")
+	fmt.Println(strings.Join(lines[len(lines)-3:], "\n"))
+	// Output:
+	// data: {"type":"finish","executionId":"exec_1","finishReason":"stop"}
+	// data: {"type":"usage","cost":{"bandwidthFee":0,"byok":false,"currency":"USD","providerFee":0.002,"totalFee":0.002},"tokens":{"inputTokens":120,"outputTokens":30,"totalTokens":150}}
+	// data: [DONE]
+}

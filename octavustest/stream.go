@@ -307,7 +307,9 @@ func (st *streamer) serve(t streamTurn) {
 		st.write([]byte("data: [DONE]\n\n"))
 	}
 	st.s.mu.Lock()
-	st.s.closeLegLocked(st)
+	if !st.rec.cut { // a Cut closed the leg already, and the session may have moved on
+		st.s.closeLegLocked(st)
+	}
 	st.s.mu.Unlock()
 }
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/octavus-go/octavus/octavustest"
