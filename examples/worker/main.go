@@ -79,10 +79,12 @@ func run(ctx context.Context, topic string, out io.Writer) error {
 }
 
 // printProgress writes each event of a worker's stream as a line of
-// progress (text deltas run on, as they are written) and returns the
-// stream's error, if it ended with one.
+// progress (text deltas run on, as they are written), then the cost and
+// tokens of the execution, and returns the stream's error, if it ended
+// with one.
 func printProgress(out io.Writer, events <-chan octavus.StreamEvent) error {
 	var failure error
+	var usage *octavus.UsageEvent
 	inText := false
 	line := func(format string, args ...any) {
 		if inText {
@@ -123,10 +125,15 @@ func printProgress(out io.Writer, events <-chan octavus.StreamEvent) error {
 		case *octavus.FinishEvent:
 			line("■ finished (%s)", e.FinishReason)
 		case *octavus.UsageEvent:
-			line("$ cost %s %.4f (bandwidth %.4f + provider %.4f), tokens %.0f in + %.0f out = %.0f",
-				e.Cost.Currency, e.Cost.TotalFee, e.Cost.BandwidthFee, e.Cost.ProviderFee,
-				e.Tokens.InputTokens, e.Tokens.OutputTokens, e.Tokens.TotalTokens)
+			// The execution's usage is the last usage event, as
+			// Workers.Generate (and 6.4.0's generate) takes it.
+			usage = e
 		}
+	}
+	if usage != nil {
+		line("$ cost %s %.4f (bandwidth %.4f + provider %.4f), tokens %.0f in + %.0f out = %.0f",
+			usage.Cost.Currency, usage.Cost.TotalFee, usage.Cost.BandwidthFee, usage.Cost.ProviderFee,
+			usage.Tokens.InputTokens, usage.Tokens.OutputTokens, usage.Tokens.TotalTokens)
 	}
 	if inText {
 		fmt.Fprintln(out)

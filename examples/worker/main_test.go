@@ -21,7 +21,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // TestExampleRunsTheWorker runs the example as `go run` would, against the
 // built-in fake platform, and checks the progress it prints: the worker
 // starting, its text, the web-search call the SDK ran and its result, the
-// output, the finish and the usage after it.
+// output, the finish, and at the end the cost and tokens of the last usage
+// event (the fake platform sends one after each leg's finish).
 func TestExampleRunsTheWorker(t *testing.T) {
 	t.Setenv("OCTAVUS_API_URL", "")
 	var out bytes.Buffer
@@ -92,6 +93,7 @@ func TestPrintProgress(t *testing.T) {
 		&octavus.ClientToolRequestEvent{ExecutionID: "exec_1", ToolCalls: []octavus.PendingToolCall{{ToolName: "ask-user"}, {ToolName: "pick-file"}}},
 		&octavus.WorkerResultEvent{WorkerID: "w1", Error: "no output"},
 		&octavus.FinishEvent{FinishReason: "client-tool-calls"},
+		&octavus.UsageEvent{Cost: octavus.UsageCost{Currency: "USD"}}, // an earlier leg's: the last one counts
 		&octavus.UsageEvent{
 			Cost:   octavus.UsageCost{Currency: "USD", BandwidthFee: 0.0004, TotalFee: 0.0004, BYOK: true, EstimatedProviderFee: &fee},
 			Tokens: octavus.UsageTokens{InputTokens: 1500, OutputTokens: 250, TotalTokens: 1750},
