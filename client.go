@@ -140,8 +140,13 @@ type Client struct {
 	AgentSessions *AgentSessionsAPI
 	// Files gets upload URLs for files.
 	Files *FilesAPI
+	// Workforce drives a Workforce agent's threads (a client made with the
+	// agent's oct_agt_ key).
+	Workforce *WorkforceAPI
 	// Tokens mints and revokes short-lived, scoped ephemeral tokens.
 	Tokens *TokensAPI
+	// Workers runs worker agents.
+	Workers *WorkersAPI
 
 	baseURL string
 	base    *url.URL
@@ -220,7 +225,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	c.Agents = &AgentsAPI{c: c}
 	c.AgentSessions = &AgentSessionsAPI{c: c}
 	c.Files = &FilesAPI{c: c}
+	c.Workforce = &WorkforceAPI{c: c}
 	c.Tokens = &TokensAPI{c: c}
+	c.Workers = &WorkersAPI{c: c}
 	return c, nil
 }
 

@@ -28,6 +28,10 @@ const eventBuffer = 16
 // handed to the browser: a client-tool-request event, then finish
 // {client-tool-calls}; the browser answers with a ContinueRequest.
 //
+// On a deferred session (AgentSessionsAPI.Start) whose id is not known
+// yet, the first POST is the start request that creates the session (see
+// Start); the rest is the same.
+//
 // Every POST of the execution carries the trigger's keys (triggerName,
 // input, rollbackAfterMessageId, sender), as the reference repeats them on
 // each leg, and the session's dynamicToolSchemas (see SetDynamicTools).
@@ -88,14 +92,7 @@ type legBody struct {
 func (x *execution) run(req SessionRequest) {
 	defer close(x.out)
 	defer x.updates.wait()
-	defer func() {
-		// A panic here is a bug in octavus-go; it must not take the
-		// server down.
-		if v := recover(); v != nil {
-			x.s.c.log.Error("octavus: execution panicked", "panic", v, "stack", string(debug.Stack()))
-			x.fail("Internal error in octavus-go", false)
-		}
-	}()
+	defer x.recoverPanic()
 
 	if err := x.s.mcpErr; err != nil {
 		x.emit(NewInternalErrorEvent(err.Error()))
@@ -105,7 +102,7 @@ func (x *execution) run(req SessionRequest) {
 	if err != nil {
 		var re *RequestError
 		errors.As(err, &re)
-		x.s.c.log.Warn("octavus: refused a continue request", "session", x.s.id, "reason", re.Message)
+		x.s.c.log.Warn("octavus: refused a continue request", "session", x.s.SessionID(), "reason", re.Message)
 		x.emit(&ErrorEvent{ErrorType: ErrorTypeValidation, Message: re.Message, Source: ErrorSourceClient})
 		return
 	}
@@ -128,6 +125,12 @@ func (x *execution) run(req SessionRequest) {
 		// A nil request, a nil pointer, or a continue request without an
 		// execution: nothing the platform could run.
 		x.emit(NewInternalErrorEvent("Invalid session request: need a TriggerRequest or a ContinueRequest with an ExecutionID"))
+		return
+	}
+	if trigger == nil && x.s.start != nil && x.s.start.sessionID() == "" {
+		// 6.4.0 throws this before any request; its toSSEStream makes it
+		// the stream's last event.
+		x.fail(errNoSession, false)
 		return
 	}
 	if trigger != nil {
@@ -153,7 +156,47 @@ func (x *execution) run(req SessionRequest) {
 	} else if toolResults == nil {
 		toolResults = []ToolResult{}
 	}
+	x.loop(&body, toolResults)
+}
 
+// recoverPanic ends an execution that panicked with an error event. A
+// panic here is a bug in octavus-go; it must not take the server down.
+func (x *execution) recoverPanic() {
+	if v := recover(); v != nil {
+		x.s.c.log.Error("octavus: execution panicked", "panic", v, "stack", string(debug.Stack()))
+		x.fail("Internal error in octavus-go", false)
+	}
+}
+
+// target returns the path of the next POST and whether it is the first
+// request of a deferred session (the start body). For a deferred session
+// whose id is not known yet, it waits its turn to post the start request
+// (see AgentSessionsAPI.Start); creator is then true and the caller must
+// call x.s.start.release once that request is over. ok is false when ctx
+// ended the wait.
+func (x *execution) target(executionID string) (path string, startLeg, creator, ok bool) {
+	switch {
+	case x.s.worker != nil:
+		return x.s.worker.path, false, false, true
+	case x.s.start != nil:
+		id, creator, ok := x.s.start.acquire(x.ctx)
+		if !ok {
+			return "", false, false, false
+		}
+		if id == "" {
+			// As in the reference, the URL follows the id and the body
+			// the execution: a later leg of an execution that learnt no
+			// id posts its continuation to /start too.
+			return "/api/agent-sessions/start", executionID == "", creator, true
+		}
+		return "/api/agent-sessions/" + escapeID(id) + "/trigger", false, creator, true
+	}
+	return "/api/agent-sessions/" + escapeID(x.s.id) + "/trigger", false, false, true
+}
+
+// loop runs the legs of the execution, from body and toolResults (the
+// results the first POST carries; nil sends none).
+func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 	for {
 		if x.ctx.Err() != nil {
 			x.stop()
@@ -161,11 +204,15 @@ func (x *execution) run(req SessionRequest) {
 		}
 		_, dynamic := x.s.toolSet()
 		body.DynamicToolSchemas = dynamic
-		b, ok := x.encodeBody(&body, toolResults)
+		path, startLeg, creator, ok := x.target(body.ExecutionID)
+		if !ok {
+			x.stop()
+			return
+		}
+		leg, ok, err := x.post(path, body, toolResults, startLeg, creator)
 		if !ok {
 			return
 		}
-		leg, err := x.runLeg(b, &body.ExecutionID)
 		if x.ctx.Err() != nil || leg.cancelled {
 			x.stop()
 			return
@@ -200,6 +247,21 @@ func (x *execution) run(req SessionRequest) {
 				x.stop()
 				return
 			}
+			if x.s.onToolResults != nil {
+				if err := x.toolResultsHook(results); err != nil {
+					if x.ctx.Err() != nil {
+						x.stop()
+						return
+					}
+					x.s.c.log.Error("octavus: OnToolResults failed", "session", x.s.SessionID(), "error", err)
+					x.fail(err.Error(), false)
+					return
+				}
+				if x.ctx.Err() != nil {
+					x.stop()
+					return
+				}
+			}
 		}
 		if len(client) > 0 && x.s.rejectClient {
 			// No browser to ask: the calls fail, after the server results.
@@ -228,10 +290,14 @@ func (x *execution) run(req SessionRequest) {
 				x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
 				return
 			}
-			id, err := x.s.signExecution(body.ExecutionID, results)
-			if err != nil {
-				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
-				return
+			id := body.ExecutionID
+			if x.s.worker == nil {
+				// A worker's caller is the server itself: nothing to sign.
+				var err error
+				if id, err = x.s.signExecution(body.ExecutionID, results); err != nil {
+					x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
+					return
+				}
 			}
 			ctr := &ClientToolRequestEvent{ExecutionID: id, ToolCalls: client}
 			if len(results) > 0 {
@@ -250,11 +316,59 @@ func (x *execution) run(req SessionRequest) {
 	}
 }
 
+// post encodes and posts one leg (see encodeBody and runLeg); ok is false
+// when the body could not be sent (the error event is out). A creator of a
+// deferred session's start request gives its turn back however the leg
+// ends, so triggers waiting for the session id never wait forever.
+func (x *execution) post(path string, body *legBody, toolResults []ToolResult, startLeg, creator bool) (l leg, ok bool, err error) {
+	if creator {
+		defer x.s.start.release()
+	}
+	b, ok := x.encodeBody(body, toolResults, startLeg)
+	if !ok {
+		return l, false, nil
+	}
+	l, err = x.runLeg(path, b, &body.ExecutionID)
+	return l, true, err
+}
+
+// toolResultsHook runs AttachOptions.OnToolResults on results, then
+// encodes the Results it set to values other than json.RawMessage. A panic
+// is an error.
+func (x *execution) toolResultsHook(results []ToolResult) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			x.s.c.log.Error("octavus: OnToolResults panicked", "panic", v, "stack", string(debug.Stack()))
+			err = errors.New("Tool results processing failed")
+		}
+	}()
+	if err := x.s.onToolResults(x.ctx, results); err != nil {
+		return err
+	}
+	for i := range results {
+		tr := &results[i]
+		if _, ok := tr.Result.(json.RawMessage); ok || tr.Result == nil {
+			continue
+		}
+		raw, err := encodeResult(tr.Result)
+		if err != nil {
+			tr.Result = nil
+			tr.Error = fmt.Sprintf("Tool %s returned a result that is not JSON: %v", tr.ToolName, err)
+			continue
+		}
+		tr.Result = raw
+	}
+	return nil
+}
+
 // encodeBody returns the JSON of body with results as its toolResults (nil
 // sends no key), fitted to MaxContinuationBody by the reference's rule (see
 // fitResults). When the body cannot fit, nothing is posted: the execution
 // ends with the reference's local 413 error event and ok is false.
-func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, ok bool) {
+//
+// startLeg selects the body of a deferred session's first request; a
+// worker's bodies are its start and continue bodies.
+func (x *execution) encodeBody(body *legBody, results []ToolResult, startLeg bool) (b []byte, ok bool) {
 	body.ToolResults = nil
 	maxBody := x.s.c.maxBody
 	overflow := false
@@ -263,7 +377,7 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, o
 			var truncations []TruncatedResult
 			results, truncations, overflow = fitResults(results, toolResultsBudget(maxBody))
 			for _, tr := range truncations {
-				tr.SessionID = x.s.id
+				tr.SessionID = x.s.SessionID()
 				x.s.c.log.Debug("octavus: tool result cut to fit the continuation body", "session", tr.SessionID, "tool", tr.ToolName, "toolCallId", tr.ToolCallID, "originalBytes", tr.OriginalBytes, "keptBytes", tr.KeptBytes, "variableCapture", tr.VariableCapture)
 				if x.s.c.onTruncate != nil {
 					x.s.c.onTruncate(tr)
@@ -277,18 +391,59 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult) (b []byte, o
 		}
 		body.ToolResults = rb
 	}
-	b, err := marshalJSON(body)
+	b, err := x.marshalBody(body, startLeg)
 	if err != nil {
 		x.emit(NewInternalErrorEvent("Request body is not JSON: " + err.Error()))
 		return nil, false
 	}
 	if maxBody > 0 && (overflow || len(b) > maxBody) {
-		x.s.c.log.Warn("octavus: request body too large to send", "session", x.s.id, "size", len(b), "max", maxBody)
-		x.emit(NewAPIErrorEvent(http.StatusRequestEntityTooLarge, "Failed to trigger: the results are too large to send (over "+formatBytes(maxBody)+
+		x.s.c.log.Warn("octavus: request body too large to send", "session", x.s.SessionID(), "size", len(b), "max", maxBody)
+		x.emit(NewAPIErrorEvent(http.StatusRequestEntityTooLarge, x.errorContext()+": the results are too large to send (over "+formatBytes(maxBody)+
 			") and could not be reduced enough. Return less data - filter, limit, or paginate the results, or write them to a file and return a reference."))
 		return nil, false
 	}
 	return b, true
+}
+
+// marshalBody encodes one POST's body by the kind of the execution.
+func (x *execution) marshalBody(body *legBody, startLeg bool) ([]byte, error) {
+	if w := x.s.worker; w != nil {
+		if body.ExecutionID == "" {
+			return marshalJSON(workerStartBody{Type: "start", Input: w.input, DynamicToolSchemas: body.DynamicToolSchemas})
+		}
+		results := body.ToolResults
+		if results == nil {
+			results = json.RawMessage("[]")
+		}
+		return marshalJSON(workerContinueBody{Type: "continue", ExecutionID: body.ExecutionID, ToolResults: results})
+	}
+	if startLeg {
+		d := x.s.start
+		if d.inputErr != nil {
+			return nil, fmt.Errorf("session input: %w", d.inputErr)
+		}
+		return marshalJSON(startBody{
+			AgentID: d.agentID,
+			Trigger: startTrigger{
+				TriggerName:        body.TriggerName,
+				Input:              body.Input,
+				Sender:             body.Sender,
+				DynamicToolSchemas: body.DynamicToolSchemas,
+			},
+			Input:          d.input,
+			IdempotencyKey: d.key,
+		})
+	}
+	return marshalJSON(body)
+}
+
+// errorContext is the prefix of the messages of a failed request, the
+// reference's errorContext.
+func (x *execution) errorContext() string {
+	if w := x.s.worker; w != nil {
+		return w.errorContext
+	}
+	return "Failed to trigger"
 }
 
 // codeSessionBusy is the code of the platform's 429 answer to a trigger
@@ -317,7 +472,7 @@ func (e *legError) Unwrap() error { return e.err }
 // The idle watchdog cancels the leg when no byte arrived for
 // StreamIdleTimeout, counting from each attempt to connect and from each
 // read.
-func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
+func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, err error) {
 	c := x.s.c
 	// Each attempt has its own context, which the watchdog cancels: a
 	// connect timeout ends that attempt only (send retries it), and the
@@ -329,7 +484,6 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 		idle = time.AfterFunc(c.idleTimeout, at.idle)
 		defer idle.Stop()
 	}
-	path := "/api/agent-sessions/" + escapeID(x.s.id) + "/trigger"
 	resp, err := c.send(x.ctx, retryAny, func(ctx context.Context) (*http.Request, error) {
 		ctx = at.next(ctx)
 		if idle != nil {
@@ -345,6 +499,12 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 		return req, nil
 	})
 	if err != nil {
+		var kfe *KeyFuncError
+		if errors.As(err, &kfe) {
+			// Nothing was sent: the app's own key source failed, which no
+			// retry by the browser mends.
+			return l, err
+		}
 		if at.timedOut() {
 			return l, &legError{fmt.Sprintf("Platform connection dropped: no answer for %v", c.idleTimeout), err}
 		}
@@ -352,7 +512,7 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := readAPIError(resp, "Failed to trigger")
+		apiErr := readAPIError(resp, x.errorContext())
 		ev := NewAPIErrorEvent(apiErr.Status, apiErr.Message)
 		if apiErr.Status == http.StatusTooManyRequests && apiErr.Code == codeSessionBusy {
 			// Unlike the reference, which drops every answer's code, this
@@ -369,6 +529,11 @@ func (x *execution) runLeg(b []byte, executionID *string) (l leg, err error) {
 		x.emit(NewInternalErrorEvent("Response body is not readable"))
 		l.stopped = true
 		return l, nil
+	}
+	if x.s.start != nil {
+		// The id is in the headers, read before the body: the session
+		// exists before its first event is forwarded.
+		x.s.start.latchHeader(resp.Header)
 	}
 	var r io.Reader = resp.Body
 	if idle != nil {
@@ -449,11 +614,18 @@ func (r *idleReader) Read(p []byte) (int, error) {
 func (x *execution) failed(err error) {
 	var le *legError
 	if errors.As(err, &le) {
-		x.s.c.log.Warn("octavus: "+le.msg, "session", x.s.id, "error", le.err)
+		x.s.c.log.Warn("octavus: "+le.msg, "session", x.s.SessionID(), "error", le.err)
 		x.fail(le.msg, true)
 		return
 	}
-	x.s.c.log.Error("octavus: execution failed", "session", x.s.id, "error", err)
+	var kfe *KeyFuncError
+	if errors.As(err, &kfe) {
+		// The app's error may say more than a browser should see.
+		x.s.c.log.Error("octavus: no API key for the platform request", "session", x.s.SessionID(), "error", err)
+		x.fail("Internal error: the API key could not be obtained", false)
+		return
+	}
+	x.s.c.log.Error("octavus: execution failed", "session", x.s.SessionID(), "error", err)
 	x.fail("Internal error: "+err.Error(), false)
 }
 

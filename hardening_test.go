@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -811,18 +812,8 @@ func TestTooLargeToSendIsALocal413(t *testing.T) {
 // recording is stale. The oracle is $OCTAVUS_ORACLE_DIR/server-sdk-6.4.0.mjs,
 // else ../shared/oracle/server-sdk-6.4.0.mjs.
 func TestFitResultsGoldenIsCurrent(t *testing.T) {
-	dir := os.Getenv("OCTAVUS_ORACLE_DIR")
-	if dir == "" {
-		dir = "../shared/oracle"
-	}
-	oracle := dir + "/server-sdk-6.4.0.mjs"
-	if _, err := os.Stat(oracle); err != nil {
-		t.Skipf("the 6.4.0 oracle is not at %s (set OCTAVUS_ORACLE_DIR): TestFitResultsGolden checks against the recording only", oracle)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH: TestFitResultsGolden checks against the recording only")
-	}
+	oracle := filepath.Join(requireOracle(t, "TestFitResultsGolden checks against the recording only"), "server-sdk-6.4.0.mjs")
+	node, _ := exec.LookPath("node")
 	out, err := exec.Command(node, "testdata/truncate/gen.mjs", oracle).Output()
 	require.NoError(t, err)
 	want, err := os.ReadFile("testdata/truncate/golden.json")
@@ -830,4 +821,19 @@ func TestFitResultsGoldenIsCurrent(t *testing.T) {
 	if !bytes.Equal(out, want) {
 		t.Fatalf("testdata/truncate/golden.json is stale: run node testdata/truncate/gen.mjs %s > testdata/truncate/golden.json", oracle)
 	}
+}
+
+// A failing APIKeyFunc is the app's own fault, not the platform's: the
+// browser gets one internal_error that is not retryable and does not carry
+// the app's error text (which goes to the log), and nothing is posted.
+func TestExecuteAPIKeyFuncFails(t *testing.T) {
+	f := newFakePlatform(t)
+	c, _ := clientWith(t, f, ClientOptions{APIKeyFunc: func(context.Context) (string, error) {
+		return "", errors.New("vault sealed: token=s3cr3t")
+	}})
+	got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+	requireJSONList(t, []string{
+		`{"type":"error","errorType":"internal_error","message":"Internal error: the API key could not be obtained","retryable":false,"source":"platform"}`,
+	}, got)
+	require.Empty(t, f.reqs(), "nothing reaches the platform")
 }

@@ -62,13 +62,16 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			e, perr = parseGeneral(data)
 		}
 		if perr != nil {
-			x.s.c.log.Debug("octavus: dropped platform event", "session", x.s.id, "error", perr)
+			x.s.c.log.Debug("octavus: dropped platform event", "session", x.s.SessionID(), "error", perr)
 			continue
 		}
 		switch e := e.(type) {
 		case *StartEvent:
 			if e.ExecutionID != "" {
 				*executionID = e.ExecutionID
+			}
+			if x.s.start != nil && e.SessionID != "" {
+				x.s.start.latch(e.SessionID)
 			}
 		case *ToolRequestEvent:
 			l.calls, havePending = e.ToolCalls, true

@@ -1,6 +1,7 @@
 package octavus
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -26,6 +27,12 @@ const MaxRequestBody = 1 << 20
 // 400 for malformed JSON or a missing or mistyped field (the message names
 // it). Answer them with WriteRequestError. It never calls the platform.
 func ReadRequest(r *http.Request) (sessionID string, req SessionRequest, err error) {
+	return readRequest(r, false)
+}
+
+// readRequest is ReadRequest; with optionalSession a trigger without
+// "sessionId" is read with sessionID "".
+func readRequest(r *http.Request, optionalSession bool) (sessionID string, req SessionRequest, err error) {
 	if r.Method != http.MethodPost {
 		return "", nil, &RequestError{Status: http.StatusMethodNotAllowed, Message: "method must be POST"}
 	}
@@ -45,6 +52,16 @@ func ReadRequest(r *http.Request) (sessionID string, req SessionRequest, err err
 	o, err := wire.Decode(data)
 	if err != nil {
 		return "", nil, badRequest("body must be a JSON object")
+	}
+	if optionalSession && o.Kind("sessionId") == 0 {
+		req, err = sessionRequestFrom(o)
+		if err != nil {
+			return "", nil, err
+		}
+		if _, ok := req.(TriggerRequest); ok {
+			return "", req, nil
+		}
+		// A continue needs the session it continues.
 	}
 	if o.Kind("sessionId") != '"' {
 		return "", nil, badRequest(`"sessionId" is required and must be a string`)
@@ -97,11 +114,26 @@ type HandlerOptions struct {
 	// *RequestError with its status and message, any other with 403).
 	Sender func(r *http.Request, sessionID string) (*MessageSender, error)
 
-	// ToolTimeout, MaxConcurrentTools and RejectClientTools are the
-	// AttachOptions of the same names.
+	// Start, when set, serves deferred sessions: a trigger whose body has
+	// no "sessionId" runs on AgentSessionsAPI.Start(opts) with the
+	// StartOptions it returns (AgentID, session Input, OnSessionCreated to
+	// persist the new id, ...), instead of being refused 400. Check the
+	// signed-in user there: Authorize is not called for it (there is no
+	// session to own yet), Sender is, with sessionID "". An error is
+	// answered as Authorize's. The returned AttachOptions fields left
+	// zero are taken from these options (Tools, Resources, ToolTimeout,
+	// MaxConcurrentTools, OnToolResults; RejectClientTools when either
+	// sets it). The browser learns the id from the stream's start event
+	// (its sessionId) when the platform sends it, and from you otherwise.
+	// A continue without "sessionId" is still refused.
+	Start func(r *http.Request) (StartOptions, error)
+
+	// ToolTimeout, MaxConcurrentTools, RejectClientTools and
+	// OnToolResults are the AttachOptions of the same names.
 	ToolTimeout        time.Duration
 	MaxConcurrentTools int
 	RejectClientTools  bool
+	OnToolResults      func(ctx context.Context, results []ToolResult) error
 	// Heartbeat is SSEOptions.Heartbeat of the response stream.
 	Heartbeat time.Duration
 }
@@ -118,6 +150,27 @@ func writeHookError(w http.ResponseWriter, err error) {
 	WriteRequestError(w, err)
 }
 
+// withDefaults returns o with its zero fields taken from d.
+func (o AttachOptions) withDefaults(d AttachOptions) AttachOptions {
+	if o.Tools == nil {
+		o.Tools = d.Tools
+	}
+	if o.Resources == nil {
+		o.Resources = d.Resources
+	}
+	if o.ToolTimeout == 0 {
+		o.ToolTimeout = d.ToolTimeout
+	}
+	if o.MaxConcurrentTools == 0 {
+		o.MaxConcurrentTools = d.MaxConcurrentTools
+	}
+	o.RejectClientTools = o.RejectClientTools || d.RejectClientTools
+	if o.OnToolResults == nil {
+		o.OnToolResults = d.OnToolResults
+	}
+	return o
+}
+
 // Handler returns the passthrough route of the HTTP transport in one call:
 // it reads the browser's request (ReadRequest; malformed ones are answered
 // 4xx without calling the platform), checks it with opts.Authorize, sets a
@@ -125,7 +178,8 @@ func writeHookError(w http.ResponseWriter, err error) {
 // tools and resources, refuses a continue request whose signed results
 // were changed (AgentSession.CheckRequest, 400), and streams Execute's
 // events back with ToSSEStream, cancelling the execution when the browser
-// goes away.
+// goes away. With opts.Start set, a trigger without "sessionId" creates
+// its session (a deferred session, see HandlerOptions.Start).
 //
 //	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
 func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
@@ -135,15 +189,25 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 		ToolTimeout:        opts.ToolTimeout,
 		MaxConcurrentTools: opts.MaxConcurrentTools,
 		RejectClientTools:  opts.RejectClientTools,
+		OnToolResults:      opts.OnToolResults,
 	}
 	sse := SSEOptions{Heartbeat: opts.Heartbeat}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sessionID, req, err := ReadRequest(r)
+		sessionID, req, err := readRequest(r, opts.Start != nil)
 		if err != nil {
 			WriteRequestError(w, err)
 			return
 		}
-		if opts.Authorize != nil {
+		var start *StartOptions
+		if sessionID == "" {
+			so, err := opts.Start(r)
+			if err != nil {
+				writeHookError(w, err)
+				return
+			}
+			so.AttachOptions = so.AttachOptions.withDefaults(attach)
+			start = &so
+		} else if opts.Authorize != nil {
 			if err := opts.Authorize(r, sessionID); err != nil {
 				writeHookError(w, err)
 				return
@@ -158,7 +222,12 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 			tr.Sender = sender
 			req = tr
 		}
-		session := a.Attach(sessionID, attach)
+		var session *AgentSession
+		if start != nil {
+			session = a.Start(*start)
+		} else {
+			session = a.Attach(sessionID, attach)
+		}
 		if err := session.CheckRequest(req); err != nil {
 			WriteRequestError(w, err)
 			return

@@ -22,9 +22,17 @@ type AgentSession struct {
 	resources map[string]Resource
 	sender    *MessageSender
 
-	toolTimeout  time.Duration
-	maxTools     int
-	rejectClient bool
+	toolTimeout   time.Duration
+	maxTools      int
+	rejectClient  bool
+	onToolResults func(ctx context.Context, results []ToolResult) error
+
+	// start is set on a deferred session (AgentSessionsAPI.Start): its id
+	// is assigned by the platform, and kept there instead of in id.
+	start *deferredStart
+	// worker is set on the internal session of a worker execution
+	// (WorkersAPI): it posts to the agent's /execute endpoint.
+	worker *workerTarget
 
 	// mu guards the tool set, which SetDynamicTools replaces while
 	// executions may be reading it.
@@ -86,6 +94,27 @@ type AttachOptions struct {
 	// (ServeSocket), where no HTTP request carries the user per trigger.
 	// Nil sends none.
 	Sender *MessageSender
+	// OnToolResults, when set, is called with the results of each round of
+	// server tools (not those of RejectClientTools, nor the browser's),
+	// after the handlers ran and before anything is done with them: before
+	// their tool-output-available and tool-output-error events, the
+	// client-tool-request that lists them, and the continuation request
+	// that posts them (6.4.0's onToolResults). Each Result is the
+	// handler's value already encoded, a json.RawMessage (nil for none).
+	// Modify the results in place (the elements of the slice, e.g. their
+	// Result or Error), for instance
+	// to upload the images a tool returned (NormalizeToolResultMedia); a
+	// Result set to a value other than json.RawMessage is encoded with
+	// encoding/json. It is not called for a round without server results.
+	//
+	// ctx is the execution's: it is cancelled when the execution is, after
+	// which the execution ends with finish {stop} whatever the hook
+	// returns. A non-nil error (or a panic) ends the execution, as a throw
+	// does in the reference: the last event is an internal_error
+	// ErrorEvent whose message is the error's text (keep secrets out of
+	// it: the browser sees it), nothing more is posted, and its results
+	// are not forwarded.
+	OnToolResults func(ctx context.Context, results []ToolResult) error
 }
 
 // Resource is told when the agent updates a resource of the session (a
@@ -123,7 +152,7 @@ func (r resourceFunc) Name() string                                  { return r.
 func (r resourceFunc) OnUpdate(ctx context.Context, value any) error { return r.fn(ctx, value) }
 
 func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
-	s := &AgentSession{c: c, id: id, base: opts.Tools, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools}
+	s := &AgentSession{c: c, id: id, base: opts.Tools, tools: opts.Tools, toolTimeout: opts.ToolTimeout, maxTools: opts.MaxConcurrentTools, rejectClient: opts.RejectClientTools, onToolResults: opts.OnToolResults}
 	if opts.Sender != nil {
 		sender := *opts.Sender
 		s.sender = &sender
@@ -140,8 +169,15 @@ func newAgentSession(c *Client, id string, opts AttachOptions) *AgentSession {
 	return s
 }
 
-// SessionID returns the id of the session.
-func (s *AgentSession) SessionID() string { return s.id }
+// SessionID returns the id of the session. For a deferred session
+// (AgentSessionsAPI.Start) it is "" until the platform assigned the id
+// during the first trigger.
+func (s *AgentSession) SessionID() string {
+	if s.start != nil {
+		return s.start.sessionID()
+	}
+	return s.id
+}
 
 // SetDynamicTools replaces the session's dynamic tools with p's, as the
 // reference's session.setDynamicTools: tools the platform does not know from
@@ -174,7 +210,7 @@ func (s *AgentSession) SetDynamicTools(p ToolProvider) {
 			b, err := marshalJSON(sc)
 			if err != nil {
 				// The platform could not read it either: leave the tool out.
-				s.c.log.Error("octavus: dynamic tool schema is not JSON; tool left out", "session", s.id, "tool", sc.Name, "error", err)
+				s.c.log.Error("octavus: dynamic tool schema is not JSON; tool left out", "session", s.SessionID(), "tool", sc.Name, "error", err)
 				continue
 			}
 			if len(dynamic) > 1 {

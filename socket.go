@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -64,7 +65,9 @@ type SocketConn interface {
 //
 // session returns the session the messages run on. ServeSocket calls it
 // with sessionID "" for the first trigger (create the session there: the
-// docs' recommended server-managed sessions, created lazily), and with the
+// docs' recommended server-managed sessions, created lazily; or return a
+// deferred session, AgentSessionsAPI.Start, which the trigger itself
+// creates on the platform, saving the Create call), and with the
 // message's sessionId for each init message (check that the signed-in user
 // owns it, then attach). Its result is kept for the following messages; it
 // is not called again for a trigger once it has returned a session. When it
@@ -85,11 +88,50 @@ type SocketConn interface {
 // execution has been cancelled and has ended, and so has every goroutine
 // ServeSocket started (a tool handler that ignores its context may still
 // be finishing, as with Execute). Close the connection afterwards.
+//
+// ServeSocketWith is the same with hooks (SocketOptions.OnFinish).
 func ServeSocket(ctx context.Context, conn SocketConn, session func(ctx context.Context, sessionID string) (*AgentSession, error)) error {
 	if session == nil {
 		panic("octavus: ServeSocket: nil session func")
 	}
-	return serveSocket(ctx, conn, nil, session)
+	return serveSocket(ctx, conn, nil, SocketOptions{Session: session})
+}
+
+// SocketOptions configure ServeSocketWith, the form of ServeSocket with
+// hooks.
+type SocketOptions struct {
+	// Session is ServeSocket's session func: it returns the session the
+	// messages run on (see ServeSocket). Required by the ServeSocketWith
+	// function; AgentSession.ServeSocketWith ignores it. It may return a
+	// deferred session (AgentSessionsAPI.Start) when called with
+	// sessionID "": the first trigger creates the platform session, and the
+	// connection's later messages run on it.
+	Session func(ctx context.Context, sessionID string) (*AgentSession, error)
+	// OnFinish, when set, is called after each execution whose events
+	// were all written without being stopped, superseded or cut by the end
+	// of the connection (6.4.0's SocketMessageHandlers.onFinish): an
+	// execution that ended with finish, with an error event or with a
+	// client-tool-request. Persist the session's messages there, for
+	// instance. s is the session the execution ran on (its SessionID is
+	// known by then for a deferred session that was created). ctx is
+	// ServeSocket's, cancelled when it returns.
+	//
+	// It runs before the connection's next trigger or continue starts
+	// (which waits for it) and before ServeSocket returns; the browser
+	// may already be sending. An error (or a panic) is logged and the
+	// connection goes on: unlike 6.4.0, which sends it as an error event,
+	// no event follows the execution's last one, which would end the
+	// browser's next stream.
+	OnFinish func(ctx context.Context, s *AgentSession) error
+}
+
+// ServeSocketWith is ServeSocket with the hooks of opts; opts.Session is
+// the session func (required).
+func ServeSocketWith(ctx context.Context, conn SocketConn, opts SocketOptions) error {
+	if opts.Session == nil {
+		panic("octavus: ServeSocketWith: nil SocketOptions.Session")
+	}
+	return serveSocket(ctx, conn, nil, opts)
 }
 
 // ServeSocket serves one socket connection whose messages all run on s: use
@@ -98,12 +140,19 @@ func ServeSocket(ctx context.Context, conn SocketConn, session func(ctx context.
 // function for the protocol. An init message naming another session is
 // refused with a permission_error event.
 func (s *AgentSession) ServeSocket(ctx context.Context, conn SocketConn) error {
-	return serveSocket(ctx, conn, s, func(_ context.Context, sessionID string) (*AgentSession, error) {
-		if sessionID != "" && sessionID != s.id {
+	return s.ServeSocketWith(ctx, conn, SocketOptions{})
+}
+
+// ServeSocketWith is AgentSession.ServeSocket with the hooks of opts
+// (opts.Session is not used).
+func (s *AgentSession) ServeSocketWith(ctx context.Context, conn SocketConn, opts SocketOptions) error {
+	opts.Session = func(_ context.Context, sessionID string) (*AgentSession, error) {
+		if sessionID != "" && sessionID != s.SessionID() {
 			return nil, &RequestError{Status: http.StatusForbidden, Message: "This connection serves another session"}
 		}
 		return s, nil
-	})
+	}
+	return serveSocket(ctx, conn, s, opts)
 }
 
 // socketServer is the state of one ServeSocket call. Only the reading
@@ -113,6 +162,7 @@ type socketServer struct {
 	ctx        context.Context // done when ServeSocket ends or a Write failed
 	end        context.CancelCauseFunc
 	newSession func(ctx context.Context, sessionID string) (*AgentSession, error)
+	onFinish   func(ctx context.Context, s *AgentSession) error
 
 	session *AgentSession
 	current *socketRun // the last execution started; nil before the first
@@ -129,12 +179,12 @@ type socketRun struct {
 	done    chan struct{} // closed when its events are all consumed
 }
 
-func serveSocket(ctx context.Context, conn SocketConn, s *AgentSession, newSession func(context.Context, string) (*AgentSession, error)) error {
+func serveSocket(ctx context.Context, conn SocketConn, s *AgentSession, opts SocketOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, end := context.WithCancelCause(ctx)
-	srv := &socketServer{conn: conn, ctx: ctx, end: end, newSession: newSession, session: s}
+	srv := &socketServer{conn: conn, ctx: ctx, end: end, newSession: opts.Session, onFinish: opts.OnFinish, session: s}
 	defer func() {
 		end(nil) // a Write still in progress returns
 		srv.stopCurrent()
@@ -232,7 +282,8 @@ func sessionErrorEvent(err error) *ErrorEvent {
 func (srv *socketServer) start(req SessionRequest) {
 	ctx, cancel := context.WithCancel(srv.ctx)
 	run := &socketRun{cancel: cancel, done: make(chan struct{})}
-	events := srv.session.Execute(ctx, req)
+	session := srv.session
+	events := session.Execute(ctx, req)
 	srv.current = run
 	go func() {
 		defer close(run.done)
@@ -242,7 +293,22 @@ func (srv *socketServer) start(req SessionRequest) {
 				srv.write(run, ev)
 			}
 		}
+		if srv.onFinish != nil && !run.dropped.Load() && srv.ctx.Err() == nil {
+			srv.finish(session)
+		}
 	}()
+}
+
+// finish runs SocketOptions.OnFinish for an execution of s that ended.
+func (srv *socketServer) finish(s *AgentSession) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.c.log.Error("octavus: socket OnFinish panicked", "session", s.SessionID(), "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	if err := srv.onFinish(srv.ctx, s); err != nil {
+		s.c.log.Error("octavus: socket OnFinish failed", "session", s.SessionID(), "error", err)
+	}
 }
 
 // drop cancels the execution and stops the writing of its events.

@@ -908,18 +908,19 @@ func clientChatCases64() []chatCase {
 			c.why = "octavus-go ends a cut platform stream with a retryable internal_error event, where 6.4.0 ends it silently " +
 				"(a 2.0.0 browser would hang in streaming on a silent end; README, Divergences)"
 		case "empty-session-id":
-			// 6.4.0's attach("") is a handle with no session yet: its
-			// execute() starts a deferred session (POST
-			// /api/agent-sessions/start, with no agent), which octavustest
-			// refuses with 405; the 6.4.0 createHttpTransport turns
+			// 6.4.0's attach("") is a handle with no session id and no
+			// deferred-start config: its execute() posts the plain trigger
+			// body ({triggerName, input}) to /api/agent-sessions/start,
+			// which octavustest refuses with 400 (that endpoint takes the
+			// nested start body); the 6.4.0 createHttpTransport turns
 			// octavus-go's 400 into an error event of its own
 			// (createApiErrorEvent), no longer the raw body as an
 			// internal_error.
 			c.about = "the browser sends sessionId \"\": the 6.4.0 reference starts a deferred session with no agent, octavus-go answers 400 itself"
 			c.want = emptySessionID(obj{
-				"name": "OctavusError", "errorType": "unknown_error", "message": "Method not allowed",
+				"name": "OctavusError", "errorType": "validation_error", "message": "unknown field(s): triggerName",
 				"source": "platform", "retryable": false,
-			}, "error:unknown_error")
+			}, "error:validation_error")
 			c.wantGo = ptr(emptySessionID(obj{
 				"name": "OctavusError", "errorType": "validation_error", "message": `{"error":"\"sessionId\" must not be empty"}`,
 				"source": "platform", "retryable": false,

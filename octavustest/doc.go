@@ -2,8 +2,9 @@
 // net/http/httptest serves net/http.
 //
 // NewServer starts a local HTTP server that speaks the platform API the SDK
-// calls (sessions, triggers, agents, upload URLs) with the same paths, JSON
-// shapes, API key check and error bodies. What each trigger POST streams back
+// calls (sessions, triggers, deferred starts, worker executions, workforce
+// threads, tokens, execution logs, agents, upload URLs) with the same paths,
+// JSON shapes, API key check and error bodies. What each trigger POST streams back
 // is scripted in Go, turn by turn:
 //
 //	srv := octavustest.NewServer(octavustest.WithScript(
@@ -63,6 +64,64 @@
 //   - Restore accepts every v4 UIMessage part type, with every key, and
 //     serves the parts back as they came.
 //
+// The 6.4.0 endpoints beyond triggers:
+//
+//   - Deferred start, POST /api/agent-sessions/start {agentId, trigger:
+//     {triggerName, input?, sender?, dynamicToolSchemas?}, input?,
+//     idempotencyKey}: creates the session with the session input and
+//     streams its first turn (the agent's script, as for any session) with
+//     the header X-Octavus-Session-Id and sessionId on the start event.
+//     The same idempotencyKey finds the same session again, so a retry
+//     runs in it rather than creating a second one (StartedSession tells
+//     which); the key used for another agent is 409. Later legs go to
+//     /trigger. TriggerRequest.Endpoint and IdempotencyKey show the leg.
+//   - Workers, POST /api/agents/{agentId}/execute with {type:"start",
+//     input, dynamicToolSchemas?} or {type:"continue", executionId,
+//     toolResults} (no dynamicToolSchemas: they are sent once), for agents
+//     of Format "worker" (others are 400). A start creates an execution
+//     that is its own session (the start event's executionId is its id;
+//     GET and logs of the session work); a continue must fit its pending
+//     tool calls, as a trigger continuation must. The legs are scripted
+//     like session turns by the agent's Script, which plays across all of
+//     the agent's executions, one turn per leg, so a scripted Failure
+//     followed by a Stream answers an SDK retry. Every finished leg ends
+//     with a usage event after finish: the script's Usage, else a zero one.
+//   - Workforce, with per-agent keys: POST
+//     /api/v1/workforce/agents/{agentId}/threads {message, files?} (201
+//     {threadId, status}), GET .../threads/{threadId} ({threadId, status,
+//     failureReason, messages}) and POST .../threads/{threadId}/messages
+//     (202). Threads move through the agent's ThreadSteps, one step per
+//     GET (default queued, running, completed with "Done."), their
+//     messages growing as the steps' parts play; a follow-up while a run
+//     goes on runs after it. Each agent has a key, Agent.WorkforceKey
+//     (default "oct_agt_<id>", AgentKey returns it): only that key is
+//     accepted. A missing or unknown key is 401; a key the fake knows but
+//     that is not this agent's (another agent's, the project key APIKey,
+//     a minted token) is 403, as the platform scopes keys; an unknown
+//     thread, or one of another agent, is 404; SetBlocked makes
+//     dispatches and follow-ups 402; CancelThread cancels a run.
+//   - Tokens: POST /api/tokens {agentId, sessionId?, ttlSeconds?} mints
+//     {token: "oct_et_...", jti, expiresAt} (DefaultTokenTTL, clamped to
+//     MaxTokenTTL; the agent, and the session of that agent, must exist),
+//     POST /api/tokens/revoke {token} answers {revoked, jti?} (false for
+//     an unknown, revoked or expired token). A live minted token is
+//     accepted as the bearer key within its scope: an agent-scoped token
+//     for that agent's sessions (create, start, trigger, read, restore,
+//     clear, logs, uploads) and worker executions, a session-scoped one
+//     for its session only; anything else is 403, and a revoked or expired
+//     token is 401.
+//   - DELETE /api/agent-sessions/{id} answers {sessionId, cleared: true}
+//     and expires the session (restore brings it back). GET
+//     /api/agent-sessions/{id}/logs[?excludeModelRequests=true] answers
+//     {sessionId, entries, total, truncated} (the most recent 3000), or
+//     the expired shape. The entries, in the shapes of @octavus/core's
+//     execution-log.ts, come from what happened: trigger, the user
+//     message, one model-request per leg (with a requestBody when the leg
+//     sent X-Octavus-Trace: true), reasoning, assistant messages,
+//     tool-call, tool-result (streamed or continued), block-operation,
+//     worker-execution, worker-output and error; AddLogEntries adds any
+//     other.
+//
 // The fake is stricter than it needs to be where strictness finds SDK bugs:
 // request bodies with unknown keys or wrongly typed fields are answered 400.
 // The trigger body takes triggerName, input, rollbackAfterMessageId, sender,
@@ -77,13 +136,16 @@
 // released or until the client gives up, Raw writes malformed lines, Heartbeat
 // writes the platform's ": heartbeat" comment, OmitDone ends a stream without
 // [DONE]. WithHeartbeat (a clock) or WithHeartbeatTicks (ticks the test
-// sends) make stalled streams write heartbeats. FailNext and FailNextTriggers
-// inject error answers on demand, ahead of the script.
+// sends) make stalled streams write heartbeats. FailNext (any request, the
+// new endpoints included) and FailNextTriggers (the streaming POSTs:
+// triggers, deferred starts, worker legs) inject error answers on demand,
+// ahead of the script.
 //
 // Every request is recorded (Requests); WaitRequest and WaitDone block until
 // the n-th request arrived or was served, so tests synchronise without sleeping,
 // and Request.Aborted tells whether the client went away while it was served.
 //
 // All methods are safe to call from any goroutine while requests are in flight.
-// Ids are deterministic per server ("sess_1", "exec_1", "msg_1", "call_1", ...).
+// Ids are deterministic per server ("sess_1", "exec_1", "msg_1", "call_1",
+// "thread_1", "oct_et_test_1", "jti_1", "log_1", ...).
 package octavustest

@@ -20,8 +20,11 @@ type session struct {
 	expired     bool
 	createdAt   time.Time
 	updatedAt   time.Time
-	script      []Turn // nil: the agent's or the server's script
-	cursor      int    // the next turn of the script
+	script      []Turn            // nil: the agent's or the server's script
+	cursor      int               // the next turn of the script
+	logs        []map[string]any  // execution log entries, oldest first
+	logNames    map[string]string // toolCallId or workerId -> tool name or worker slug, for log entries
+	worker      bool              // a worker execution's session
 }
 
 type pendingExec struct {
@@ -59,7 +62,7 @@ func (s *Server) newSessionLocked(id, agentID string, input map[string]any) *ses
 	now := s.now()
 	sess := &session{
 		id: id, agentID: agentID, input: input,
-		resources: map[string]any{}, execMsgs: map[string]*message{},
+		resources: map[string]any{}, execMsgs: map[string]*message{}, logNames: map[string]string{},
 		createdAt: now, updatedAt: now,
 	}
 	s.sessions[id] = sess

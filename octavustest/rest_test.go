@@ -80,7 +80,7 @@ func TestCreateAndGetSession(t *testing.T) {
 		"unknown field":      {"POST", "/api/agent-sessions", `{"agentId":"agent_1","agent_id":"x"}`, 400, "VALIDATION_ERROR"},
 		"unknown session":    {"GET", "/api/agent-sessions/sess_9", "", 404, "NOT_FOUND"},
 		"unknown session/ui": {"GET", "/api/agent-sessions/sess_9?format=ui", "", 404, "NOT_FOUND"},
-		"wrong method":       {"DELETE", "/api/agent-sessions/sess_1", "", 405, "METHOD_NOT_ALLOWED"},
+		"wrong method":       {"PUT", "/api/agent-sessions/sess_1", "", 405, "METHOD_NOT_ALLOWED"},
 		"unknown path":       {"GET", "/api/nothing", "", 404, "NOT_FOUND"},
 		"trigger by GET":     {"GET", "/api/agent-sessions/sess_1/trigger", "", 405, "METHOD_NOT_ALLOWED"},
 	} {

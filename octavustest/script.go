@@ -26,12 +26,19 @@ type Part interface {
 	run(st *streamer)
 }
 
-// TriggerRequest is what a trigger POST asked, as seen by a Respond func.
+// TriggerRequest is what a streaming POST asked, as seen by a Respond func:
+// a session's trigger, a deferred start's first leg, or a leg of a worker
+// execution (Endpoint tells which).
 type TriggerRequest struct {
+	// Endpoint is EndpointTrigger, EndpointStart or EndpointExecute.
+	Endpoint string
+	// SessionID is the session the leg runs in: for a deferred start the
+	// session it created, for a worker the execution's id (a worker
+	// execution is its own session).
 	SessionID   string
 	AgentID     string
 	TriggerName string         // empty on a browser's continue request
-	Input       map[string]any // nil when the POST carried no input
+	Input       map[string]any // nil when the POST carried no input; a worker's start input
 	// ExecutionID is the execution the POST continues; empty for a new trigger.
 	ExecutionID string
 	// ToolResults answers the tool calls the previous turn requested.
@@ -44,6 +51,8 @@ type TriggerRequest struct {
 	// DynamicToolSchemas are the body's dynamicToolSchemas: tools the agent
 	// definition does not have, sent by the SDK on every leg.
 	DynamicToolSchemas []ToolSchema
+	// IdempotencyKey is a deferred start's idempotencyKey; empty otherwise.
+	IdempotencyKey string
 	// SDKVersion is the X-Octavus-Sdk-Version header ("4" for a 6.4 SDK);
 	// empty when the request had none (a 2.0 SDK).
 	SDKVersion string

@@ -33,16 +33,22 @@ type Server struct {
 	closing        chan struct{}
 	closeOnce      sync.Once
 
-	mu            sync.Mutex
-	agents        map[string]*agentState
-	agentOrder    []string
-	sessions      map[string]*session
-	defaultScript []Turn
-	counters      map[string]int
-	requests      []*Request
-	changed       chan struct{} // closed and replaced whenever a request arrives or is served
-	faults        []*fault
-	files         map[string]*uploadedFile
+	mu                  sync.Mutex
+	agents              map[string]*agentState
+	agentOrder          []string
+	sessions            map[string]*session
+	defaultScript       []Turn
+	defaultWorkerCursor int // the next turn of defaultScript for worker executions
+	counters            map[string]int
+	requests            []*Request
+	changed             chan struct{} // closed and replaced whenever a request arrives or is served
+	faults              []*fault
+	files               map[string]*uploadedFile
+	tokens              map[string]*token  // minted ephemeral tokens by value
+	starts              map[string]string  // deferred start idempotencyKey -> session id
+	threads             map[string]*thread // workforce threads by id
+	agentKeys           map[string]string  // per-agent workforce key -> agent id
+	blocked             map[string]bool    // agents blocked by a usage or spending limit
 }
 
 // Option configures a Server created by NewServer.
@@ -145,6 +151,11 @@ func NewServer(opts ...Option) *Server {
 		counters:       map[string]int{},
 		changed:        make(chan struct{}),
 		files:          map[string]*uploadedFile{},
+		tokens:         map[string]*token{},
+		starts:         map[string]string{},
+		threads:        map[string]*thread{},
+		agentKeys:      map[string]string{},
+		blocked:        map[string]bool{},
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
@@ -174,7 +185,18 @@ type Agent struct {
 	Prompts     []Prompt // served by GET /api/agents/{id}
 	// Script answers trigger POSTs of this agent's sessions that have no
 	// script of their own. Nil falls back to the server's default script.
+	// For a worker agent (Format "worker") it answers the legs of its
+	// executions, POST /api/agents/{id}/execute: one script for all of
+	// them, one turn per leg (start or continue), in the order they come;
+	// AddAgent of the same ID starts it over.
 	Script []Turn
+	// WorkforceKey is the per-agent key (oct_agt_...) its workforce
+	// endpoints accept; default "oct_agt_<ID>".
+	WorkforceKey string
+	// ThreadSteps is how the agent works through each message of a
+	// workforce thread (see ThreadStep). Nil: queued, running, then
+	// completed with the answer "Done.".
+	ThreadSteps []ThreadStep
 }
 
 // Prompt is one prompt file of an agent definition.
@@ -185,7 +207,8 @@ type Prompt struct {
 
 type agentState struct {
 	Agent
-	createdAt time.Time
+	createdAt    time.Time
+	workerCursor int // the next turn of Script for the agent's worker executions
 }
 
 // AddAgent registers an agent (replacing one with the same ID) and returns its ID.
@@ -214,9 +237,16 @@ func (s *Server) AddAgent(a Agent) string {
 	if a.Script != nil {
 		a.Script = append([]Turn{}, a.Script...)
 	}
-	if _, ok := s.agents[a.ID]; !ok {
-		s.agentOrder = append(s.agentOrder, a.ID)
+	if a.WorkforceKey == "" {
+		a.WorkforceKey = "oct_agt_" + a.ID
 	}
+	a.ThreadSteps = append([]ThreadStep(nil), a.ThreadSteps...)
+	if old, ok := s.agents[a.ID]; !ok {
+		s.agentOrder = append(s.agentOrder, a.ID)
+	} else {
+		delete(s.agentKeys, old.WorkforceKey)
+	}
+	s.agentKeys[a.WorkforceKey] = a.ID
 	s.agents[a.ID] = &agentState{Agent: a, createdAt: s.now()}
 	return a.ID
 }
@@ -314,8 +344,11 @@ type fault struct {
 // check and before routing. Queued faults are used up in the order given.
 func (s *Server) FailNext(n int, f Failure) { s.addFault(n, f, false) }
 
-// FailNextTriggers answers the next n trigger POSTs with f, before the API key
-// check. The script does not advance for them.
+// FailNextTriggers answers the next n streaming POSTs with f, before the API
+// key check: session triggers, deferred starts (POST
+// /api/agent-sessions/start) and worker legs (POST /api/agents/{id}/execute).
+// The script does not advance for them, and a deferred start creates no
+// session.
 func (s *Server) FailNextTriggers(n int, f Failure) { s.addFault(n, f, true) }
 
 func (s *Server) addFault(n int, f Failure, triggersOnly bool) {
@@ -376,9 +409,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.served(rec, r.Context().Err() != nil) }()
 
 	segs, pathErr := splitPath(r.URL.EscapedPath())
-	isTrigger := pathErr == nil && r.Method == http.MethodPost && len(segs) == 4 &&
-		segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "trigger"
-	if f, ok := s.takeFault(isTrigger); ok {
+	if f, ok := s.takeFault(pathErr == nil && isStreamingPost(r.Method, segs)); ok {
 		f.write(w)
 		return
 	}
@@ -390,7 +421,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveFile(w, r, segs[0], segs[1], body) // presigned URLs carry no API key
 		return
 	}
-	if !s.authorized(w, r) {
+	if len(segs) >= 6 && segs[0] == "api" && segs[1] == "v1" && segs[2] == "workforce" && segs[3] == "agents" && segs[5] == "threads" {
+		s.serveWorkforce(w, r, rec, segs[4], segs[6:], body, readErr) // per-agent keys
+		return
+	}
+	if !s.authorize(w, r, segs, body) {
 		return
 	}
 	if readErr != nil {
@@ -408,21 +443,57 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(segs) == 2 && segs[0] == "api" && segs[1] == "agent-sessions":
 		route(http.MethodPost, func() { s.createSession(w, body) })
+	case len(segs) == 3 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[2] == "start" && r.Method == http.MethodPost:
+		s.startSession(w, r, rec, body)
 	case len(segs) == 3 && segs[0] == "api" && segs[1] == "agent-sessions":
-		route(http.MethodGet, func() { s.getSession(w, segs[2], r.URL.Query().Get("format") == "ui") })
+		switch r.Method {
+		case http.MethodGet:
+			s.getSession(w, segs[2], r.URL.Query().Get("format") == "ui")
+		case http.MethodDelete:
+			s.clearSession(w, segs[2])
+		default:
+			w.Header().Set("Allow", "GET, DELETE")
+			writeErrorCode(w, http.StatusMethodNotAllowed, "Method not allowed", "METHOD_NOT_ALLOWED")
+		}
 	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "restore":
 		route(http.MethodPost, func() { s.restoreSession(w, segs[2], body) })
 	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "trigger":
 		route(http.MethodPost, func() { s.trigger(w, r, rec, segs[2], body) })
+	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agent-sessions" && segs[3] == "logs":
+		route(http.MethodGet, func() { s.getLogs(w, segs[2], r.URL.Query().Get("excludeModelRequests") == "true") })
 	case len(segs) == 2 && segs[0] == "api" && segs[1] == "agents":
 		route(http.MethodGet, func() { s.listAgents(w) })
 	case len(segs) == 3 && segs[0] == "api" && segs[1] == "agents":
 		route(http.MethodGet, func() { s.getAgent(w, segs[2]) })
+	case len(segs) == 4 && segs[0] == "api" && segs[1] == "agents" && segs[3] == "execute":
+		route(http.MethodPost, func() { s.execute(w, r, rec, segs[2], body) })
 	case len(segs) == 3 && segs[0] == "api" && segs[1] == "files" && segs[2] == "upload-urls":
 		route(http.MethodPost, func() { s.uploadURLs(w, r, body) })
+	case len(segs) == 2 && segs[0] == "api" && segs[1] == "tokens":
+		route(http.MethodPost, func() { s.mintToken(w, body) })
+	case len(segs) == 3 && segs[0] == "api" && segs[1] == "tokens" && segs[2] == "revoke":
+		route(http.MethodPost, func() { s.revokeToken(w, body) })
 	default:
 		writeError(w, http.StatusNotFound, "Not found: "+r.URL.EscapedPath())
 	}
+}
+
+// isStreamingPost reports whether a request is one FailNextTriggers
+// answers: a POST that streams an agent's turn (a session trigger, a
+// deferred start, a worker execution's leg).
+func isStreamingPost(method string, segs []string) bool {
+	if method != http.MethodPost || len(segs) < 3 || segs[0] != "api" {
+		return false
+	}
+	switch {
+	case len(segs) == 4 && segs[1] == "agent-sessions" && segs[3] == "trigger":
+		return true
+	case len(segs) == 3 && segs[1] == "agent-sessions" && segs[2] == "start":
+		return true
+	case len(segs) == 4 && segs[1] == "agents" && segs[3] == "execute":
+		return true
+	}
+	return false
 }
 
 // splitPath splits an escaped path into its unescaped segments, without the
@@ -437,20 +508,4 @@ func splitPath(escaped string) ([]string, error) {
 		segs[i] = un
 	}
 	return segs, nil
-}
-
-func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if s.APIKey == "" {
-		return true
-	}
-	got := r.Header.Get("Authorization")
-	switch {
-	case got == "":
-		writeErrorCode(w, http.StatusUnauthorized, "Missing API key", "UNAUTHORIZED")
-		return false
-	case got != "Bearer "+s.APIKey:
-		writeErrorCode(w, http.StatusUnauthorized, "Invalid API key", "UNAUTHORIZED")
-		return false
-	}
-	return true
 }

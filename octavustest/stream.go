@@ -17,9 +17,28 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	s.serveTurn(w, r, rec, sessionID, tb, legMode{endpoint: EndpointTrigger})
+}
 
+// legMode says which streaming endpoint a leg came in on.
+type legMode struct {
+	endpoint       string // EndpointTrigger, EndpointStart or EndpointExecute
+	idempotencyKey string // EndpointStart: the body's key
+}
+
+// The endpoints a streamed turn answers, as TriggerRequest.Endpoint names them.
+const (
+	EndpointTrigger = "trigger" // POST /api/agent-sessions/{id}/trigger
+	EndpointStart   = "start"   // POST /api/agent-sessions/start, a deferred start's first leg
+	EndpointExecute = "execute" // POST /api/agents/{id}/execute, a worker execution's leg
+)
+
+// serveTurn checks a streaming leg against its session, plays the
+// session's next scripted turn and keeps the session in step.
+func (s *Server) serveTurn(w http.ResponseWriter, r *http.Request, rec *Request, sessionID string, tb *triggerBody, mode legMode) {
+	worker := mode.endpoint == EndpointExecute
 	s.mu.Lock()
-	sess, status, problem := s.checkTriggerLocked(sessionID, tb)
+	sess, status, problem := s.checkTriggerLocked(sessionID, tb, worker)
 	if problem != "" {
 		s.mu.Unlock()
 		s.writeTriggerProblem(w, status, problem)
@@ -27,6 +46,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	}
 	turn := s.nextTurnLocked(sess)
 	req := TriggerRequest{
+		Endpoint:           mode.endpoint,
 		SessionID:          sess.id,
 		AgentID:            sess.agentID,
 		TriggerName:        tb.triggerName,
@@ -36,9 +56,10 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 		Rollback:           tb.rollback,
 		Sender:             tb.sender,
 		DynamicToolSchemas: tb.dynamicTools,
+		IdempotencyKey:     mode.idempotencyKey,
 		SDKVersion:         r.Header.Get(sdkVersionHeader),
 		Header:             r.Header.Clone(),
-		Body:               bytes.Clone(body),
+		Body:               bytes.Clone(rec.Body),
 	}
 	s.mu.Unlock()
 
@@ -69,7 +90,7 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	// Accept the trigger: check again (another POST may have raced this one)
 	// and update the session.
 	s.mu.Lock()
-	sess, status, problem = s.checkTriggerLocked(sessionID, tb)
+	sess, status, problem = s.checkTriggerLocked(sessionID, tb, worker)
 	if problem != "" {
 		s.mu.Unlock()
 		if status == http.StatusTooManyRequests {
@@ -86,26 +107,35 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request, rec *Request, s
 	if n := len(sess.messages); n > 0 {
 		lastMsgID = sess.messages[n-1].id
 	}
-	execID := s.acceptLocked(sess, tb)
+	execID := s.acceptLocked(sess, tb, worker)
 	sess.running++
 	s.mu.Unlock()
 	run := &runMark{s: s, sess: sess}
 	defer run.end()
 
+	if mode.endpoint == EndpointStart {
+		w.Header().Set(sessionIDHeader, sess.id)
+	}
 	switch t := turn.(type) {
 	case handlerTurn:
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = io.NopCloser(bytes.NewReader(rec.Body))
 		t.h.ServeHTTP(w, r)
 		return
 	case streamTurn:
 		st := &streamer{s: s, sess: sess, rec: rec, w: w, rc: http.NewResponseController(w), ctx: r.Context(),
-			execID: execID, lastMsgID: lastMsgID, run: run, framed: t.framed}
+			execID: execID, lastMsgID: lastMsgID, run: run, framed: t.framed, worker: worker}
+		if mode.endpoint == EndpointStart {
+			st.startSessionID = sess.id
+		}
 		st.serve(t)
 	default:
 		writeErrorCode(w, http.StatusInternalServerError, fmt.Sprintf("octavustest: unknown Turn %T", turn), "SCRIPT_ERROR")
 		return
 	}
 }
+
+// sessionIDHeader carries the id of the session a deferred start created.
+const sessionIDHeader = "X-Octavus-Session-Id"
 
 // busyMessage is the platform's SESSION_BUSY error text.
 const busyMessage = "The session is busy with another run. Please try again in a moment."
@@ -140,9 +170,11 @@ func (m *runMark) end() {
 
 // checkTriggerLocked finds the session and checks that the POST fits its
 // state; it returns the HTTP status and message of the problem, if any.
-func (s *Server) checkTriggerLocked(sessionID string, tb *triggerBody) (*session, int, string) {
+func (s *Server) checkTriggerLocked(sessionID string, tb *triggerBody, worker bool) (*session, int, string) {
 	sess := s.sessions[sessionID]
 	switch {
+	case sess == nil && worker:
+		return nil, http.StatusNotFound, "Execution not found: " + sessionID
 	case sess == nil:
 		return nil, http.StatusNotFound, "Session not found: " + sessionID
 	case sess.expired:
@@ -170,7 +202,7 @@ func (s *Server) checkTriggerLocked(sessionID string, tb *triggerBody) (*session
 		return nil, http.StatusBadRequest, fmt.Sprintf(
 			"No execution is waiting for tool results: executionId %q", tb.executionID)
 	case p == nil:
-		if tb.triggerName == "" {
+		if tb.triggerName == "" && !worker {
 			return nil, http.StatusBadRequest, "triggerName is required"
 		}
 		return sess, 0, ""
@@ -212,20 +244,28 @@ func (s *Server) checkTriggerLocked(sessionID string, tb *triggerBody) (*session
 // nextTurnLocked takes the session's next scripted turn, or nil when the
 // script is used up. A Repeat turn is never moved past.
 func (s *Server) nextTurnLocked(sess *session) Turn {
-	script := sess.script
+	script, cursor := sess.script, &sess.cursor
 	if script == nil {
-		if a := s.agents[sess.agentID]; a != nil && a.Script != nil {
+		a := s.agents[sess.agentID]
+		if a != nil && a.Script != nil {
 			script = a.Script
 		} else {
 			script = s.defaultScript
 		}
+		if sess.worker {
+			// A worker agent's script plays across its executions.
+			cursor = &s.defaultWorkerCursor
+			if a != nil && a.Script != nil {
+				cursor = &a.workerCursor
+			}
+		}
 	}
-	if sess.cursor >= len(script) {
+	if *cursor >= len(script) {
 		return nil
 	}
-	t := script[sess.cursor]
+	t := script[*cursor]
 	if _, ok := t.(repeatTurn); !ok {
-		sess.cursor++
+		*cursor++
 	}
 	return t
 }
@@ -233,18 +273,33 @@ func (s *Server) nextTurnLocked(sess *session) Turn {
 // acceptLocked records an accepted trigger in the session: a user message
 // for a new trigger, the tool results for a continuation. It returns the
 // execution the answer belongs to.
-func (s *Server) acceptLocked(sess *session, tb *triggerBody) string {
+func (s *Server) acceptLocked(sess *session, tb *triggerBody, worker bool) string {
 	sess.updatedAt = s.now()
 	sess.pending = nil
 	if tb.hasExecutionID {
 		sess.applyToolResults(tb.executionID, tb.toolResults)
+		s.logToolResultsLocked(sess, tb.toolResults)
 		return tb.executionID
 	}
+	if worker {
+		// A worker execution is its own session: the start leg's execution
+		// id is the session id.
+		s.logLocked(sess, "", map[string]any{"type": "trigger", "triggerInput": copyWithout(tb.input)})
+		return sess.id
+	}
+	trig := map[string]any{"type": "trigger", "triggerName": tb.triggerName}
+	if tb.input != nil {
+		trig["triggerInput"] = tb.input
+	}
+	s.logLocked(sess, "", trig)
 	if parts := userParts(tb.input); len(parts) > 0 {
 		sess.messages = append(sess.messages, &message{
 			id: s.nextIDLocked("msg"), role: "user", createdAt: formatTime(s.now()), parts: parts,
 			sender: tb.sender,
 		})
+		if text, ok := tb.input["USER_MESSAGE"].(string); ok {
+			s.logLocked(sess, "", map[string]any{"type": "message", "role": "user", "content": text, "visible": true})
+		}
 	}
 	return s.nextIDLocked("exec")
 }
@@ -258,18 +313,22 @@ type streamer struct {
 	rc   *http.ResponseController
 	ctx  context.Context
 
-	execID      string           // the execution this stream belongs to
-	lastMsgID   string           // the start event's lastMessageId
-	run         *runMark         // the session's running execution
-	framed      bool             // a Stream turn: start and finish are added
-	toolCalls   []map[string]any // tool calls queued for the tool-request event
-	afterFinish []map[string]any // events held back until after finish (usage)
-	finished    bool             // a finish event was written
-	omitDone    bool             // leave out data: [DONE]
-	stopped     bool             // nothing more can or may be written
-	workerID    string           // set while a worker's parts run
-	meta        map[string]any   // provider metadata for the parts added while set
-	ticks       <-chan time.Time // heartbeat ticks, nil without heartbeats
+	execID         string                      // the execution this stream belongs to
+	lastMsgID      string                      // the start event's lastMessageId
+	run            *runMark                    // the session's running execution
+	framed         bool                        // a Stream turn: start and finish are added
+	worker         bool                        // a worker execution's leg: usage follows finish
+	usage          bool                        // a usage event was written
+	startSessionID string                      // a deferred start: the start event's sessionId
+	logBuf         map[string]*strings.Builder // text and reasoning streamed so far, by part id, for the log
+	toolCalls      []map[string]any            // tool calls queued for the tool-request event
+	afterFinish    []map[string]any            // events held back until after finish (usage)
+	finished       bool                        // a finish event was written
+	omitDone       bool                        // leave out data: [DONE]
+	stopped        bool                        // nothing more can or may be written
+	workerID       string                      // set while a worker's parts run
+	meta           map[string]any              // provider metadata for the parts added while set
+	ticks          <-chan time.Time            // heartbeat ticks, nil without heartbeats
 
 	leg legState // history state of this stream; guarded by s.mu
 }
@@ -285,11 +344,17 @@ func (st *streamer) serve(t streamTurn) {
 		defer stop()
 		st.ticks = ticks
 	}
+	st.s.mu.Lock()
+	st.s.logModelRequestLocked(st.sess, st.rec.Header.Get(traceHeader) == "true")
+	st.s.mu.Unlock()
 	if t.framed {
 		msgID := st.s.nextID("msg")
 		start := map[string]any{"type": "start", "messageId": msgID, "executionId": st.execID}
 		if st.lastMsgID != "" {
 			start["lastMessageId"] = st.lastMsgID
+		}
+		if st.startSessionID != "" {
+			start["sessionId"] = st.startSessionID
 		}
 		st.emit(start)
 	}
@@ -303,6 +368,9 @@ func (st *streamer) serve(t streamTurn) {
 	}
 	st.flushToolRequest()
 	st.flushAfterFinish()
+	if st.worker && t.framed && st.finished && !st.usage {
+		Usage(UsageInfo{}).run(st) // zero cost in USD, no tokens
+	}
 	if !st.omitDone {
 		st.write([]byte("data: [DONE]\n\n"))
 	}
@@ -346,9 +414,12 @@ func (st *streamer) emit(ev map[string]any) {
 		return
 	}
 	typ, _ := ev["type"].(string)
-	if typ == "finish" {
+	switch typ {
+	case "finish":
 		st.flushToolRequest()
 		st.finished = true
+	case "usage":
+		st.usage = true
 	}
 	if _, set := ev["workerId"]; !set && st.workerID != "" && workerEvents[typ] {
 		ev["workerId"] = st.workerID
@@ -357,6 +428,7 @@ func (st *streamer) emit(ev map[string]any) {
 	tracked, _ := decodeObject(b) // the history gets its own copy
 	st.s.mu.Lock()
 	st.s.trackLocked(st, tracked)
+	st.s.logEventLocked(st, tracked)
 	st.s.mu.Unlock()
 	st.write(append(append([]byte("data: "), b...), '\n', '\n'))
 	if typ == "finish" {
