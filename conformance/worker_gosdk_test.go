@@ -1,5 +1,3 @@
-//go:build workerapi
-
 package conformance
 
 import (

@@ -1,5 +1,3 @@
-//go:build workerapi
-
 // Command worker runs a worker agent and shows its progress on the
 // terminal as it streams: the worker starting, its text as it is written,
 // each tool call and result, its output, and what the execution cost.
