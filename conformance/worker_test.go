@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -247,13 +245,9 @@ type post struct {
 // next leg, and records every request whatever its path, so that a wrong
 // path shows up as a difference.
 type workerPlatform struct {
-	srv  *httptest.Server
-	legs []leg
+	legServer
 
-	mu    sync.Mutex
-	next  int
-	posts []post
-	log   []string
+	posts []post // guarded by mu
 }
 
 // workerPaths are the paths the scripted platform answers.
@@ -263,31 +257,15 @@ var workerPaths = regexp.MustCompile(`^/api/(agents/[^/]+/execute|agent-sessions
 // ends.
 func newWorkerPlatform(t *testing.T, legs []leg) *workerPlatform {
 	t.Helper()
-	p := &workerPlatform{legs: legs}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
-	t.Cleanup(func() {
-		p.srv.CloseClientConnections()
-		p.srv.Close()
-	})
+	p := &workerPlatform{}
+	p.start(t, legs, p.serveHTTP)
 	return p
-}
-
-func (p *workerPlatform) logf(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.log = append(p.log, fmt.Sprintf(format, args...))
 }
 
 func (p *workerPlatform) requests() []post {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]post(nil), p.posts...)
-}
-
-func (p *workerPlatform) requestLog() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.log...)
 }
 
 func (p *workerPlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -305,22 +283,7 @@ func (p *workerPlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not found")
 		return
 	}
-	if got := r.Header.Get("Authorization"); got != "Bearer "+apiKey {
-		p.logf("POST %s (Authorization %q) -> 401", r.URL.Path, got)
-		writeJSONError(w, http.StatusUnauthorized, "Invalid API key")
-		return
-	}
-	p.mu.Lock()
-	i := p.next
-	p.next++
-	p.mu.Unlock()
-	if i >= len(p.legs) {
-		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
-		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
-		return
-	}
-	p.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
-	serveLeg(w, p.legs[i])
+	p.serveNextLeg(w, r, body)
 }
 
 // workerRun is what one SDK did in one worker scenario.
@@ -425,7 +388,7 @@ func runNodeWorker(t *testing.T, sc *workerScenario, sdk string) workerRun {
 		tools = map[string]toolSpec{}
 	}
 	job, err := json.Marshal(workerNodeJob{
-		SDK: sdk, BaseURL: p.srv.URL, APIKey: apiKey, MaxRetries: sc.Retries,
+		SDK: sdk, BaseURL: p.URL(), APIKey: apiKey, MaxRetries: sc.Retries,
 		Kind: sc.Kind, AgentID: sc.AgentID, Input: sc.Input,
 		ExecutionID: sc.ExecutionID, ToolResults: sc.ToolResults, DynamicToolSchemas: sc.DynamicToolSchemas,
 		IdempotencyKey: sc.IdempotencyKey, Requests: sc.Requests, Tools: tools,
