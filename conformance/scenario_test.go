@@ -121,21 +121,30 @@ func loadScenarios(dir string) ([]*scenario, error) {
 	return out, nil
 }
 
-// loadScenario reads and checks one scenario file. Unknown keys are errors,
-// so that a misspelt field does not silently change a scenario.
-func loadScenario(file string) (*scenario, error) {
+// decodeFile decodes the one JSON object of file (a scenario or a
+// recording) into v. Unknown keys are errors, so that a misspelt field
+// does not silently change the file, and so is data after the object.
+func decodeFile(file string, v any) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var sc scenario
-	if err := dec.Decode(&sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%s: trailing data after the scenario object", file)
+		return fmt.Errorf("%s: trailing data after the object", file)
+	}
+	return nil
+}
+
+// loadScenario reads and checks one scenario file (see decodeFile).
+func loadScenario(file string) (*scenario, error) {
+	var sc scenario
+	if err := decodeFile(file, &sc); err != nil {
+		return nil, err
 	}
 	sc.file = file
 	if err := sc.check(); err != nil {

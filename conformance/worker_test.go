@@ -97,18 +97,9 @@ func loadWorkerScenarios(dir string) ([]*workerScenario, error) {
 	sort.Strings(files)
 	var out []*workerScenario
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
 		var sc workerScenario
-		if err := dec.Decode(&sc); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("%s: trailing data after the scenario object", f)
+		if err := decodeFile(f, &sc); err != nil {
+			return nil, err
 		}
 		sc.file = f
 		if err := sc.check(); err != nil {
@@ -499,15 +490,9 @@ func writeWorkerRecording(path string, sc *workerScenario, out workerOutcome) er
 // loadWorkerRecording reads the recording of a scenario and checks that it
 // was made from the scenario as it is now.
 func loadWorkerRecording(path string, sc *workerScenario) (workerOutcome, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return workerOutcome{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var rec workerRecording
-	if err := dec.Decode(&rec); err != nil {
-		return workerOutcome{}, fmt.Errorf("%s: %w", path, err)
+	if err := decodeFile(path, &rec); err != nil {
+		return workerOutcome{}, err
 	}
 	if rec.Scenario != sc.Name {
 		return workerOutcome{}, fmt.Errorf("%s: recording of scenario %q, want %q", path, rec.Scenario, sc.Name)
@@ -535,6 +520,7 @@ func loadWorkerRecording(path string, sc *workerScenario) (workerOutcome, error)
 		}
 		out.posts = append(out.posts, v)
 	}
+	var err error
 	if out.facts, err = recordedValue(rec.Facts); err != nil {
 		return workerOutcome{}, fmt.Errorf("%s: facts: %w", path, err)
 	}
