@@ -131,12 +131,7 @@ func (sc *workerScenario) check() error {
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf(format, args...))
 	}
-	if !kebabName.MatchString(sc.Name) {
-		bad("name %q is not kebab-case", sc.Name)
-	}
-	if strings.TrimSpace(sc.About) == "" {
-		bad("about is empty")
-	}
+	checkNameAbout(bad, sc.Name, sc.About)
 	if sc.AgentID == "" {
 		bad("agentId is empty")
 	}
@@ -192,22 +187,7 @@ func (sc *workerScenario) check() error {
 	if sc.Retries < 0 {
 		bad("negative retries")
 	}
-	for name, tool := range sc.Tools {
-		if tool.DelayMs < 0 {
-			bad("tool %q: negative delayMs", name)
-		}
-		if tool.Error != nil && tool.Result != nil {
-			bad("tool %q: both result and error", name)
-		}
-	}
-	if len(sc.Legs) == 0 {
-		bad("no legs")
-	}
-	for i, l := range sc.Legs {
-		if err := l.check(); err != nil {
-			bad("legs[%d]: %v", i, err)
-		}
-	}
+	checkToolsAndLegs(bad, sc.Tools, sc.Legs)
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -646,7 +626,7 @@ func TestWorkerScenarioChecks(t *testing.T) {
 			Legs:  []leg{{Events: []json.RawMessage{json.RawMessage(`{}`)}}},
 		}
 	}
-	for name, mutate := range map[string]func(*workerScenario){
+	checkRefused(t, base, (*workerScenario).check, map[string]func(*workerScenario){
 		"unknown kind":             func(sc *workerScenario) { sc.Kind = "worker" },
 		"no agent":                 func(sc *workerScenario) { sc.AgentID = "" },
 		"execute without input":    func(sc *workerScenario) { sc.Input = nil },
@@ -671,16 +651,7 @@ func TestWorkerScenarioChecks(t *testing.T) {
 			e := "x"
 			sc.Tools = map[string]toolSpec{"t": {Result: json.RawMessage(`1`), Error: &e}}
 		},
-	} {
-		sc := base()
-		if err := sc.check(); err != nil {
-			t.Fatalf("the base scenario is refused: %v", err)
-		}
-		mutate(&sc)
-		if err := sc.check(); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
+	})
 }
 
 // contextWithRunTimeout bounds one SDK run of one scenario.
