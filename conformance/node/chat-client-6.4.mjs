@@ -51,7 +51,6 @@
 //
 // Exit code 0 unless the job could not be run; on timeout it prints the
 // state so far on stderr and exits 2.
-
 //
 // The loop is node/chat-driver.mjs's runChat, shared with the 2.0.0
 // drivers; what is 6.4.0's here: the oracle's client, both transports in

@@ -35,7 +35,6 @@
 //
 // Exit code 0 unless the job could not be run; on timeout it prints the
 // state so far on stderr and exits 2.
-
 //
 // The loop is node/chat-driver.mjs's runChat, shared with the other drivers.
 
