@@ -85,15 +85,8 @@ func TestErrorOracleGolden(t *testing.T) {
 // TestErrorOracleFresh reruns the official SDK and checks the committed
 // golden; it skips without Node or the shared oracle, except under CI=true.
 func TestErrorOracleFresh(t *testing.T) {
-	node, nodeErr := exec.LookPath("node")
-	shared := sharedDir(t)
-	if nodeErr != nil || shared == "" {
-		msg := "needs node on PATH and " + eventOracleModule + " in ../shared (or $OCTAVUS_SHARED_DIR) to check " + errorOracleGolden
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: not skipping)")
-		}
-		t.Skip(msg)
-	}
+	shared := filepath.Dir(requireOracle(t, "checking "+errorOracleGolden+" against its recording only"))
+	node, _ := exec.LookPath("node")
 	cmd := exec.CommandContext(t.Context(), node, errorOracleScript, filepath.Join(shared, eventOracleModule))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -203,43 +202,13 @@ func TestEventOracleGolden(t *testing.T) {
 	require.Greater(t, len(cases)-kept, 300)
 }
 
-// sharedDir finds the shared directory beside the clone (CI has it at
-// $(git rev-parse --show-toplevel)/../shared), also from a git worktree
-// (beside the main clone), or at $OCTAVUS_SHARED_DIR.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("OCTAVUS_SHARED_DIR"); d != "" {
-		return d
-	}
-	var candidates []string
-	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
-		candidates = append(candidates, filepath.Join(strings.TrimSpace(string(out)), "..", "shared"))
-	}
-	if out, err := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-common-dir").Output(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "..", "shared"))
-	}
-	for _, c := range candidates {
-		if _, err := os.Stat(filepath.Join(c, eventOracleModule)); err == nil {
-			return c
-		}
-	}
-	return ""
-}
-
 // TestEventOracleFresh reruns the official SDK over the inputs and checks
 // the committed golden is what it says now. It needs Node and the shared
 // oracle: without them it skips, except under CI=true, where that fails.
 // With OCTAVUS_UPDATE_GOLDEN=1 it rewrites the golden instead.
 func TestEventOracleFresh(t *testing.T) {
-	node, nodeErr := exec.LookPath("node")
-	shared := sharedDir(t)
-	if nodeErr != nil || shared == "" {
-		msg := "needs node on PATH and " + eventOracleModule + " in ../shared (or $OCTAVUS_SHARED_DIR) to check " + eventOracleGolden
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: not skipping)")
-		}
-		t.Skip(msg)
-	}
+	shared := filepath.Dir(requireOracle(t, "checking "+eventOracleGolden+" against its recording only"))
+	node, _ := exec.LookPath("node")
 	input, err := json.Marshal(eventOracleInputs(t))
 	require.NoError(t, err)
 	cmd := exec.CommandContext(t.Context(), node, eventOracleScript, filepath.Join(shared, eventOracleModule))

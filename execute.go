@@ -61,9 +61,14 @@ func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan S
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan StreamEvent, eventBuffer)
 	x := &execution{s: s, ctx: ctx, out: out}
-	go x.run(req)
+	untrack := trackExecution(out, cancel) // ToSSEStream stops it when its writer fails
+	go func() {
+		defer untrack()
+		x.run(req)
+	}()
 	return out
 }
 
@@ -294,7 +299,7 @@ func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 			if x.s.worker == nil {
 				// A worker's caller is the server itself: nothing to sign.
 				var err error
-				if id, err = x.s.signExecution(body.ExecutionID, results); err != nil {
+				if id, err = x.s.signExecution(body.ExecutionID, results, client); err != nil {
 					x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
 					return
 				}

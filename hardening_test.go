@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -811,18 +812,8 @@ func TestTooLargeToSendIsALocal413(t *testing.T) {
 // recording is stale. The oracle is $OCTAVUS_ORACLE_DIR/server-sdk-6.4.0.mjs,
 // else ../shared/oracle/server-sdk-6.4.0.mjs.
 func TestFitResultsGoldenIsCurrent(t *testing.T) {
-	dir := os.Getenv("OCTAVUS_ORACLE_DIR")
-	if dir == "" {
-		dir = "../shared/oracle"
-	}
-	oracle := dir + "/server-sdk-6.4.0.mjs"
-	if _, err := os.Stat(oracle); err != nil {
-		t.Skipf("the 6.4.0 oracle is not at %s (set OCTAVUS_ORACLE_DIR): TestFitResultsGolden checks against the recording only", oracle)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH: TestFitResultsGolden checks against the recording only")
-	}
+	oracle := filepath.Join(requireOracle(t, "TestFitResultsGolden checks against the recording only"), "server-sdk-6.4.0.mjs")
+	node, _ := exec.LookPath("node")
 	out, err := exec.Command(node, "testdata/truncate/gen.mjs", oracle).Output()
 	require.NoError(t, err)
 	want, err := os.ReadFile("testdata/truncate/golden.json")

@@ -546,15 +546,7 @@ console.log(JSON.stringify({ schemas: srv.toolSchemas(), answers }));
 // encodes as null); zod adds integer bounds, a date-time pattern and a
 // record's propertyNames, which the Go schema leaves out.
 func TestMCPValidationOracle(t *testing.T) {
-	dir := oracleDir()
-	_, nodeErr := exec.LookPath("node")
-	if dir == "" || nodeErr != nil {
-		msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing: prCases hold its recorded answers"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: not skipping)")
-		}
-		t.Skip(msg)
-	}
+	dir := requireOracle(t, "prCases hold its recorded answers")
 	tmp := t.TempDir()
 	script := filepath.Join(tmp, "mcp.mjs")
 	require.NoError(t, os.WriteFile(script, []byte(oracleMCPScript), 0o600))

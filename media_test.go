@@ -350,15 +350,7 @@ func TestMediaOracle(t *testing.T) {
 	}
 
 	t.Run("live 6.4.0 server SDK", func(t *testing.T) {
-		dir := oracleDir()
-		_, nodeErr := exec.LookPath("node")
-		if dir == "" || nodeErr != nil {
-			msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing: checking against " + mediaGolden + " only"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg + " (CI=true: not skipping)")
-			}
-			t.Skip(msg)
-		}
+		dir := requireOracle(t, "checking against "+mediaGolden+" only")
 		live := e.runOracle(t, dir, cases)
 		if os.Getenv("OCTAVUS_UPDATE_GOLDEN") != "" {
 			b, err := json.MarshalIndent(live, "", "  ")

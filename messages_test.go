@@ -661,30 +661,6 @@ var knownMessageGaps = map[string]string{
 	"ui: createdAt legacy words": "V8's legacy date forms are not read (see parseJSDate)",
 }
 
-// oracleDir finds the official SDKs: OCTAVUS_ORACLE_DIR, or shared/oracle
-// next to the repository or one of its parents ($(git rev-parse
-// --show-toplevel)/../shared/oracle in CI).
-func oracleDir() string {
-	if d := os.Getenv("OCTAVUS_ORACLE_DIR"); d != "" {
-		if _, err := os.Stat(filepath.Join(d, "server-sdk-6.4.0.mjs")); err != nil {
-			return ""
-		}
-		return d
-	}
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		return ""
-	}
-	for i := 0; i < 4; i++ {
-		cand := filepath.Join(dir, "..", "shared", "oracle")
-		if _, err := os.Stat(filepath.Join(cand, "server-sdk-6.4.0.mjs")); err == nil {
-			return cand
-		}
-		dir = filepath.Dir(dir)
-	}
-	return ""
-}
-
 // casesPlatform serves each case as the session "case-<index>" and records
 // the body of each restore.
 type casesPlatform struct {
@@ -789,15 +765,7 @@ func TestMessagesOracle(t *testing.T) {
 	}
 
 	t.Run("live 6.4.0 server SDK", func(t *testing.T) {
-		dir := oracleDir()
-		_, nodeErr := exec.LookPath("node")
-		if dir == "" || nodeErr != nil {
-			msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing: checking against the recorded answers in " + oracleGolden + " only"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg + " (CI=true: not skipping)")
-			}
-			t.Skip(msg)
-		}
+		dir := requireOracle(t, "checking against the recorded answers in "+oracleGolden+" only")
 		live := runMessagesOracle(t, dir, srv, cases)
 		if os.Getenv("OCTAVUS_UPDATE_GOLDEN") != "" {
 			b, err := json.MarshalIndent(live, "", "  ")

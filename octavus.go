@@ -1,10 +1,14 @@
 // Package octavus is a Go server SDK for the Octavus agent platform.
 //
-// It mirrors the official TypeScript @octavus/server-sdk 2.0.0: a Go backend
-// creates and attaches to agent sessions, runs the platform's
+// It speaks the protocol of the official TypeScript @octavus/server-sdk
+// 6.4.0 (wire version 4): a Go backend creates and attaches to agent
+// sessions (or starts them with their first trigger), runs the platform's
 // tool-continuation loop with its own Go tool handlers, hands the tools it has
 // no handler for to the browser, and streams everything to the browser as
-// Server-Sent Events that the official @octavus/client-sdk understands.
+// Server-Sent Events that the official @octavus/client-sdk understands. It
+// also runs worker agents ([WorkersAPI]), workforce threads
+// ([WorkforceAPI]), ephemeral tokens ([TokensAPI]), execution logs, dynamic
+// tools and inline MCP servers with Go-typed tools.
 //
 // A typical HTTP route is three lines:
 //

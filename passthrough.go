@@ -7,14 +7,48 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/octavus-go/octavus/internal/wire"
 )
 
 // MaxRequestBody is the largest browser request body ReadRequest accepts
-// (1 MiB); a larger one is answered 413.
+// (1 MiB); a larger one is answered 413. It is ReadRequest's limit only:
+// Handler and ServeSocket, which also read the continue requests that
+// carry back the server tools' results, accept up to
+// HandlerOptions.MaxRequestBody and SocketOptions.MaxMessageSize
+// (DefaultMaxContinueBody unless set).
 const MaxRequestBody = 1 << 20
+
+// DefaultMaxContinueBody is the default body limit of Handler and
+// ServeSocket (HandlerOptions.MaxRequestBody, SocketOptions.MaxMessageSize):
+// 4 MiB, the default ClientOptions.MaxContinuationBody. A continue request
+// carries back the serverToolResults the client-tool-request handed the
+// browser, whole, plus the browser's own results; the continuation is then
+// fitted to MaxContinuationBody. With a larger MaxContinuationBody the
+// default limit is that size. A round whose server results are larger
+// still cannot be sent back: raise the limit, or keep tool results small.
+const DefaultMaxContinueBody = 4 << 20
+
+// defaultBodyReadTimeout is the default HandlerOptions.BodyReadTimeout.
+const defaultBodyReadTimeout = 30 * time.Second
+
+// continueBodyLimit is the body limit of Handler and ServeSocket for
+// client c when none is set: the larger of DefaultMaxContinueBody and c's
+// continuation budget.
+func continueBodyLimit(c *Client, set int) int {
+	if set > 0 {
+		return set
+	}
+	if c != nil && c.maxBody > DefaultMaxContinueBody {
+		return c.maxBody
+	}
+	return DefaultMaxContinueBody
+}
 
 // ReadRequest reads the passthrough body the browser posts to your route:
 // the session request of DecodeSessionRequest plus "sessionId":
@@ -26,28 +60,38 @@ const MaxRequestBody = 1 << 20
 // body that is not application/json, 413 for a body over MaxRequestBody,
 // 400 for malformed JSON or a missing or mistyped field (the message names
 // it). Answer them with WriteRequestError. It never calls the platform.
+//
+// A body that is not valid UTF-8, a "sessionId" holding a control
+// character, and a continue request that names one tool call id twice are
+// refused 400 too.
 func ReadRequest(r *http.Request) (sessionID string, req SessionRequest, err error) {
-	return readRequest(r, false)
+	return readRequest(r, false, MaxRequestBody)
 }
 
-// readRequest is ReadRequest; with optionalSession a trigger without
-// "sessionId" is read with sessionID "".
-func readRequest(r *http.Request, optionalSession bool) (sessionID string, req SessionRequest, err error) {
+// readRequest is ReadRequest with a body limit of maxBody bytes; with
+// optionalSession a trigger without "sessionId" is read with sessionID "".
+func readRequest(r *http.Request, optionalSession bool, maxBody int) (sessionID string, req SessionRequest, err error) {
 	if r.Method != http.MethodPost {
 		return "", nil, &RequestError{Status: http.StatusMethodNotAllowed, Message: "method must be POST"}
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return "", nil, &RequestError{Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBody+1))
+	data, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBody)+1))
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return "", nil, &RequestError{Status: http.StatusRequestTimeout, Message: "body was not received in time"}
+		}
 		return "", nil, badRequest("reading body: %v", err)
 	}
-	if len(data) > MaxRequestBody {
-		return "", nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: "body is larger than 1 MiB"}
+	if len(data) > maxBody {
+		return "", nil, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: "body is larger than " + sizeText(maxBody)}
 	}
 	if !json.Valid(data) {
 		return "", nil, badRequest("body is not valid JSON")
+	}
+	if !utf8.Valid(data) {
+		return "", nil, badRequest("body is not valid UTF-8")
 	}
 	o, err := wire.Decode(data)
 	if err != nil {
@@ -67,8 +111,8 @@ func readRequest(r *http.Request, optionalSession bool) (sessionID string, req S
 		return "", nil, badRequest(`"sessionId" is required and must be a string`)
 	}
 	sessionID = o.String("sessionId")
-	if sessionID == "" {
-		return "", nil, badRequest(`"sessionId" must not be empty`)
+	if err := checkSessionID(sessionID); err != nil {
+		return "", nil, err
 	}
 	req, err = sessionRequestFrom(o)
 	if err != nil {
@@ -77,13 +121,43 @@ func readRequest(r *http.Request, optionalSession bool) (sessionID string, req S
 	return sessionID, req, nil
 }
 
+// checkSessionID refuses a session id the browser sent that is empty or
+// holds a control character (a newline, a NUL, ...): no platform id has
+// one, and it would only be escaped into the request URL.
+func checkSessionID(id string) error {
+	if id == "" {
+		return badRequest(`"sessionId" must not be empty`)
+	}
+	for _, c := range id {
+		if unicode.IsControl(c) {
+			return badRequest(`"sessionId" must not contain control characters`)
+		}
+	}
+	return nil
+}
+
+// sizeText is n bytes as the limit messages say it: "1 MiB", "4 MiB", or
+// "N bytes".
+func sizeText(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.Itoa(n>>20) + " MiB"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
 // WriteRequestError answers err as JSON {"error": "..."}: with its status
-// when it is a *RequestError, 400 otherwise.
+// when it is a *RequestError, 400 otherwise. A RequestError status that is
+// not a client error (outside 400-499: zero, which net/http refuses with a
+// panic, or a 2xx that would pass the error off as a success) is answered
+// 400.
 func WriteRequestError(w http.ResponseWriter, err error) {
 	status, msg := http.StatusBadRequest, err.Error()
 	var re *RequestError
 	if errors.As(err, &re) {
 		status, msg = re.Status, re.Message
+		if status < 400 || status > 499 {
+			status = http.StatusBadRequest
+		}
 	}
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
@@ -103,8 +177,10 @@ type HandlerOptions struct {
 	Resources []Resource
 	// Authorize, when set, is called before anything is sent to the
 	// platform: check there that the signed-in user owns sessionID. A
-	// *RequestError is answered with its status and message; any other
-	// error with 403 {"error":"Forbidden"}.
+	// *RequestError is answered with its status and message (a status
+	// outside 400-499, such as a zero one, is answered 403: a refusal of
+	// the hook is never a success nor a server error); any other error
+	// with 403 {"error":"Forbidden"}.
 	Authorize func(r *http.Request, sessionID string) error
 	// Sender, when set, returns the author of a trigger: the signed-in
 	// user, stamped on the user message and returned as UIMessage.Sender.
@@ -134,18 +210,42 @@ type HandlerOptions struct {
 	MaxConcurrentTools int
 	RejectClientTools  bool
 	OnToolResults      func(ctx context.Context, results []ToolResult) error
-	// Heartbeat is SSEOptions.Heartbeat of the response stream.
-	Heartbeat time.Duration
+	// Heartbeat and WriteTimeout are the SSEOptions of the response
+	// stream.
+	Heartbeat    time.Duration
+	WriteTimeout time.Duration
+
+	// MaxRequestBody bounds the browser's request body, in bytes; a
+	// larger one is answered 413. A continue request carries back the
+	// server tools' results handed to the browser (see
+	// DefaultMaxContinueBody). Zero means the larger of
+	// DefaultMaxContinueBody (4 MiB) and the client's
+	// MaxContinuationBody.
+	MaxRequestBody int
+	// BodyReadTimeout bounds the time to read the request body (through
+	// http.ResponseController's read deadline, cleared once it is read),
+	// so that a browser trickling its body does not hold the handler when
+	// the server sets no http.Server.ReadTimeout; a body not read in time
+	// is answered 408. Zero means 30 s; negative leaves the connection's
+	// deadline alone. A ResponseWriter that does not support deadlines is
+	// read without one.
+	BodyReadTimeout time.Duration
 }
 
 // writeHookError answers the error of a HandlerOptions hook: a
 // *RequestError with its status and message, any other error with 403
 // {"error":"Forbidden"} (its text may hold details the browser must not
 // see).
+//
+// A *RequestError whose status is not a client error (outside 400-499,
+// zero included) is answered 403 with its message.
 func writeHookError(w http.ResponseWriter, err error) {
 	var re *RequestError
-	if !errors.As(err, &re) {
+	switch {
+	case !errors.As(err, &re):
 		err = &RequestError{Status: http.StatusForbidden, Message: "Forbidden"}
+	case re.Status < 400 || re.Status > 499:
+		err = &RequestError{Status: http.StatusForbidden, Message: re.Message}
 	}
 	WriteRequestError(w, err)
 }
@@ -181,6 +281,13 @@ func (o AttachOptions) withDefaults(d AttachOptions) AttachOptions {
 // goes away. With opts.Start set, a trigger without "sessionId" creates
 // its session (a deferred session, see HandlerOptions.Start).
 //
+// Unlike ReadRequest it accepts bodies up to HandlerOptions.MaxRequestBody
+// (4 MiB by default, room for the server results a continue carries back)
+// and reads the body under its own deadline (HandlerOptions.BodyReadTimeout,
+// 30 s: 408 when it passes), so that a trickling browser does not hold it
+// on a server without http.Server.ReadTimeout. A hook's *RequestError with
+// a status outside 400-499 is answered 403.
+//
 //	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
 func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 	attach := AttachOptions{
@@ -191,9 +298,11 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 		RejectClientTools:  opts.RejectClientTools,
 		OnToolResults:      opts.OnToolResults,
 	}
-	sse := SSEOptions{Heartbeat: opts.Heartbeat}
+	sse := SSEOptions{Heartbeat: opts.Heartbeat, WriteTimeout: opts.WriteTimeout}
+	maxBody := continueBodyLimit(a.c, opts.MaxRequestBody)
+	readTimeout := orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sessionID, req, err := readRequest(r, opts.Start != nil)
+		sessionID, req, err := readBody(w, r, opts.Start != nil, maxBody, readTimeout)
 		if err != nil {
 			WriteRequestError(w, err)
 			return
@@ -232,6 +341,23 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 			WriteRequestError(w, err)
 			return
 		}
-		ToSSEStream(session.Execute(r.Context(), req), sse).ServeHTTP(w, r)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		h := newSSEHandler(session.Execute(ctx, req), sse)
+		h.cancel = cancel
+		h.ServeHTTP(w, r)
 	})
+}
+
+// readBody is readRequest under a read deadline of timeout (none when it
+// is zero or the writer cannot set one), cleared once the body is read so
+// that the stream that follows is not cut.
+func readBody(w http.ResponseWriter, r *http.Request, optionalSession bool, maxBody int, timeout time.Duration) (string, SessionRequest, error) {
+	if timeout > 0 {
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(timeout)) == nil {
+			defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+		}
+	}
+	return readRequest(r, optionalSession, maxBody)
 }

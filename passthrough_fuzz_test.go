@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzReadRequest feeds ReadRequest arbitrary bodies. It must never panic,
@@ -52,6 +53,15 @@ func FuzzReadRequest(f *testing.F) {
 		}
 		if id == "" {
 			t.Fatal("accepted without a session id")
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", body)
+		}
+		if checkSessionID(id) != nil {
+			t.Fatalf("accepted session id %q", id)
+		}
+		if cr, ok := req.(ContinueRequest); ok && checkCallIDs(cr.ToolResults) != nil {
+			t.Fatalf("accepted a call id answered twice: %q", body)
 		}
 		b, err := json.Marshal(req)
 		if err != nil {

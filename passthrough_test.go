@@ -76,7 +76,7 @@ func TestHandlerRefusesWrongMethodTypeAndSize(t *testing.T) {
 	assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
 
 	rec = httptest.NewRecorder()
-	big := `{"sessionId":"s","triggerName":"t","input":{"x":"` + strings.Repeat("a", MaxRequestBody) + `"}}`
+	big := `{"sessionId":"s","triggerName":"t","input":{"x":"` + strings.Repeat("a", DefaultMaxContinueBody) + `"}}`
 	h.ServeHTTP(rec, postJSON(big))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 

@@ -389,7 +389,8 @@ func badRequest(format string, args ...any) *RequestError {
 // trigger's rollbackAfterMessageId (sent by the browser's retry()) is a
 // message id or null (see Rollback). Other keys (such as sessionId) are
 // ignored, and so is "sender": the author of a turn is set on the server
-// (TriggerRequest.Sender), never taken from the browser. Errors are
+// (TriggerRequest.Sender), never taken from the browser. A continue that
+// answers one tool call id twice is refused. Errors are
 // *RequestError (status 400) naming the field that is wrong.
 func DecodeSessionRequest(data []byte) (SessionRequest, error) {
 	o, err := wire.Decode(data)
@@ -459,6 +460,9 @@ func sessionRequestFrom(o *wire.Object) (SessionRequest, error) {
 			return nil, badRequest("%v", err)
 		}
 		req.ToolResults = append(req.ToolResults, tr)
+	}
+	if err := checkCallIDs(req.ToolResults); err != nil {
+		return nil, err
 	}
 	return req, nil
 }

@@ -105,7 +105,7 @@ func TestSignedResultsKeyMatters(t *testing.T) {
 	c1, _ := clientWith(t, f, ClientOptions{ResultSigningKey: signingKey})
 	ctr := signedRound(t, c1, f, tools)
 	c2, _ := clientWith(t, f, ClientOptions{ResultSigningKey: []byte("another key, another server.....")})
-	req := ContinueRequest{ExecutionID: ctr.ExecutionID, ToolResults: ctr.ServerToolResults}
+	req := ContinueRequest{ExecutionID: ctr.ExecutionID, ToolResults: append(ctr.ServerToolResults, ToolResult{ToolCallID: "c2", ToolName: "confirm", Result: true})}
 	assert.Error(t, c2.AgentSessions.Attach("s", AttachOptions{Tools: tools}).CheckRequest(req))
 	assert.NoError(t, c1.AgentSessions.Attach("s", AttachOptions{Tools: tools}).CheckRequest(req))
 	assert.NoError(t, c1.AgentSessions.Attach("s", AttachOptions{Tools: tools}).CheckRequest(userMessage), "triggers carry no results")

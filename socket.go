@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/octavus-go/octavus/internal/wire"
 )
@@ -59,7 +60,9 @@ type SocketConn interface {
 // next stream instead.
 //
 // A malformed message (not a JSON object, an unknown "type", a missing or
-// mistyped field, over MaxRequestBody) is answered with a validation_error
+// mistyped field, over SocketOptions.MaxMessageSize, not valid UTF-8, an
+// init "sessionId" with a control character, a continue answering one call
+// id twice) is answered with a validation_error
 // ErrorEvent and the connection goes on; nothing reaches the platform. Note
 // that the official client ends its current stream at any error event.
 //
@@ -123,6 +126,14 @@ type SocketOptions struct {
 	// no event follows the execution's last one, which would end the
 	// browser's next stream.
 	OnFinish func(ctx context.Context, s *AgentSession) error
+	// MaxMessageSize bounds one message of the browser, in bytes; a
+	// larger one is answered with a validation_error event. A continue
+	// message carries back the server tools' results handed to the
+	// browser (see DefaultMaxContinueBody). Zero means the larger of
+	// DefaultMaxContinueBody (4 MiB) and the session client's
+	// MaxContinuationBody. Bound the frames your WebSocket library reads
+	// to at least this much (coder/websocket's SetReadLimit).
+	MaxMessageSize int
 }
 
 // ServeSocketWith is ServeSocket with the hooks of opts; opts.Session is
@@ -163,6 +174,7 @@ type socketServer struct {
 	end        context.CancelCauseFunc
 	newSession func(ctx context.Context, sessionID string) (*AgentSession, error)
 	onFinish   func(ctx context.Context, s *AgentSession) error
+	maxMsg     int // SocketOptions.MaxMessageSize
 
 	session *AgentSession
 	current *socketRun // the last execution started; nil before the first
@@ -184,7 +196,7 @@ func serveSocket(ctx context.Context, conn SocketConn, s *AgentSession, opts Soc
 		ctx = context.Background()
 	}
 	ctx, end := context.WithCancelCause(ctx)
-	srv := &socketServer{conn: conn, ctx: ctx, end: end, newSession: opts.Session, onFinish: opts.OnFinish, session: s}
+	srv := &socketServer{conn: conn, ctx: ctx, end: end, newSession: opts.Session, onFinish: opts.OnFinish, maxMsg: opts.MaxMessageSize, session: s}
 	defer func() {
 		end(nil) // a Write still in progress returns
 		srv.stopCurrent()
@@ -210,7 +222,11 @@ func (srv *socketServer) loop() error {
 
 // handle acts on one message of the browser.
 func (srv *socketServer) handle(msg []byte) {
-	m, err := decodeSocketMessage(msg)
+	var c *Client
+	if srv.session != nil {
+		c = srv.session.c
+	}
+	m, err := decodeSocketMessage(msg, continueBodyLimit(c, srv.maxMsg))
 	if err != nil {
 		message := err.Error()
 		var re *RequestError
@@ -378,12 +394,15 @@ type socketMessage struct {
 // decodeSocketMessage reads one message of the socket protocol. Trigger and
 // continue messages are read by the decoder of DecodeSessionRequest. Errors
 // are *RequestError.
-func decodeSocketMessage(data []byte) (socketMessage, error) {
-	if len(data) > MaxRequestBody {
-		return socketMessage{}, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: "message is larger than 1 MiB"}
+func decodeSocketMessage(data []byte, maxSize int) (socketMessage, error) {
+	if len(data) > maxSize {
+		return socketMessage{}, &RequestError{Status: http.StatusRequestEntityTooLarge, Message: "message is larger than " + sizeText(maxSize)}
 	}
 	if !json.Valid(data) {
 		return socketMessage{}, badRequest("message is not valid JSON")
+	}
+	if !utf8.Valid(data) {
+		return socketMessage{}, badRequest("message is not valid UTF-8")
 	}
 	o, err := wire.Decode(data)
 	if err != nil {
@@ -399,8 +418,8 @@ func decodeSocketMessage(data []byte) (socketMessage, error) {
 				return socketMessage{}, badRequest(`"sessionId" is required and must be a string`)
 			}
 			id := o.String("sessionId")
-			if id == "" {
-				return socketMessage{}, badRequest(`"sessionId" must not be empty`)
+			if err := checkSessionID(id); err != nil {
+				return socketMessage{}, err
 			}
 			return socketMessage{init: true, sessionID: id}, nil
 		case "trigger", "continue":

@@ -321,7 +321,7 @@ func TestServeSocketMalformedMessages(t *testing.T) {
 		return f.client(t).AgentSessions.Attach("s", AttachOptions{}).ServeSocket(t.Context(), c)
 	})
 
-	big := `{"type":"trigger","triggerName":"user-message","input":{"x":"` + strings.Repeat("a", MaxRequestBody) + `"}}`
+	big := `{"type":"trigger","triggerName":"user-message","input":{"x":"` + strings.Repeat("a", DefaultMaxContinueBody) + `"}}`
 	cases := []struct{ msg, want string }{
 		{`not json`, "message is not valid JSON"},
 		{`{"type":"trigger"`, "message is not valid JSON"},
@@ -336,7 +336,7 @@ func TestServeSocketMalformedMessages(t *testing.T) {
 		{`{"type":"continue","toolResults":[]}`, `"executionId" is required and must be a string`},
 		{`{"type":"init"}`, `"sessionId" is required and must be a string`},
 		{`{"type":"init","sessionId":""}`, `"sessionId" must not be empty`},
-		{big, "message is larger than 1 MiB"},
+		{big, "message is larger than 4 MiB"},
 	}
 	for _, tc := range cases {
 		c.send(tc.msg)

@@ -2,8 +2,10 @@ package octavus
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -27,6 +29,16 @@ import (
 // writes it every 15 s even while events flow, it writes it only after a
 // quiet spell.
 //
+// Each write is given its own write deadline (SSEOptions.WriteTimeout,
+// through http.ResponseController), so a server's http.Server.WriteTimeout
+// does not cut a long stream after its first minutes, and a browser that
+// stops reading does not hold a write forever.
+//
+// When a write fails, the execution is cancelled (a channel of Execute;
+// any other channel is drained) even while the request's context lives
+// on, so a failed writer never keeps a platform stream and its tools
+// running for nothing. A nil channel is an empty stream: [DONE] alone.
+//
 // The handler serves one response: it consumes the channel. Pass at most
 // one SSEOptions; none means the defaults.
 func ToSSEStream(events <-chan StreamEvent, opts ...SSEOptions) http.Handler {
@@ -34,7 +46,11 @@ func ToSSEStream(events <-chan StreamEvent, opts ...SSEOptions) http.Handler {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	return sseHandler{events: events, heartbeat: orDefault(o.Heartbeat, defaultHeartbeat), ticker: newTicker}
+	return newSSEHandler(events, o)
+}
+
+func newSSEHandler(events <-chan StreamEvent, o SSEOptions) sseHandler {
+	return sseHandler{events: events, heartbeat: orDefault(o.Heartbeat, defaultHeartbeat), writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout), ticker: newTicker}
 }
 
 // SSEOptions configure ToSSEStream. The zero value works.
@@ -43,15 +59,56 @@ type SSEOptions struct {
 	// line is written to keep it open. Zero means 15 s; negative turns the
 	// heartbeat off.
 	Heartbeat time.Duration
+	// WriteTimeout bounds each write of the stream: before it, the
+	// connection's write deadline is moved to now plus WriteTimeout
+	// (http.ResponseController.SetWriteDeadline; a writer that does not
+	// support it is written without). It replaces, for this response, the
+	// http.Server.WriteTimeout that would otherwise cut the stream. Zero
+	// means 30 s; negative leaves the deadline alone.
+	WriteTimeout time.Duration
 }
 
-const defaultHeartbeat = 15 * time.Second
+const (
+	defaultHeartbeat    = 15 * time.Second
+	defaultWriteTimeout = 30 * time.Second
+)
 
 type sseHandler struct {
-	events    <-chan StreamEvent
-	heartbeat time.Duration
+	events       <-chan StreamEvent
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	// cancel, when set, cancels the execution behind events; else the
+	// one Execute registered for events is (see cancelExecution).
+	cancel func()
 	// ticker starts the heartbeat clock; tests replace it.
 	ticker func(time.Duration) (<-chan time.Time, func())
+}
+
+// executionCancels maps the channel of each running Execute to the cancel
+// func of its context, for ToSSEStream to stop an execution whose writer
+// failed.
+var executionCancels sync.Map // <-chan StreamEvent -> context.CancelFunc
+
+// trackExecution registers cancel as the way to stop the execution
+// writing to out; the func it returns unregisters it and cancels.
+func trackExecution(out chan StreamEvent, cancel context.CancelFunc) func() {
+	key := (<-chan StreamEvent)(out)
+	executionCancels.Store(key, cancel)
+	return func() {
+		executionCancels.Delete(key)
+		cancel()
+	}
+}
+
+// stop cancels the execution behind events, if it is known, and drains
+// the channel.
+func (h sseHandler) stop(events <-chan StreamEvent) {
+	if h.cancel != nil {
+		h.cancel()
+	} else if c, ok := executionCancels.Load(events); ok {
+		c.(context.CancelFunc)()
+	}
+	drain(events)
 }
 
 func newTicker(d time.Duration) (<-chan time.Time, func()) {
@@ -67,6 +124,12 @@ var (
 )
 
 func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	events := h.events
+	if events == nil {
+		closed := make(chan StreamEvent)
+		close(closed)
+		events = closed
+	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
@@ -74,13 +137,22 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Connection", "keep-alive")
 	}
 	hdr.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	deadline := func() {}
+	if h.writeTimeout > 0 {
+		deadline = func() { _ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout)) }
+		// The deadline stays on a kept-alive connection: lift it, so
+		// that it does not cut the next response on it.
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	}
+	deadline()
+	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
 
 	var buf bytes.Buffer
 	failed := false
 	write := func(b []byte) bool {
+		deadline()
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
@@ -98,21 +170,21 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var ev StreamEvent
 		var ok bool
 		select {
-		case ev, ok = <-h.events:
+		case ev, ok = <-events:
 		case <-tick:
 			if quiet && !failed && !write(ssePing) {
-				drain(h.events)
+				h.stop(events)
 				return
 			}
 			quiet = true
 			continue
 		case <-r.Context().Done():
-			drain(h.events)
+			h.stop(events)
 			return
 		}
 		if ok && r.Context().Err() != nil {
 			// The client left while this event was ready: write nothing.
-			drain(h.events)
+			h.stop(events)
 			return
 		}
 		quiet = false
@@ -137,7 +209,7 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			select {
-			case ev, ok = <-h.events:
+			case ev, ok = <-events:
 				closed = !ok
 				continue
 			default:
@@ -148,7 +220,7 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			buf.Write(sseDone)
 		}
 		if buf.Len() > 0 && !write(buf.Bytes()) {
-			drain(h.events)
+			h.stop(events)
 			return
 		}
 		if closed {

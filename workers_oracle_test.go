@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -354,15 +353,8 @@ func wireRaw(t *testing.T, events []StreamEvent) []json.RawMessage {
 }
 
 func TestWorkersAndStartAgainstOracle(t *testing.T) {
-	node, nodeErr := exec.LookPath("node")
-	dir := oracleDir()
-	if nodeErr != nil || dir == "" {
-		msg := "needs node on PATH and the 6.4.0 server SDK (../shared/oracle or $OCTAVUS_ORACLE_DIR)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: not skipping)")
-		}
-		t.Skip(msg)
-	}
+	dir := requireOracle(t, "")
+	node, _ := exec.LookPath("node")
 
 	// The official SDK first, on its own platform.
 	op := newOraclePlatform(workerScenarios)

@@ -529,15 +529,7 @@ func TestWorkforceOracle(t *testing.T) {
 		t.Fatalf("%v: regenerate it with OCTAVUS_UPDATE_GOLDEN=1 go test -run TestWorkforceOracle .", err)
 	}
 	t.Run("live 6.4.0 server SDK", func(t *testing.T) {
-		dir := oracleDir()
-		_, nodeErr := exec.LookPath("node")
-		if dir == "" || nodeErr != nil {
-			msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing: checking against " + workforceGoldenPath + " only"
-			if os.Getenv("CI") == "true" {
-				t.Fatal(msg + " (CI=true: not skipping)")
-			}
-			t.Skip(msg)
-		}
+		dir := requireOracle(t, "checking against "+workforceGoldenPath+" only")
 		in, err := json.Marshal(map[string]string{"oracle": dir, "baseUrl": p.URL})
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

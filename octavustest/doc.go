@@ -84,8 +84,10 @@
 //     tool calls, as a trigger continuation must. The legs are scripted
 //     like session turns by the agent's Script, which plays across all of
 //     the agent's executions, one turn per leg, so a scripted Failure
-//     followed by a Stream answers an SDK retry. Every finished leg ends
-//     with a usage event after finish: the script's Usage, else a zero one.
+//     followed by a Stream answers an SDK retry. The leg that ends the
+//     execution (a finish other than tool-calls or client-tool-calls) ends
+//     with a usage event after finish, as the platform sends it once per
+//     execution: the script's Usage, else a zero one.
 //   - Workforce, with per-agent keys: POST
 //     /api/v1/workforce/agents/{agentId}/threads {message, files?} (201
 //     {threadId, status}), GET .../threads/{threadId} ({threadId, status,

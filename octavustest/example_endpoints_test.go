@@ -68,7 +68,6 @@ func Example_workerAgent() {
 	// {"type":"tool-input-available","input":{"q":"go"},"toolCallId":"call_1","toolName":"lookup"}
 	// {"type":"tool-request","toolCalls":[{"args":{"q":"go"},"toolCallId":"call_1","toolName":"lookup"}]}
 	// {"type":"finish","executionId":"exec_1","finishReason":"tool-calls"}
-	// {"type":"usage","cost":{"bandwidthFee":0,"byok":false,"currency":"USD","providerFee":0,"totalFee":0},"tokens":{"inputTokens":0,"outputTokens":0,"totalTokens":0}}
 	// [DONE]
 	// {"type":"start","executionId":"exec_1","lastMessageId":"msg_1","messageId":"msg_2"}
 	// {"type":"worker-start","workerId":"worker_1","workerSlug":"titles"}

@@ -167,9 +167,10 @@ func TestOracleNewEndpoints(t *testing.T) {
 	// A failing worker: the structured error wins over the worker-result string.
 	equalJSON(t, get("generateFail"), `{"thrown":"WorkerError","message":"Overloaded","sessionId":"exec_2",
 		"details":{"errorType":"provider_error","source":"provider","code":"OVERLOADED","retryable":true,"retryAfter":30}}`)
-	// streaming.ts keeps a tool-calls finish to itself and runs the tool.
+	// streaming.ts keeps a tool-calls finish to itself and runs the tool;
+	// usage comes once, at the end of the execution.
 	equalJSON(t, get("execute"), `["start","tool-input-start","tool-input-delta","tool-input-end","tool-input-available",
-		"usage","tool-output-available","start","worker-start","worker-result","finish","usage"]`)
+		"tool-output-available","start","worker-start","worker-result","finish","usage"]`)
 	// session.ts: the id is latched once; the second trigger went to /trigger.
 	equalJSON(t, get("start"), `{"legs":[
 		["start","text-start","text-delta","text-end","tool-input-start","tool-input-delta","tool-input-end","tool-input-available",

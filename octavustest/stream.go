@@ -319,6 +319,7 @@ type streamer struct {
 	framed         bool                        // a Stream turn: start and finish are added
 	worker         bool                        // a worker execution's leg: usage follows finish
 	usage          bool                        // a usage event was written
+	finishReason   string                      // the finish event's reason, once written
 	startSessionID string                      // a deferred start: the start event's sessionId
 	logBuf         map[string]*strings.Builder // text and reasoning streamed so far, by part id, for the log
 	toolCalls      []map[string]any            // tool calls queued for the tool-request event
@@ -368,7 +369,7 @@ func (st *streamer) serve(t streamTurn) {
 	}
 	st.flushToolRequest()
 	st.flushAfterFinish()
-	if st.worker && t.framed && st.finished && !st.usage {
+	if st.worker && t.framed && st.finished && !st.usage && st.executionEnds() {
 		Usage(UsageInfo{}).run(st) // zero cost in USD, no tokens
 	}
 	if !st.omitDone {
@@ -379,6 +380,13 @@ func (st *streamer) serve(t streamTurn) {
 		st.s.closeLegLocked(st)
 	}
 	st.s.mu.Unlock()
+}
+
+// executionEnds reports whether the leg's finish ends the execution: the
+// real platform sends a worker's usage once, at the end, not after a leg
+// that waits for tool results.
+func (st *streamer) executionEnds() bool {
+	return st.finishReason != "tool-calls" && st.finishReason != "client-tool-calls"
 }
 
 func (st *streamer) runParts(parts []Part) {
@@ -418,6 +426,7 @@ func (st *streamer) emit(ev map[string]any) {
 	case "finish":
 		st.flushToolRequest()
 		st.finished = true
+		st.finishReason, _ = ev["finishReason"].(string)
 	case "usage":
 		st.usage = true
 	}

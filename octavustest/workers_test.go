@@ -39,17 +39,19 @@ func TestWorkerExecute(t *testing.T) {
 	}})
 	start := `{"type":"start","input":{"SUMMARY":"s"},"dynamicToolSchemas":[{"name":"lookup","description":"d","inputSchema":{"type":"object"}}]}`
 	events := execute(t, srv, agent, start)
+	// A leg that waits for tool results ends without usage: the platform
+	// sends it once, at the end of the execution.
 	equalJSON(t, types(events), `["start","tool-input-start","tool-input-delta","tool-input-end","tool-input-available",
-		"tool-request","finish","usage"]`)
+		"tool-request","finish"]`)
 	equalJSON(t, events[0], `{"type":"start","messageId":"msg_1","executionId":"exec_1"}`)
-	equalJSON(t, events[len(events)-2], `{"type":"finish","finishReason":"tool-calls","executionId":"exec_1"}`)
-	// Without a scripted usage, a finished leg ends with a zero one.
-	equalJSON(t, events[len(events)-1], `{"type":"usage","cost":{"currency":"USD","bandwidthFee":0,"providerFee":0,"totalFee":0,"byok":false},
-		"tokens":{"inputTokens":0,"outputTokens":0,"totalTokens":0}}`)
+	equalJSON(t, events[len(events)-1], `{"type":"finish","finishReason":"tool-calls","executionId":"exec_1"}`)
 
 	events = execute(t, srv, agent, `{"type":"continue","executionId":"exec_1","toolResults":[{"toolCallId":"c1","toolName":"lookup","result":1}]}`)
 	equalJSON(t, types(events), `["start","worker-start","worker-result","finish","usage"]`)
 	equalJSON(t, events[2], `{"type":"worker-result","workerId":"w1","output":"A title"}`)
+	// Without a scripted usage, the leg that ends the execution ends with a zero one.
+	equalJSON(t, events[len(events)-1], `{"type":"usage","cost":{"currency":"USD","bandwidthFee":0,"providerFee":0,"totalFee":0,"byok":false},
+		"tokens":{"inputTokens":0,"outputTokens":0,"totalTokens":0}}`)
 
 	// A scripted usage is the only one.
 	events = execute(t, srv, agent, `{"type":"start","input":{}}`)

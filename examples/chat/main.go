@@ -150,7 +150,10 @@ func serve(ctx context.Context, cfg config, addr string, out io.Writer, ready fu
 	// context cancelled (which cancels the execution) and return, and serve
 	// waits for them.
 	var inflight handlers
-	srv := &http.Server{Handler: inflight.wrap(a.routes()), ReadHeaderTimeout: 10 * time.Second}
+	// ReadHeaderTimeout and ReadTimeout cut off a browser that trickles
+	// its request; no WriteTimeout, which would cut the event streams
+	// (their writer sets a deadline per write itself).
+	srv := &http.Server{Handler: inflight.wrap(a.routes()), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 	defer stop()
 	err = srv.Serve(ln)

@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/octavus-go/octavus"
 	"github.com/octavus-go/octavus/octavustest"
@@ -88,7 +89,15 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newMux(client, cfg.agentID)}
+	srv := &http.Server{
+		Handler: newMux(client, cfg.agentID),
+		// A browser that trickles its headers or body is cut off (Handler
+		// also bounds the body itself: HandlerOptions.BodyReadTimeout).
+		// No WriteTimeout: it would cut the event streams, whose writer
+		// sets a deadline per write itself (SSEOptions.WriteTimeout).
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+	}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()

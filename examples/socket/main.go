@@ -107,6 +107,11 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 		// Every request's context ends with ctx: the sockets, which
 		// http.Server neither closes nor waits for, end with it.
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		// A browser that trickles its headers or body is cut off; the
+		// deadlines are lifted from a WebSocket once it is hijacked. No
+		// WriteTimeout: it would cut the event streams.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
 	}
 	go func() {
 		<-ctx.Done()
@@ -176,10 +181,10 @@ func newMux(client *octavus.Client, agentID string, sockets *tracker) *http.Serv
 			return // Accept has answered
 		}
 		defer c.CloseNow()
-		// The limit of the HTTP transport's body; ServeSocket refuses a
+		// The limit of ServeSocket (SocketOptions.MaxMessageSize); it refuses a
 		// larger message itself, but coder/websocket's default (32 KiB)
 		// would close the socket on a continue with large tool results.
-		c.SetReadLimit(octavus.MaxRequestBody + 1)
+		c.SetReadLimit(octavus.DefaultMaxContinueBody + 1)
 		err = octavus.ServeSocket(r.Context(), wsConn{c}, session)
 		// nil: the browser closed the socket. net.ErrClosed: it left
 		// while an answer was being written. A done context: shutdown.

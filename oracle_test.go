@@ -1,0 +1,54 @@
+package octavus
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// oracleDir finds the official SDKs: OCTAVUS_ORACLE_DIR, or shared/oracle
+// next to the repository or one of its parents ($(git rev-parse
+// --show-toplevel)/../shared/oracle in CI).
+func oracleDir() string {
+	if d := os.Getenv("OCTAVUS_ORACLE_DIR"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "server-sdk-6.4.0.mjs")); err != nil {
+			return ""
+		}
+		return d
+	}
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		return ""
+	}
+	for i := 0; i < 4; i++ {
+		cand := filepath.Join(dir, "..", "shared", "oracle")
+		if _, err := os.Stat(filepath.Join(cand, "server-sdk-6.4.0.mjs")); err == nil {
+			return cand
+		}
+		dir = filepath.Dir(dir)
+	}
+	return ""
+}
+
+// requireOracle returns the folder of the official 6.4.0 SDKs (oracleDir)
+// for tests that run them with node. When the folder or node is missing the
+// test is skipped with what is missing and what is still checked without
+// them (still), except under CI=true, where nothing may skip: that fails.
+func requireOracle(t *testing.T, still string) string {
+	t.Helper()
+	dir := oracleDir()
+	_, nodeErr := exec.LookPath("node")
+	if dir != "" && nodeErr == nil {
+		return dir
+	}
+	msg := "the 6.4.0 server SDK (../shared/oracle, or OCTAVUS_ORACLE_DIR) or node is missing"
+	if still != "" {
+		msg += ": " + still
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " (CI=true: not skipping)")
+	}
+	t.Skip(msg)
+	return ""
+}
