@@ -130,24 +130,7 @@ type chatSide struct {
 // driver is the chat client (chatClient20 or chatClient64).
 func runChatSide(t *testing.T, ctx context.Context, label, driver string, c chatCase, start func(*testing.T, context.Context, []string) *appServer) *chatSide {
 	t.Helper()
-	p := octavustest.NewServer(c.platform...)
-	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	script := c.script
-	if c.scriptFor != nil {
-		script = c.scriptFor(p)
-	}
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
-	env := []string{
-		"OCTAVUS_API_URL=" + p.URL,
-		"OCTAVUS_API_KEY=" + p.APIKey,
-		"OCTAVUS_AGENT_ID=" + agentID,
-	}
-	if !c.retries {
-		// The reference 2.0.0 does not retry; the cases pin its requests.
-		// 6.4.0 does (the conformance scenarios pin how); here retries are
-		// off on both sides, so that a failure reaches the browser at once.
-		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
-	}
+	p, env := startCasePlatform(t, c.platform, c.script, c.scriptFor, c.retries)
 	app := start(t, ctx, env)
 	diag := func() string {
 		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.logs(), joinLines(requestLog(p)))
@@ -164,6 +147,51 @@ func runChatSide(t *testing.T, ctx context.Context, label, driver string, c chat
 		t.Fatalf("%s: the chat's end state: %v\n%s\n%s", label, err, raw, diag())
 	}
 	return &chatSide{label: label, out: out, raw: raw, view: v, triggers: triggers, platform: p, app: app}
+}
+
+// startCasePlatform starts a fresh octavustest platform (with options
+// opts) for one run of a case: its agent plays script, or what scriptFor
+// makes for this platform when it is set. It returns the platform and the
+// environment that points an app server at it. Unless retries, the app
+// server's retries are off: the reference 2.0.0 does not retry, and the
+// cases pin its requests; 6.4.0 does (the conformance scenarios pin how);
+// here retries are off on both sides, so that a failure reaches the
+// browser at once.
+func startCasePlatform(t *testing.T, opts []octavustest.Option, script []octavustest.Turn,
+	scriptFor func(*octavustest.Server) []octavustest.Turn, retries bool,
+) (*octavustest.Server, []string) {
+	t.Helper()
+	p := octavustest.NewServer(opts...)
+	t.Cleanup(p.Close) // after the app server's cleanup, registered later
+	if scriptFor != nil {
+		script = scriptFor(p)
+	}
+	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
+	env := []string{
+		"OCTAVUS_API_URL=" + p.URL,
+		"OCTAVUS_API_KEY=" + p.APIKey,
+		"OCTAVUS_AGENT_ID=" + agentID,
+	}
+	if !retries {
+		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
+	}
+	return p, env
+}
+
+// abortedProblems lists where the trigger POSTs a platform received differ
+// from aborted: how many there are, and whether the app server went away
+// before each was answered.
+func abortedProblems(triggers []octavustest.Request, aborted []bool) []string {
+	if len(triggers) != len(aborted) {
+		return []string{fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(aborted))}
+	}
+	var problems []string
+	for i, r := range triggers {
+		if r.Aborted != aborted[i] {
+			problems = append(problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the app server = %v, want %v", i+1, r.Seq, r.Aborted, aborted[i]))
+		}
+	}
+	return problems
 }
 
 // checkChatSides checks both runs of c against what c expects and against
@@ -195,15 +223,8 @@ func checkChatSides(t *testing.T, c chatCase, gosdk, ref *chatSide) {
 		if side == gosdk {
 			aborted = abortedGo
 		}
-		if len(side.triggers) != len(aborted) {
-			problems = append(problems, fmt.Sprintf("%s: the platform got %d trigger POSTs, want %d", side.label, len(side.triggers), len(aborted)))
-			continue
-		}
-		for i, r := range side.triggers {
-			if r.Aborted != aborted[i] {
-				problems = append(problems, fmt.Sprintf("%s: trigger POST %d (#%d): aborted by the app server = %v, want %v",
-					side.label, i+1, r.Seq, r.Aborted, aborted[i]))
-			}
+		for _, p := range abortedProblems(side.triggers, aborted) {
+			problems = append(problems, side.label+": "+p)
 		}
 	}
 	goBodies, refBodies := triggerBodyValues(gosdk.triggers), triggerBodyValues(ref.triggers)

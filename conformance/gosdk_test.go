@@ -76,21 +76,7 @@ func (w *captureWriter) bytes() []byte {
 func runGo(t *testing.T, sc *scenario) run {
 	t.Helper()
 	p := newPlatform(t, sc.Legs)
-
-	// Retries are off unless the scenario asks for them: 2.0.0 does not
-	// retry, and the 6.4.0 oracle runs with the same count.
-	retries := -1
-	if sc.Retries > 0 {
-		retries = sc.Retries
-	}
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL(), APIKey: apiKey, MaxRetries: retries})
-	if err != nil {
-		t.Fatalf("octavus.NewClient: %v", err)
-	}
-	tools := octavus.ToolHandlers{}
-	for name, spec := range sc.Tools {
-		tools[name] = goTool(spec)
-	}
+	client, tools := goClient(t, p.URL(), sc.Retries, sc.Tools)
 	session := client.AgentSessions.Attach(sessionID, octavus.AttachOptions{
 		Tools:             tools,
 		RejectClientTools: sc.RejectClientTools,
@@ -106,13 +92,50 @@ func runGo(t *testing.T, sc *scenario) run {
 		req = withSender(t, req, sc.Sender)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	ctx, cancel := contextWithRunTimeout(t)
 	defer cancel()
+	sse := goSSE(t, ctx, p.requestLog, session.Execute(ctx, req))
+	if ctx.Err() != nil {
+		t.Fatalf("octavus-go did not finish within %v\nSSE so far:\n%s\nplatform log:\n%s",
+			runTimeout, indentRaw(sse), joinLines(p.requestLog()))
+	}
+	return run{
+		sse:    sse,
+		bodies: p.triggerBodies(),
+		log:    p.requestLog(),
+	}
+}
+
+// goClient makes the octavus-go client of a run against the platform at
+// baseURL, and the handlers of the scenario's server tools. Retries are
+// off unless the scenario asks for them: 2.0.0 does not retry, and the
+// 6.4.0 oracle runs with the same count.
+func goClient(t *testing.T, baseURL string, scenarioRetries int, specs map[string]toolSpec) (*octavus.Client, octavus.ToolHandlers) {
+	t.Helper()
+	retries := -1
+	if scenarioRetries > 0 {
+		retries = scenarioRetries
+	}
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: baseURL, APIKey: apiKey, MaxRetries: retries})
+	if err != nil {
+		t.Fatalf("octavus.NewClient: %v", err)
+	}
+	tools := octavus.ToolHandlers{}
+	for name, spec := range specs {
+		tools[name] = goTool(spec)
+	}
+	return client, tools
+}
+
+// goSSE writes the events through octavus-go's SSE writer, as an app's
+// handler does, and returns the bytes. requestLog is the platform's, for
+// the report when the writer does not finish.
+func goSSE(t *testing.T, ctx context.Context, requestLog func() []string, events <-chan octavus.StreamEvent) []byte {
+	t.Helper()
 	w := &captureWriter{header: http.Header{}}
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		events := session.Execute(ctx, req)
 		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/octavus", nil)
 		octavus.ToSSEStream(events).ServeHTTP(w, r)
 	}()
@@ -120,17 +143,9 @@ func runGo(t *testing.T, sc *scenario) run {
 	case <-finished:
 	case <-time.After(runTimeout + 5*time.Second):
 		t.Fatalf("octavus-go did not finish within %v, even after its context was cancelled\nSSE so far:\n%s\nplatform log:\n%s",
-			runTimeout, indentRaw(w.bytes()), joinLines(p.requestLog()))
+			runTimeout, indentRaw(w.bytes()), joinLines(requestLog()))
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("octavus-go did not finish within %v\nSSE so far:\n%s\nplatform log:\n%s",
-			runTimeout, indentRaw(w.bytes()), joinLines(p.requestLog()))
-	}
-	return run{
-		sse:    w.bytes(),
-		bodies: p.triggerBodies(),
-		log:    p.requestLog(),
-	}
+	return w.bytes()
 }
 
 // withSender sets the scenario's sender on a trigger request, as an app

@@ -26,52 +26,89 @@ const (
 	chunkPause = 15 * time.Millisecond
 )
 
-// platform is a scripted Octavus platform: it answers the POSTs to /trigger
-// with the scenario's legs, in order, and records what it was sent.
-type platform struct {
+// legServer is what both scripted platforms (platform, workerPlatform) are
+// made of: a test server that answers the SDK's requests with a scenario's
+// legs, in order, and keeps a request log for failure reports.
+type legServer struct {
 	srv  *httptest.Server
 	legs []leg
 
-	mu     sync.Mutex
-	next   int      // index of the next leg to serve
-	bodies [][]byte // raw bodies of the POSTs to /trigger, in order
-	log    []string // one line per request, for failure reports
+	mu   sync.Mutex // guards next and log, and what the embedding platform records
+	next int        // index of the next leg to serve
+	log  []string   // one line per request, for failure reports
+}
+
+// start starts the server with handler h; it is closed when the test ends.
+func (s *legServer) start(t *testing.T, legs []leg, h http.HandlerFunc) {
+	t.Helper()
+	s.legs = legs
+	s.srv = httptest.NewServer(h)
+	t.Cleanup(func() {
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// URL is the platform's base URL.
+func (s *legServer) URL() string { return s.srv.URL }
+
+// requestLog returns a copy of the request log.
+func (s *legServer) requestLog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+func (s *legServer) logf(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, fmt.Sprintf(format, args...))
+}
+
+// serveNextLeg answers a POST whose path the platform accepts: 401 without
+// the API key, else the next leg (500 when there is none left).
+func (s *legServer) serveNextLeg(w http.ResponseWriter, r *http.Request, body []byte) {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+apiKey {
+		s.logf("POST %s (Authorization %q) -> 401", r.URL.Path, got)
+		writeJSONError(w, http.StatusUnauthorized, "Invalid API key")
+		return
+	}
+
+	s.mu.Lock()
+	i := s.next
+	s.next++
+	s.mu.Unlock()
+	if i >= len(s.legs) {
+		s.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
+		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
+		return
+	}
+	s.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
+	serveLeg(w, s.legs[i])
+}
+
+// platform is a scripted Octavus platform: it answers the POSTs to /trigger
+// with the scenario's legs, in order, and records what it was sent.
+type platform struct {
+	legServer
+
+	bodies [][]byte // raw bodies of the POSTs to /trigger, in order; guarded by mu
 }
 
 // newPlatform starts a fresh scripted platform; it is closed when the test
 // ends.
 func newPlatform(t *testing.T, legs []leg) *platform {
 	t.Helper()
-	p := &platform{legs: legs}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
-	t.Cleanup(func() {
-		p.srv.CloseClientConnections()
-		p.srv.Close()
-	})
+	p := &platform{}
+	p.start(t, legs, p.serveHTTP)
 	return p
 }
-
-// URL is the platform's base URL.
-func (p *platform) URL() string { return p.srv.URL }
 
 // triggerBodies returns a copy of the recorded /trigger bodies.
 func (p *platform) triggerBodies() [][]byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([][]byte(nil), p.bodies...)
-}
-
-// requestLog returns a copy of the request log.
-func (p *platform) requestLog() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.log...)
-}
-
-func (p *platform) logf(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.log = append(p.log, fmt.Sprintf(format, args...))
 }
 
 func writeJSONError(w http.ResponseWriter, status int, message string) {
@@ -103,23 +140,7 @@ func (p *platform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p.bodies = append(p.bodies, body)
 	p.mu.Unlock()
 
-	if got := r.Header.Get("Authorization"); got != "Bearer "+apiKey {
-		p.logf("POST %s (Authorization %q) -> 401", r.URL.Path, got)
-		writeJSONError(w, http.StatusUnauthorized, "Invalid API key")
-		return
-	}
-
-	p.mu.Lock()
-	i := p.next
-	p.next++
-	p.mu.Unlock()
-	if i >= len(p.legs) {
-		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
-		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
-		return
-	}
-	p.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
-	serveLeg(w, p.legs[i])
+	p.serveNextLeg(w, r, body)
 }
 
 // logBody shortens a body for the request log: the size scenarios post

@@ -74,15 +74,9 @@ func inputsDigest(sc *scenario) string {
 // loadRecording reads the recording of a scenario and checks that it was
 // made from the scenario as it is now.
 func loadRecording(path string, sc *scenario) (outcome, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return outcome{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var rec recording
-	if err := dec.Decode(&rec); err != nil {
-		return outcome{}, fmt.Errorf("%s: %w", path, err)
+	if err := decodeFile(path, &rec); err != nil {
+		return outcome{}, err
 	}
 	want := strings.TrimSuffix(filepath.Base(path), ".json")
 	if rec.Scenario != want {

@@ -121,21 +121,30 @@ func loadScenarios(dir string) ([]*scenario, error) {
 	return out, nil
 }
 
-// loadScenario reads and checks one scenario file. Unknown keys are errors,
-// so that a misspelt field does not silently change a scenario.
-func loadScenario(file string) (*scenario, error) {
+// decodeFile decodes the one JSON object of file (a scenario or a
+// recording) into v. Unknown keys are errors, so that a misspelt field
+// does not silently change the file, and so is data after the object.
+func decodeFile(file string, v any) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var sc scenario
-	if err := dec.Decode(&sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%s: trailing data after the scenario object", file)
+		return fmt.Errorf("%s: trailing data after the object", file)
+	}
+	return nil
+}
+
+// loadScenario reads and checks one scenario file (see decodeFile).
+func loadScenario(file string) (*scenario, error) {
+	var sc scenario
+	if err := decodeFile(file, &sc); err != nil {
+		return nil, err
 	}
 	sc.file = file
 	if err := sc.check(); err != nil {
@@ -283,12 +292,7 @@ func (sc *scenario) check() error {
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf(format, args...))
 	}
-	if !kebabName.MatchString(sc.Name) {
-		bad("name %q is not kebab-case", sc.Name)
-	}
-	if strings.TrimSpace(sc.About) == "" {
-		bad("about is empty")
-	}
+	checkNameAbout(bad, sc.Name, sc.About)
 	var req struct {
 		Type string `json:"type"`
 	}
@@ -335,22 +339,7 @@ func (sc *scenario) check() error {
 			bad("dynamicTools[%d].handler: both result and error", i)
 		}
 	}
-	for name, tool := range sc.Tools {
-		if tool.DelayMs < 0 {
-			bad("tool %q: negative delayMs", name)
-		}
-		if tool.Error != nil && tool.Result != nil {
-			bad("tool %q: both result and error", name)
-		}
-	}
-	if len(sc.Legs) == 0 {
-		bad("no legs")
-	}
-	for i, l := range sc.Legs {
-		if err := l.check(); err != nil {
-			bad("legs[%d]: %v", i, err)
-		}
-	}
+	checkToolsAndLegs(bad, sc.Tools, sc.Legs)
 	if d := sc.Divergence; d != nil {
 		if strings.TrimSpace(d.Why) == "" {
 			bad("divergence.why is empty")
@@ -363,6 +352,38 @@ func (sc *scenario) check() error {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// checkNameAbout reports (through bad) what is wrong with a scenario's
+// name and about, the same in both kinds of scenario.
+func checkNameAbout(bad func(format string, args ...any), name, about string) {
+	if !kebabName.MatchString(name) {
+		bad("name %q is not kebab-case", name)
+	}
+	if strings.TrimSpace(about) == "" {
+		bad("about is empty")
+	}
+}
+
+// checkToolsAndLegs reports (through bad) what is wrong with a scenario's
+// server tools and legs, the same in both kinds of scenario.
+func checkToolsAndLegs(bad func(format string, args ...any), tools map[string]toolSpec, legs []leg) {
+	for name, tool := range tools {
+		if tool.DelayMs < 0 {
+			bad("tool %q: negative delayMs", name)
+		}
+		if tool.Error != nil && tool.Result != nil {
+			bad("tool %q: both result and error", name)
+		}
+	}
+	if len(legs) == 0 {
+		bad("no legs")
+	}
+	for i, l := range legs {
+		if err := l.check(); err != nil {
+			bad("legs[%d]: %v", i, err)
+		}
+	}
 }
 
 // check reports what makes a leg unusable.
@@ -501,7 +522,7 @@ func TestScenarioChecks(t *testing.T) {
 		}
 	}
 	yes := true
-	for name, mutate := range map[string]func(*scenario){
+	checkRefused(t, base, (*scenario).check, map[string]func(*scenario){
 		"unknown version":   func(sc *scenario) { sc.Versions = []string{"3.0.0"} },
 		"empty versions":    func(sc *scenario) { sc.Versions = []string{} },
 		"version twice":     func(sc *scenario) { sc.Versions = []string{version64, version64} },
@@ -517,13 +538,20 @@ func TestScenarioChecks(t *testing.T) {
 		"drop with status":   func(sc *scenario) { sc.Legs = []leg{{Drop: true, Status: 500}} },
 		"cut without events": func(sc *scenario) { sc.Legs = []leg{{Cut: true, SSE: new(string)}} },
 		"cut with done":      func(sc *scenario) { sc.Legs[0].Cut = true; sc.Legs[0].Done = &yes },
-	} {
+	})
+}
+
+// checkRefused checks that the scenario base() passes check, and that
+// each of mutations, applied to base(), makes check fail.
+func checkRefused[S any](t *testing.T, base func() S, check func(*S) error, mutations map[string]func(*S)) {
+	t.Helper()
+	for name, mutate := range mutations {
 		sc := base()
-		if err := sc.check(); err != nil {
+		if err := check(&sc); err != nil {
 			t.Fatalf("the base scenario is refused: %v", err)
 		}
 		mutate(&sc)
-		if err := sc.check(); err == nil {
+		if err := check(&sc); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

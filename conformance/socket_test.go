@@ -216,22 +216,7 @@ func runSocketCase(t *testing.T, ctx context.Context, driver, transport string, 
 // want and aborted are what this side must reach (c's, or its Go ones).
 func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, c socketCase, want view, aborted []bool, srv socketServer) *socketSide {
 	t.Helper()
-	p := octavustest.NewServer(c.platform...)
-	t.Cleanup(p.Close) // after the app server's cleanup, registered later
-	script := c.script
-	if c.scriptFor != nil {
-		script = c.scriptFor(p)
-	}
-	agentID := p.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: script})
-	env := []string{
-		"OCTAVUS_API_URL=" + p.URL,
-		"OCTAVUS_API_KEY=" + p.APIKey,
-		"OCTAVUS_AGENT_ID=" + agentID,
-	}
-	if !c.retries {
-		// A failure reaches the browser at once (as in TestClientChat).
-		env = append(env, "OCTAVUS_MAX_RETRIES=-1")
-	}
+	p, env := startCasePlatform(t, c.platform, c.script, c.scriptFor, c.retries)
 	app := srv.start(t, ctx, env)
 	diag := func() string {
 		return fmt.Sprintf("%s\n%splatform requests:\n%s", srv.label, app.logs(), joinLines(requestLog(p)))
@@ -275,15 +260,7 @@ func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, 
 		side.problems = append(side.problems, "the chat does not end as expected:\n"+pathDiff("expected", want, "socket chat", got))
 	}
 	side.view = got
-	if len(triggers) != len(aborted) {
-		side.problems = append(side.problems, fmt.Sprintf("the platform got %d trigger POSTs, want %d", len(triggers), len(aborted)))
-	} else {
-		for i, r := range triggers {
-			if r.Aborted != aborted[i] {
-				side.problems = append(side.problems, fmt.Sprintf("trigger POST %d (#%d): aborted by the app server = %v, want %v", i+1, r.Seq, r.Aborted, aborted[i]))
-			}
-		}
-	}
+	side.problems = append(side.problems, abortedProblems(triggers, aborted)...)
 	var sent []string
 	for _, m := range out.Sent {
 		sent = append(sent, fmt.Sprint(m["type"]))

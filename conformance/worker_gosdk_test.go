@@ -2,14 +2,10 @@ package conformance
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	octavus "github.com/octavus-go/octavus"
 )
@@ -20,18 +16,7 @@ import (
 func runGoWorker(t *testing.T, sc *workerScenario) workerRun {
 	t.Helper()
 	p := newWorkerPlatform(t, sc.Legs)
-	retries := -1 // off unless the scenario asks, as on the oracle's side
-	if sc.Retries > 0 {
-		retries = sc.Retries
-	}
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.srv.URL, APIKey: apiKey, MaxRetries: retries})
-	if err != nil {
-		t.Fatalf("octavus.NewClient: %v", err)
-	}
-	tools := octavus.ToolHandlers{}
-	for name, spec := range sc.Tools {
-		tools[name] = goTool(spec)
-	}
+	client, tools := goClient(t, p.URL(), sc.Retries, sc.Tools)
 	opts := octavus.WorkerOptions{Tools: tools}
 	if sc.DynamicToolSchemas != nil {
 		if err := json.Unmarshal(sc.DynamicToolSchemas, &opts.DynamicToolSchemas); err != nil {
@@ -46,13 +31,13 @@ func runGoWorker(t *testing.T, sc *workerScenario) workerRun {
 	facts := map[string]any{}
 	switch sc.Kind {
 	case kindWorkerExecute:
-		r.streams = append(r.streams, goSSE(t, ctx, p, client.Workers.Execute(ctx, sc.AgentID, input, opts)))
+		r.streams = append(r.streams, goSSE(t, ctx, p.requestLog, client.Workers.Execute(ctx, sc.AgentID, input, opts)))
 	case kindWorkerContinue:
 		var results []octavus.ToolResult
 		if err := json.Unmarshal(sc.ToolResults, &results); err != nil {
 			t.Fatalf("decoding toolResults: %v", err)
 		}
-		r.streams = append(r.streams, goSSE(t, ctx, p, client.Workers.Continue(ctx, sc.AgentID, sc.ExecutionID, results, opts)))
+		r.streams = append(r.streams, goSSE(t, ctx, p.requestLog, client.Workers.Continue(ctx, sc.AgentID, sc.ExecutionID, results, opts)))
 	case kindWorkerGenerate:
 		res, err := client.Workers.Generate(ctx, sc.AgentID, input, opts)
 		facts["generate"] = generateFacts(t, res, err)
@@ -76,7 +61,7 @@ func runGoWorker(t *testing.T, sc *workerScenario) workerRun {
 			if err != nil {
 				t.Fatalf("requests[%d]: octavus.DecodeSessionRequest(%s): %v", i, raw, err)
 			}
-			r.streams = append(r.streams, goSSE(t, ctx, p, session.Execute(ctx, req)))
+			r.streams = append(r.streams, goSSE(t, ctx, p.requestLog, session.Execute(ctx, req)))
 			if id := session.SessionID(); id != "" {
 				ids = append(ids, id)
 			} else {
@@ -112,26 +97,6 @@ func decodeInput(t *testing.T, raw json.RawMessage) map[string]any {
 		t.Fatalf("decoding input %s: %v", raw, err)
 	}
 	return m
-}
-
-// goSSE writes the events through octavus-go's SSE writer, as an app's
-// handler does, and returns the bytes.
-func goSSE(t *testing.T, ctx context.Context, p *workerPlatform, events <-chan octavus.StreamEvent) []byte {
-	t.Helper()
-	w := &captureWriter{header: http.Header{}}
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/octavus", nil)
-		octavus.ToSSEStream(events).ServeHTTP(w, r)
-	}()
-	select {
-	case <-finished:
-	case <-time.After(runTimeout + 5*time.Second):
-		t.Fatalf("octavus-go did not finish within %v, even after its context was cancelled\nSSE so far:\n%s\nplatform log:\n%s",
-			runTimeout, indentRaw(w.bytes()), joinLines(p.requestLog()))
-	}
-	return w.bytes()
 }
 
 // generateFacts renders Generate's outcome in the form run-worker.mjs

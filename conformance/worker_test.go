@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -99,18 +97,9 @@ func loadWorkerScenarios(dir string) ([]*workerScenario, error) {
 	sort.Strings(files)
 	var out []*workerScenario
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
 		var sc workerScenario
-		if err := dec.Decode(&sc); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("%s: trailing data after the scenario object", f)
+		if err := decodeFile(f, &sc); err != nil {
+			return nil, err
 		}
 		sc.file = f
 		if err := sc.check(); err != nil {
@@ -142,12 +131,7 @@ func (sc *workerScenario) check() error {
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf(format, args...))
 	}
-	if !kebabName.MatchString(sc.Name) {
-		bad("name %q is not kebab-case", sc.Name)
-	}
-	if strings.TrimSpace(sc.About) == "" {
-		bad("about is empty")
-	}
+	checkNameAbout(bad, sc.Name, sc.About)
 	if sc.AgentID == "" {
 		bad("agentId is empty")
 	}
@@ -203,22 +187,7 @@ func (sc *workerScenario) check() error {
 	if sc.Retries < 0 {
 		bad("negative retries")
 	}
-	for name, tool := range sc.Tools {
-		if tool.DelayMs < 0 {
-			bad("tool %q: negative delayMs", name)
-		}
-		if tool.Error != nil && tool.Result != nil {
-			bad("tool %q: both result and error", name)
-		}
-	}
-	if len(sc.Legs) == 0 {
-		bad("no legs")
-	}
-	for i, l := range sc.Legs {
-		if err := l.check(); err != nil {
-			bad("legs[%d]: %v", i, err)
-		}
-	}
+	checkToolsAndLegs(bad, sc.Tools, sc.Legs)
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -247,13 +216,9 @@ type post struct {
 // next leg, and records every request whatever its path, so that a wrong
 // path shows up as a difference.
 type workerPlatform struct {
-	srv  *httptest.Server
-	legs []leg
+	legServer
 
-	mu    sync.Mutex
-	next  int
-	posts []post
-	log   []string
+	posts []post // guarded by mu
 }
 
 // workerPaths are the paths the scripted platform answers.
@@ -263,31 +228,15 @@ var workerPaths = regexp.MustCompile(`^/api/(agents/[^/]+/execute|agent-sessions
 // ends.
 func newWorkerPlatform(t *testing.T, legs []leg) *workerPlatform {
 	t.Helper()
-	p := &workerPlatform{legs: legs}
-	p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
-	t.Cleanup(func() {
-		p.srv.CloseClientConnections()
-		p.srv.Close()
-	})
+	p := &workerPlatform{}
+	p.start(t, legs, p.serveHTTP)
 	return p
-}
-
-func (p *workerPlatform) logf(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.log = append(p.log, fmt.Sprintf(format, args...))
 }
 
 func (p *workerPlatform) requests() []post {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]post(nil), p.posts...)
-}
-
-func (p *workerPlatform) requestLog() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.log...)
 }
 
 func (p *workerPlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -305,22 +254,7 @@ func (p *workerPlatform) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not found")
 		return
 	}
-	if got := r.Header.Get("Authorization"); got != "Bearer "+apiKey {
-		p.logf("POST %s (Authorization %q) -> 401", r.URL.Path, got)
-		writeJSONError(w, http.StatusUnauthorized, "Invalid API key")
-		return
-	}
-	p.mu.Lock()
-	i := p.next
-	p.next++
-	p.mu.Unlock()
-	if i >= len(p.legs) {
-		p.logf("POST %s %s -> 500 (no leg %d)", r.URL.Path, logBody(body), i)
-		writeJSONError(w, http.StatusInternalServerError, "unexpected request")
-		return
-	}
-	p.logf("POST %s %s -> leg %d", r.URL.Path, logBody(body), i)
-	serveLeg(w, p.legs[i])
+	p.serveNextLeg(w, r, body)
 }
 
 // workerRun is what one SDK did in one worker scenario.
@@ -425,7 +359,7 @@ func runNodeWorker(t *testing.T, sc *workerScenario, sdk string) workerRun {
 		tools = map[string]toolSpec{}
 	}
 	job, err := json.Marshal(workerNodeJob{
-		SDK: sdk, BaseURL: p.srv.URL, APIKey: apiKey, MaxRetries: sc.Retries,
+		SDK: sdk, BaseURL: p.URL(), APIKey: apiKey, MaxRetries: sc.Retries,
 		Kind: sc.Kind, AgentID: sc.AgentID, Input: sc.Input,
 		ExecutionID: sc.ExecutionID, ToolResults: sc.ToolResults, DynamicToolSchemas: sc.DynamicToolSchemas,
 		IdempotencyKey: sc.IdempotencyKey, Requests: sc.Requests, Tools: tools,
@@ -536,15 +470,9 @@ func writeWorkerRecording(path string, sc *workerScenario, out workerOutcome) er
 // loadWorkerRecording reads the recording of a scenario and checks that it
 // was made from the scenario as it is now.
 func loadWorkerRecording(path string, sc *workerScenario) (workerOutcome, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return workerOutcome{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var rec workerRecording
-	if err := dec.Decode(&rec); err != nil {
-		return workerOutcome{}, fmt.Errorf("%s: %w", path, err)
+	if err := decodeFile(path, &rec); err != nil {
+		return workerOutcome{}, err
 	}
 	if rec.Scenario != sc.Name {
 		return workerOutcome{}, fmt.Errorf("%s: recording of scenario %q, want %q", path, rec.Scenario, sc.Name)
@@ -572,6 +500,7 @@ func loadWorkerRecording(path string, sc *workerScenario) (workerOutcome, error)
 		}
 		out.posts = append(out.posts, v)
 	}
+	var err error
 	if out.facts, err = recordedValue(rec.Facts); err != nil {
 		return workerOutcome{}, fmt.Errorf("%s: facts: %w", path, err)
 	}
@@ -697,7 +626,7 @@ func TestWorkerScenarioChecks(t *testing.T) {
 			Legs:  []leg{{Events: []json.RawMessage{json.RawMessage(`{}`)}}},
 		}
 	}
-	for name, mutate := range map[string]func(*workerScenario){
+	checkRefused(t, base, (*workerScenario).check, map[string]func(*workerScenario){
 		"unknown kind":             func(sc *workerScenario) { sc.Kind = "worker" },
 		"no agent":                 func(sc *workerScenario) { sc.AgentID = "" },
 		"execute without input":    func(sc *workerScenario) { sc.Input = nil },
@@ -722,16 +651,7 @@ func TestWorkerScenarioChecks(t *testing.T) {
 			e := "x"
 			sc.Tools = map[string]toolSpec{"t": {Result: json.RawMessage(`1`), Error: &e}}
 		},
-	} {
-		sc := base()
-		if err := sc.check(); err != nil {
-			t.Fatalf("the base scenario is refused: %v", err)
-		}
-		mutate(&sc)
-		if err := sc.check(); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
+	})
 }
 
 // contextWithRunTimeout bounds one SDK run of one scenario.

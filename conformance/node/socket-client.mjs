@@ -35,51 +35,14 @@
 //
 // Exit code 0 unless the job could not be run; on timeout it prints the
 // state so far on stderr and exits 2.
+//
+// The loop is node/chat-driver.mjs's runChat, shared with the other drivers.
 
-import readline from 'node:readline';
-import WebSocket from 'ws';
 import { OctavusChat, createSocketTransport, OctavusError } from '@octavus/client-sdk';
+import { runChat, runMain, socketTransport, stdinJob } from './chat-driver.mjs';
 
-// The lines of stdin: the job first, then (with holdOpen) the go-ahead to
-// close the socket.
-const stdinLines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-
-async function readJob() {
-  const { value, done } = await stdinLines.next();
-  if (done) {
-    throw new Error('no job on stdin');
-  }
-  return JSON.parse(value);
-}
-
-// holdOpen, when the job asks for it, says "settled" on stdout and waits for
-// a line (or the end) of stdin before the socket is closed: the test first
-// waits until the platform has answered every request, so that closing the
-// socket cannot cancel an answer still being read (the end of a stream after
-// its finish event).
-async function holdOpen(job) {
-  if (job.holdOpen) {
-    process.stdout.write('settled\n');
-    await stdinLines.next();
-  }
-}
-
-function serializeError(err) {
-  if (err === null || err === undefined) {
-    return null;
-  }
-  if (OctavusError.isInstance(err)) {
-    return err.toJSON();
-  }
-  return { name: err.name, message: err.message };
-}
-
-function clone(value) {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}
-
-async function main() {
-  const job = await readJob();
+runMain('socket-client', async () => {
+  const { job, holdOpen } = await stdinJob();
   const out = {
     status: null,
     error: null,
@@ -94,21 +57,6 @@ async function main() {
     connectionStates: [],
   };
 
-  let chat = null;
-  const snapshot = () => ({
-    ...out,
-    status: chat?.status ?? null,
-    error: serializeError(chat?.error),
-    messages: clone(chat?.messages ?? []),
-  });
-
-  const timer = setTimeout(() => {
-    process.stderr.write(`socket-client: timed out after ${job.timeoutMs} ms; state: ${JSON.stringify(snapshot())}\n`);
-    process.exit(2);
-  }, job.timeoutMs ?? 20000);
-
-  let sock = null; // the open WebSocket, to wait for its close at the end
-
   // A known race of the client SDK's socket transport: OctavusChat runs an
   // automatic client tool as soon as client-tool-request arrives, and when
   // the handler resolves before the finish {client-tool-calls} that follows
@@ -120,141 +68,31 @@ async function main() {
   // for the end of the stream that asked for it (see conformance/README.md).
   let toolRequestEnded = Promise.resolve(); // the end of the stream of the last client-tool-request
   let endToolRequest = null;
-  const transport = createSocketTransport({
-    // The docs' native WebSocket connect, with `ws` as the WebSocket. Its
-    // send is wrapped to record the traffic.
-    connect: () =>
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(job.url);
-        ws.onopen = () => {
-          const send = ws.send.bind(ws);
-          ws.send = (data) => {
-            const msg = JSON.parse(data);
-            out.sent.push(msg);
-            if (msg.type === 'trigger' || msg.type === 'continue') {
-              out.requests.push(msg);
-            }
-            send(data);
-          };
-          sock = ws;
-          resolve(ws);
-        };
-        ws.onerror = (e) => reject(new Error(`WebSocket connection failed: ${e.message}`));
-      }),
-    onMessage: (data) => {
-      out.received.push(clone(data));
-      if (data.type === 'client-tool-request') {
-        toolRequestEnded = new Promise((resolve) => (endToolRequest = resolve));
-      } else if ((data.type === 'finish' || data.type === 'error') && endToolRequest !== null) {
-        endToolRequest();
-        endToolRequest = null;
-      }
-    },
-  });
-  transport.onConnectionStateChange((state) => out.connectionStates.push(state));
+  const onMessage = (data) => {
+    if (data.type === 'client-tool-request') {
+      toolRequestEnded = new Promise((resolve) => (endToolRequest = resolve));
+    } else if ((data.type === 'finish' || data.type === 'error') && endToolRequest !== null) {
+      endToolRequest();
+      endToolRequest = null;
+    }
+  };
 
-  const clientTools = {};
-  for (const [name, spec] of Object.entries(job.clientTools ?? {})) {
-    if (spec.interactive) {
-      clientTools[name] = 'interactive';
-      continue;
-    }
-    clientTools[name] = async (args, ctx) => {
-      await toolRequestEnded;
-      out.clientToolCalls.push({ toolCallId: ctx.toolCallId, toolName: ctx.toolName, args: clone(args) });
-      if (Object.prototype.hasOwnProperty.call(spec, 'error')) {
-        throw new Error(spec.error);
-      }
-      return spec.result;
-    };
-  }
-
-  chat = new OctavusChat({
-    transport,
-    clientTools,
-    onFinish: () => out.callbacks.push('finish'),
-    onStop: () => out.callbacks.push('stop'),
-    onError: (err) => out.callbacks.push(`error:${err.errorType}`),
-  });
-
-  out.statuses.push(chat.status);
-  let stopArmed = false; // the current send stops on its first text delta
-  const answered = new Set(); // interactive toolCallIds already answered
-  const waiters = new Set();
-  chat.subscribe(() => {
-    if (chat.status !== out.statuses[out.statuses.length - 1]) {
-      out.statuses.push(chat.status);
-    }
-    if (stopArmed && chat.status === 'streaming') {
-      const last = chat.messages[chat.messages.length - 1];
-      if (last?.role === 'assistant' && last.parts.some((p) => p.type === 'text' && p.text !== '')) {
-        stopArmed = false;
-        setImmediate(() => {
-          out.stopped = true;
-          chat.stop();
-        });
-      }
-    }
-    if (chat.status === 'awaiting-input') {
-      for (const [name, tools] of Object.entries(chat.pendingClientTools)) {
-        const spec = job.clientTools?.[name] ?? {};
-        for (const tool of tools) {
-          if (answered.has(tool.toolCallId)) {
-            continue;
-          }
-          answered.add(tool.toolCallId);
-          setImmediate(() => {
-            out.clientToolCalls.push({ toolCallId: tool.toolCallId, toolName: tool.toolName, args: clone(tool.args) });
-            if (Object.prototype.hasOwnProperty.call(spec, 'error')) {
-              tool.cancel(spec.error);
-            } else {
-              tool.submit(spec.result);
-            }
-          });
-        }
-      }
-    }
-    for (const check of waiters) {
-      check();
-    }
-  });
-
-  // settled resolves once the chat is idle or in error.
-  const settled = () =>
-    new Promise((resolve) => {
-      const check = () => {
-        if (chat.status === 'idle' || chat.status === 'error') {
-          waiters.delete(check);
-          resolve();
-        }
+  await runChat({
+    name: 'socket-client',
+    job,
+    out,
+    OctavusChat,
+    OctavusError,
+    connect: async () => {
+      const conn = await socketTransport(createSocketTransport, job, out, onMessage);
+      return {
+        transport: conn.transport,
+        close: async () => {
+          await holdOpen();
+          await conn.close();
+        },
       };
-      waiters.add(check);
-      check();
-    });
-
-  for (const send of job.sends ?? []) {
-    const options = send.userMessage !== undefined ? { userMessage: { content: send.userMessage } } : undefined;
-    stopArmed = Boolean(send.stopOnFirstTextDelta);
-    await chat.send(send.triggerName, send.input, options);
-    await settled();
-    stopArmed = false;
-  }
-
-  await holdOpen(job);
-  // Leave as a page does, and let the close handshake finish so that the
-  // server sees a clean close.
-  if (sock !== null && sock.readyState !== WebSocket.CLOSED) {
-    const closed = new Promise((resolve) => sock.once('close', resolve));
-    transport.disconnect();
-    await closed;
-  }
-
-  clearTimeout(timer);
-  const result = JSON.stringify(snapshot());
-  process.stdout.write(`${result}\n`, () => process.exit(0));
-}
-
-main().catch((err) => {
-  process.stderr.write(`socket-client: ${err && err.stack ? err.stack : String(err)}\n`);
-  process.exit(1);
+    },
+    beforeAutomaticTool: () => toolRequestEnded,
+  });
 });
