@@ -314,18 +314,24 @@ func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 				x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
 				return
 			}
+			// The browser must send the server results back with its own:
+			// it gets them cut by the rule the continuation body will be cut
+			// by (the tool-output events above keep them whole), so what it
+			// sends back is bounded by the budget plus its client results,
+			// and the signature covers what it actually holds.
+			sent, _ := x.fitToBody(results)
 			id := body.ExecutionID
 			if x.s.worker == nil {
 				// A worker's caller is the server itself: nothing to sign.
 				var err error
-				if id, err = x.s.signExecution(body.ExecutionID, results, client); err != nil {
+				if id, err = x.s.signExecution(body.ExecutionID, sent, client); err != nil {
 					x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
 					return
 				}
 			}
 			ctr := &ClientToolRequestEvent{ExecutionID: id, ToolCalls: client}
-			if len(results) > 0 {
-				ctr.ServerToolResults = results
+			if len(sent) > 0 {
+				ctr.ServerToolResults = sent
 			}
 			if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: id}) {
 				x.stop()
@@ -397,17 +403,7 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult, startLeg boo
 	maxBody := x.s.c.maxBody
 	overflow := false
 	if results != nil {
-		if maxBody > 0 {
-			var truncations []TruncatedResult
-			results, truncations, overflow = fitResults(results, toolResultsBudget(maxBody))
-			for _, tr := range truncations {
-				tr.SessionID = x.s.SessionID()
-				x.s.c.log.Debug("octavus: tool result cut to fit the continuation body", "session", tr.SessionID, "tool", tr.ToolName, "toolCallId", tr.ToolCallID, "originalBytes", tr.OriginalBytes, "keptBytes", tr.KeptBytes, "variableCapture", tr.VariableCapture)
-				if x.s.c.onTruncate != nil {
-					x.s.c.onTruncate(tr)
-				}
-			}
-		}
+		results, overflow = x.fitToBody(results)
 		rb, err := marshalJSON(results)
 		if err != nil {
 			x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
@@ -427,6 +423,26 @@ func (x *execution) encodeBody(body *legBody, results []ToolResult, startLeg boo
 		return nil, false
 	}
 	return b, true
+}
+
+// fitToBody applies the continuation size rule (fitResults with the
+// budget of MaxContinuationBody) to results, reporting each cut through
+// OnTruncate and the debug log; overflow reports that they are still over
+// the budget. With no limit, results are returned as they are.
+func (x *execution) fitToBody(results []ToolResult) (out []ToolResult, overflow bool) {
+	maxBody := x.s.c.maxBody
+	if maxBody <= 0 {
+		return results, false
+	}
+	out, truncations, overflow := fitResults(results, toolResultsBudget(maxBody))
+	for _, tr := range truncations {
+		tr.SessionID = x.s.SessionID()
+		x.s.c.log.Debug("octavus: tool result cut to fit the continuation body", "session", tr.SessionID, "tool", tr.ToolName, "toolCallId", tr.ToolCallID, "originalBytes", tr.OriginalBytes, "keptBytes", tr.KeptBytes, "variableCapture", tr.VariableCapture)
+		if x.s.c.onTruncate != nil {
+			x.s.c.onTruncate(tr)
+		}
+	}
+	return out, overflow
 }
 
 // marshalBody encodes one POST's body by the kind of the execution.
