@@ -56,6 +56,15 @@ const eventBuffer = 16
 // reference ends such a stream silently, which a browser on the 2.0
 // client-sdk (still in use) waits on forever; the event ends it there too.
 //
+// A 2xx answer that yields no event by its end (an empty body, only
+// comments, a body without a valid "data:" event line, such as the HTML
+// page of a wrong BaseURL or a JSON body) is not an event stream: the last
+// event is a non-retryable internal_error saying so, with the answer's
+// status, Content-Type and first bytes (printable, at most 60, never the
+// API key), and ToSSEStream writes no [DONE]. The reference ends such a
+// stream as a clean, empty [DONE]. A data line "[DONE]" alone counts as an
+// event stream; a leg with events but no [DONE] ends as before.
+//
 // Read the channel to the end, or cancel ctx: either way no goroutine is
 // left behind. Pass the HTTP request's context (r.Context()).
 func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan StreamEvent {
@@ -576,13 +585,24 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 		// exists before its first event is forwarded.
 		x.s.start.latchHeader(resp.Header)
 	}
-	var r io.Reader = resp.Body
+	// The first bytes are kept for the error of an answer that is not
+	// an event stream; more than are quoted, so the key can be taken out.
+	head := &headReader{r: resp.Body, max: 4*notStreamPrefix + len(x.secret)}
+	var r io.Reader = head
 	if idle != nil {
-		r = &idleReader{r: resp.Body, t: idle, d: c.idleTimeout}
+		r = &idleReader{r: head, t: idle, d: c.idleTimeout}
 	}
 	l, err = x.readLeg(r, executionID)
 	switch {
 	case err == nil:
+		if !l.stream && !l.cancelled {
+			// A 2xx answer without one event: an HTML page of a wrong
+			// BaseURL, a JSON body, an empty one. Not transient.
+			msg := notStream(resp.StatusCode, resp.Header.Get("Content-Type"), head.head, x.secret)
+			x.s.c.log.Warn("octavus: "+msg, "session", x.s.SessionID())
+			x.fail(msg, false)
+			l.stopped = true
+		}
 	case errors.Is(err, errEventTooLarge):
 		return l, &legError{fmt.Sprintf("Platform sent an event larger than %d bytes", c.maxEvent), err}
 	case at.timedOut():

@@ -3,6 +3,7 @@ package octavus
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -25,6 +26,9 @@ type leg struct {
 	// stopped is set when the platform answered an error, already
 	// forwarded: the execution is over.
 	stopped bool
+	// stream is set once a data line decoded to an event or was
+	// [DONE]: the answer is an event stream (see notStream).
+	stream bool
 }
 
 // readLeg reads one platform stream, forwarding its events by the rules of
@@ -53,7 +57,11 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			return l, err
 		}
 		data, ok := dataField(line)
-		if !ok || len(data) == 0 || string(data) == "[DONE]" {
+		if !ok || len(data) == 0 {
+			continue
+		}
+		if string(data) == "[DONE]" {
+			l.stream = true
 			continue
 		}
 		e := decodeFlat(data, &alloc)
@@ -65,6 +73,7 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			x.s.c.log.Debug("octavus: dropped platform event", "session", x.s.SessionID(), "error", perr)
 			continue
 		}
+		l.stream = true
 		switch e := e.(type) {
 		case *StartEvent:
 			if e.ExecutionID != "" {
@@ -97,6 +106,67 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			return l, nil
 		}
 	}
+}
+
+// notStreamPrefix is how many of an answer's first bytes notStream quotes.
+const notStreamPrefix = 60
+
+// headReader keeps the first max bytes read through it.
+type headReader struct {
+	r    io.Reader
+	max  int
+	head []byte
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := h.max - len(h.head); room > 0 && n > 0 {
+		h.head = append(h.head, p[:min(n, room)]...)
+	}
+	return n, err
+}
+
+// notStream is the message for a 2xx answer that yielded no event: what
+// came back, for the developer who set a wrong BaseURL. head is the
+// answer's first bytes; the API key is taken out of it, then it is cut to
+// notStreamPrefix bytes of printable ASCII (runs of white space become one
+// space, other bytes a dot).
+func notStream(status int, contentType string, head []byte, key string) string {
+	ct := "no Content-Type"
+	if contentType != "" {
+		ct = fmt.Sprintf("Content-Type %q", printable([]byte(contentType), notStreamPrefix))
+	}
+	h := printable([]byte(redactKey(string(head), key)), notStreamPrefix)
+	what := "empty body"
+	if h != "" {
+		what = fmt.Sprintf("first bytes: %q", h)
+	}
+	return fmt.Sprintf("Platform answered %d without an event stream (%s; %s)", status, ct, what)
+}
+
+// printable returns b as printable ASCII, white space runs collapsed to one
+// space, trimmed, at most limit bytes and "..." when cut.
+func printable(b []byte, limit int) string {
+	var out []byte
+	space := false
+	for _, c := range b {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			space = true
+			continue
+		case c < 0x20 || c >= 0x7f:
+			c = '.'
+		}
+		if space && len(out) > 0 {
+			out = append(out, ' ')
+		}
+		space = false
+		out = append(out, c)
+	}
+	if len(out) > limit {
+		return string(out[:limit]) + "..."
+	}
+	return string(out)
 }
 
 // dataField returns the value of an SSE "data" field line ("data:" and an
