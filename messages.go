@@ -889,7 +889,16 @@ func unmarshalKept(data []byte, known func(map[string]json.RawMessage) []string,
 	if err != nil {
 		return err
 	}
-	*raw = keepRaw(all, typed, spec.self...).ptr()
+	// A self-kept key keeps its own raw keys only where it is one of this
+	// object's fields: the same key on a part of another type (a text
+	// part's "todos") is not decoded there, so it is kept as received.
+	var self []string
+	for _, k := range spec.self {
+		if slices.Contains(keys, k) {
+			self = append(self, k)
+		}
+	}
+	*raw = keepRaw(all, typed, self...).ptr()
 	return nil
 }
 
