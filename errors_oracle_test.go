@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -86,12 +85,7 @@ func TestErrorOracleGolden(t *testing.T) {
 // golden; it skips without Node or the shared oracle, except under CI=true.
 func TestErrorOracleFresh(t *testing.T) {
 	shared := filepath.Dir(requireOracle(t, "checking "+errorOracleGolden+" against its recording only"))
-	node, _ := exec.LookPath("node")
-	cmd := exec.CommandContext(t.Context(), node, errorOracleScript, filepath.Join(shared, eventOracleModule))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, 0, nil, errorOracleScript, filepath.Join(shared, eventOracleModule))
 	if os.Getenv("OCTAVUS_UPDATE_GOLDEN") == "1" {
 		require.NoError(t, os.WriteFile(errorOracleGolden, out, 0o644))
 		return

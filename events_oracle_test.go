@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -208,15 +207,9 @@ func TestEventOracleGolden(t *testing.T) {
 // With OCTAVUS_UPDATE_GOLDEN=1 it rewrites the golden instead.
 func TestEventOracleFresh(t *testing.T) {
 	shared := filepath.Dir(requireOracle(t, "checking "+eventOracleGolden+" against its recording only"))
-	node, _ := exec.LookPath("node")
 	input, err := json.Marshal(eventOracleInputs(t))
 	require.NoError(t, err)
-	cmd := exec.CommandContext(t.Context(), node, eventOracleScript, filepath.Join(shared, eventOracleModule))
-	cmd.Stdin = bytes.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, 0, input, eventOracleScript, filepath.Join(shared, eventOracleModule))
 	if os.Getenv("OCTAVUS_UPDATE_GOLDEN") == "1" {
 		require.NoError(t, os.WriteFile(eventOracleGolden, out, 0o644))
 		t.Logf("wrote %s", eventOracleGolden)

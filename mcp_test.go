@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -555,10 +554,7 @@ func TestMCPValidationOracle(t *testing.T) {
 		args = append(args, json.RawMessage(c.args))
 	}
 	in, _ := json.Marshal(args)
-	cmd := exec.Command("node", script, dir, filepath.Join(tmp, "oracle.mjs"))
-	cmd.Stdin = strings.NewReader(string(in))
-	out, err := cmd.Output()
-	require.NoError(t, err)
+	out := runNode(t, 0, in, script, dir, filepath.Join(tmp, "oracle.mjs"))
 	var ref struct {
 		Schemas []ToolSchema `json:"schemas"`
 		Answers []string     `json:"answers"`

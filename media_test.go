@@ -1,7 +1,6 @@
 package octavus
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -308,14 +306,7 @@ func (e *mediaEnv) runOracle(t *testing.T, dir string, cases []mediaCase) map[st
 	}
 	in, err := json.Marshal(job)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "media", "oracle.mjs"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	raw, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	raw := runNode(t, 2*time.Minute, in, filepath.Join("testdata", "media", "oracle.mjs"))
 	var byID map[string]struct {
 		ToolResults json.RawMessage `json:"toolResults"`
 		Error       string          `json:"error"`

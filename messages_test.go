@@ -1,15 +1,12 @@
 package octavus
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -724,14 +721,7 @@ func runMessagesOracle(t *testing.T, dir string, p *casesPlatform, cases []messa
 	}
 	in, err := json.Marshal(job)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "messages", "oracle.mjs"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, 2*time.Minute, in, filepath.Join("testdata", "messages", "oracle.mjs"))
 	var byID map[string]oracleAnswer
 	require.NoError(t, json.Unmarshal(out, &byID))
 	answers := make(map[string]oracleAnswer, len(cases))

@@ -1,10 +1,13 @@
 package octavus
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // oracleDir finds the official SDKs: OCTAVUS_ORACLE_DIR, or shared/oracle
@@ -51,4 +54,29 @@ func requireOracle(t *testing.T, still string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// runNode runs `node script args...` (requireOracle has found node), with
+// stdin (nil for none), for at most timeout (0: only the test's own
+// deadline), and returns what it wrote on standard output. A failure fails
+// the test with node's standard error.
+func runNode(t *testing.T, timeout time.Duration, stdin []byte, script string, args ...string) []byte {
+	t.Helper()
+	ctx := t.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, stderr.String())
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package octavus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,13 +154,7 @@ func goTokensLogsResults(t *testing.T, c *Client) []oracleResult {
 
 func runTokensLogsOracle(t *testing.T, dir string) tokensLogsRecording {
 	srv, reqs := tokensLogsPlatform(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "tokens-logs-oracle.mjs"), filepath.Join(dir, "server-sdk-6.4.0.mjs"), srv.URL)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, 2*time.Minute, nil, filepath.Join("testdata", "tokens-logs-oracle.mjs"), filepath.Join(dir, "server-sdk-6.4.0.mjs"), srv.URL)
 	var rec tokensLogsRecording
 	require.NoError(t, json.Unmarshal(out, &rec.Oracle))
 	rec.Requests = reqs()

@@ -1,13 +1,11 @@
 package octavus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -354,7 +352,6 @@ func wireRaw(t *testing.T, events []StreamEvent) []json.RawMessage {
 
 func TestWorkersAndStartAgainstOracle(t *testing.T) {
 	dir := requireOracle(t, "")
-	node, _ := exec.LookPath("node")
 
 	// The official SDK first, on its own platform.
 	op := newOraclePlatform(workerScenarios)
@@ -362,12 +359,7 @@ func TestWorkersAndStartAgainstOracle(t *testing.T) {
 	defer osrv.Close()
 	in, err := json.Marshal(workerScenarios)
 	require.NoError(t, err)
-	cmd := exec.CommandContext(t.Context(), node, "testdata/workers-oracle.mjs", filepath.Join(dir, "server-sdk-6.4.0.mjs"), osrv.URL)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	stdout := runNode(t, 0, in, "testdata/workers-oracle.mjs", filepath.Join(dir, "server-sdk-6.4.0.mjs"), osrv.URL)
 	var want []oracleOutcome
 	require.NoError(t, json.Unmarshal(stdout, &want))
 	require.Len(t, want, len(workerScenarios))

@@ -1,7 +1,6 @@
 package octavus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -532,14 +530,7 @@ func TestWorkforceOracle(t *testing.T) {
 		dir := requireOracle(t, "checking against "+workforceGoldenPath+" only")
 		in, err := json.Marshal(map[string]string{"oracle": dir, "baseUrl": p.URL})
 		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "workforce", "oracle.mjs"))
-		cmd.Stdin = bytes.NewReader(in)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "node: %s", stderr.String())
+		out := runNode(t, time.Minute, in, filepath.Join("testdata", "workforce", "oracle.mjs"))
 		live := workforceGolden{Requests: p.take()}
 		require.NoError(t, json.Unmarshal(out, &live.Steps))
 		b, err := json.MarshalIndent(live, "", "  ")
