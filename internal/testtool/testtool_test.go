@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,8 +48,10 @@ func call(fn func(tb testing.TB) string) (result string, f *fakeTB) {
 }
 
 // pathWith makes PATH a single temporary folder holding the executable
-// files given.
+// files given, and runs the test in another temporary folder (where Skip
+// writes its stamp).
 func pathWith(t *testing.T, names ...string) string {
+	t.Chdir(t.TempDir())
 	dir := t.TempDir()
 	for _, n := range names {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755))
@@ -73,6 +76,15 @@ func TestRequireSkipsWithTheReason(t *testing.T) {
 	assert.Contains(t, f.skipped, "sometool is not installed (not on PATH)")
 	assert.True(t, strings.HasSuffix(f.skipped, ": the X test runs it"), f.skipped)
 	assert.Empty(t, f.failed)
+
+	// The stamp that keeps go test from caching the skip: it names the
+	// reason and is dated in the future.
+	stamp, err := os.ReadFile(StampFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(stamp), f.skipped)
+	info, err := os.Stat(StampFile)
+	require.NoError(t, err)
+	assert.True(t, info.ModTime().After(time.Now().AddDate(1, 0, 0)), "modified %v", info.ModTime())
 }
 
 func TestRequireFailsUnderCI(t *testing.T) {
@@ -82,6 +94,8 @@ func TestRequireFailsUnderCI(t *testing.T) {
 	assert.Empty(t, f.skipped)
 	assert.Contains(t, f.failed, "sometool is not installed")
 	assert.True(t, strings.HasSuffix(f.failed, "(CI=true: not skipping)"), f.failed)
+	_, err := os.Stat(StampFile)
+	assert.ErrorIs(t, err, os.ErrNotExist, "a failure needs no stamp: go test does not cache failures")
 }
 
 func TestLookNamesTheMissingProgram(t *testing.T) {
