@@ -282,4 +282,3 @@ func (s *Store) read(ctx context.Context, r octavus.LogRead) (octavus.LogPage, e
 	page.Next = start + len(page.Entries)
 	return page, nil
 }
-
