@@ -38,11 +38,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lookTool returns the path of the first of names in PATH. Without any it
-// skips the test, or fails it under CI=true. It looks inside the test, with
-// exec.LookPath, so that go test's cache records the PATH lookups: once
-// the tool is installed, the test runs again instead of reporting a cached
-// skip.
+// lookTool returns the path of the first of names in PATH (exec.LookPath,
+// inside the test, so go test's cache sees PATH). Without any it skips the
+// test, or fails it under CI=true.
+//
+// A skip is not cached: go test records the files a test stats, but
+// rechecks only those inside the module, so a tool installed into
+// /usr/bin later would not undo a cached skip. Before skipping, the test
+// writes and reads skipStamp, a file in this directory (git ignores it):
+// go test caches no result of a test that read a file changed less than
+// two seconds before it ended, so the next run looks for the tools again.
 func lookTool(t *testing.T, install string, names ...string) string {
 	t.Helper()
 	for _, name := range names {
@@ -54,9 +59,17 @@ func lookTool(t *testing.T, install string, names ...string) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
-	t.Skip(msg)
+	stamp := []byte(time.Now().String() + ": " + msg + "\n")
+	if err := os.WriteFile(skipStamp, stamp, 0o644); err == nil {
+		_, _ = os.ReadFile(skipStamp)
+	}
+	t.Skip(msg + "; not cached: the next run looks again")
 	return ""
 }
+
+// skipStamp is the file a skipping test writes and reads so that go test
+// does not cache the skip (see lookTool).
+const skipStamp = ".test-skipped"
 
 // The app is built once per test run, into builtDir (removed by TestMain).
 var (
@@ -335,7 +348,7 @@ func TestReactAppInBrowser(t *testing.T) {
 
 	// The platform got the person's answer in the continue request.
 	var cont struct {
-		ExecutionID string                    `json:"executionId"`
+		ExecutionID string                   `json:"executionId"`
 		ToolResults []octavustest.ToolResult `json:"toolResults"`
 	}
 	require.NoError(t, json.Unmarshal(triggerBody(t, a.fake, `"confirm-refund"`), &cont))
