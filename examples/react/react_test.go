@@ -168,10 +168,10 @@ func nodeModulesCurrent() bool {
 	return len(have) <= len(want)
 }
 
-// startServer serves the app in dist with the demo platform on
-// 127.0.0.1:0, as main does, and returns the app and its URL. It stops
-// the server, which must end cleanly, when the test ends.
-func startServer(t *testing.T, dist string) (*app, string) {
+// startServer serves cfg (the demo platform: no baseURL) on 127.0.0.1:0,
+// as main does, and returns the app and its URL. It stops the server,
+// which must end cleanly, when the test ends.
+func startServer(t *testing.T, cfg config) (*app, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	type started struct {
@@ -181,7 +181,7 @@ func startServer(t *testing.T, dist string) (*app, string) {
 	ready := make(chan started, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{dist: dist, pace: 5 * time.Millisecond}, "127.0.0.1:0", io.Discard, func(a *app, url string) {
+		done <- serve(ctx, cfg, "127.0.0.1:0", io.Discard, func(a *app, url string) {
 			ready <- started{a, url}
 		})
 	}()
@@ -307,7 +307,9 @@ const (
 func TestReactAppInBrowser(t *testing.T) {
 	chromium := lookTool(t, "on Debian: apt-get install chromium", "chromium", "chromium-browser", "google-chrome")
 	dist := buildApp(t)
-	a, url := startServer(t, dist)
+	// The demo agent streams a word every 5 ms, so the page shows
+	// partial texts.
+	a, url := startServer(t, config{dist: dist, pace: 5 * time.Millisecond})
 	p := openBrowser(t, chromium, url)
 
 	p.waitFor("a session", jsStatus+` === 'idle'`)
