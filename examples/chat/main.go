@@ -26,6 +26,9 @@
 //	GET  /              the page and its assets (embedded)
 //	GET  /api/info      {"platform": "demo" | "octavus"}
 //	POST /api/sessions  creates a session: {"input"?: {...}} -> {"sessionId": "..."}
+//	POST /api/sessions/{id}/open       opens a kept session again: {"messages"?: [...]}
+//	                                   -> {"sessionId", "status": "active" | "restored" | "new", "messages"}
+//	GET  /api/sessions/{id}/messages   the session's UIMessages, for the browser to keep
 //	POST /api/trigger   the HTTP transport's route: {sessionId, type, ...} -> SSE
 package main
 
@@ -265,6 +268,8 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /", http.FileServerFS(assets))
 	mux.HandleFunc("GET /api/info", a.info)
 	mux.HandleFunc("POST /api/sessions", a.createSession)
+	mux.HandleFunc("POST /api/sessions/{id}/open", a.openSession)
+	mux.HandleFunc("GET /api/sessions/{id}/messages", a.sessionMessages)
 	// The passthrough route of the HTTP transport. In a real app, set
 	// Authorize to check that the signed-in user owns the session.
 	mux.Handle("POST /api/trigger", a.client.AgentSessions.Handler(octavus.HandlerOptions{
