@@ -6,16 +6,21 @@
 //	go run ./examples/chat -addr :9000     # or ADDR=:9000
 //
 // The page streams the agent's reasoning and text as they arrive, shows each
-// tool call with its state and result, asks the person to confirm a client
-// tool, stops a stream with its Stop button (the Go side then cancels the
-// execution) and shows platform errors.
+// tool call in words with its state and result, asks the person to confirm a
+// client tool, stops a stream with its Stop button (the Go side then cancels
+// the execution) and shows errors as sentences, with a Retry button for a
+// retryable one. The conversation survives a reload: the browser keeps the
+// session id and its UIMessages, and the server opens the session again,
+// restoring it when it expired or starting a new chat when it is gone
+// (history.go).
 //
 // With OCTAVUS_API_URL and OCTAVUS_API_KEY unset it runs against a built-in
 // fake platform (octavustest) with a scripted order-support agent: ask about
 // an order ("Where is order 1042?"), and it looks the order up with the
 // get-order server tool, then asks you to confirm a refund with the
 // confirm-refund client tool. A message with the word "long" streams a long
-// answer to stop, one with "error" ends in a platform error.
+// answer to stop, one with "error" ends in a retryable platform error (its
+// retry answers).
 //
 // Set OCTAVUS_API_URL, OCTAVUS_API_KEY and OCTAVUS_AGENT_ID to chat with a
 // real agent instead; give it the tools get-order {orderId} (run here, in
