@@ -791,3 +791,55 @@ func canonicalEscapes(raw []byte) bool {
 }
 
 func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+// verbatimTextDelta is flatVerbatimObject for the event of almost every
+// stream, a text-delta (a worker's too) whose strings are plain ASCII: the
+// one check with constant keys, in one pass. ok false leaves the line to
+// flatVerbatimObject (another event, escapes, non-ASCII text).
+func verbatimTextDelta(b []byte) (end int, ok bool) {
+	const (
+		prefix = `{"type":"text-delta","id":"`
+		mid    = `,"delta":"`
+		worker = `,"workerId":"`
+	)
+	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
+		return 0, false
+	}
+	i, ok := plainString(b, len(prefix))
+	if !ok || len(b)-i < len(mid) || string(b[i:i+len(mid)]) != mid {
+		return 0, false
+	}
+	if i, ok = plainString(b, i+len(mid)); !ok || i >= len(b) {
+		return 0, false
+	}
+	if b[i] == '}' {
+		return i, true
+	}
+	if len(b)-i < len(worker) || string(b[i:i+len(worker)]) != worker {
+		return 0, false
+	}
+	start := i + len(worker)
+	if i, ok = plainString(b, start); !ok || i == start+1 || i >= len(b) || b[i] != '}' {
+		return 0, false // an empty workerId is not written back
+	}
+	return i, true
+}
+
+// plainString reads the JSON string that starts at b[i] (after its opening
+// quote) when it holds plain bytes only (strPlain): next is the index after
+// its closing quote.
+func plainString(b []byte, i int) (next int, ok bool) {
+	for i+8 <= len(b) {
+		if m := swarSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			return i + 1, b[i] == '"'
+		}
+		i += 8
+	}
+	for ; i < len(b); i++ {
+		if !strPlain[b[i]] {
+			return i + 1, b[i] == '"'
+		}
+	}
+	return 0, false
+}

@@ -37,6 +37,11 @@ func checkVerbatim(t testing.TB, line []byte) {
 			t.Fatalf("%q: verbatim, yet the general encoder writes %s", line, enc)
 		}
 	}
+	if end, fast := verbatimTextDelta(line); fast {
+		if end2, ok2 := flatVerbatimObject(line); !ok2 || end2 != end {
+			t.Fatalf("%q: verbatimTextDelta takes it (end %d), flatVerbatimObject says %v, %d", line, end, ok2, end2)
+		}
+	}
 	if ok != canonical {
 		t.Fatalf("%q: flatVerbatim %v, but the encoder writing the line back is %v", line, ok, canonical)
 	}

@@ -356,7 +356,10 @@ func (lr *lineReader) nextVerbatim() []byte {
 	if len(b) < len(ssePrefix)+2 || string(b[:len(ssePrefix)]) != string(ssePrefix) {
 		return nil
 	}
-	end, ok := flatVerbatimObject(b[len(ssePrefix):])
+	end, ok := verbatimTextDelta(b[len(ssePrefix):])
+	if !ok {
+		end, ok = flatVerbatimObject(b[len(ssePrefix):])
+	}
 	n := len(ssePrefix) + end + 1 // the line's length
 	if !ok || n >= len(b) || b[n] != '\n' || n > lr.max {
 		return nil
