@@ -230,15 +230,21 @@ func ExampleAttachOptions_onToolResults() {
 			return nil
 		},
 	})
+	// The execution posts the results while the browser reads the event, so
+	// what the browser saw is printed after the stream, when both are done.
+	var seen []string
 	for ev := range session.Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message"}) {
 		if e, ok := ev.(*octavus.ToolOutputAvailableEvent); ok {
-			fmt.Println("browser sees:", string(e.Output))
+			seen = append(seen, string(e.Output))
 		}
+	}
+	for _, s := range seen {
+		fmt.Println("browser saw:", s)
 	}
 	// Output:
 	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message"}
-	// browser sees: {"url":"https://files.example/shot.png"}
 	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message","executionId":"e1","toolResults":[{"toolCallId":"c1","toolName":"screenshot","result":{"url":"https://files.example/shot.png"}}]}
+	// browser saw: {"url":"https://files.example/shot.png"}
 }
 
 // ServeSocketWith serves a connection whose session is created by its
