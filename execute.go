@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,7 +75,7 @@ func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan S
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan StreamEvent, eventBuffer)
 	x := &execution{s: s, ctx: ctx, out: out}
-	untrack := trackExecution(out, cancel) // ToSSEStream stops it when its writer fails
+	untrack := trackExecution(x, cancel) // ToSSEStream stops it when its writer fails, or claims it (see direct.go)
 	go func() {
 		defer untrack()
 		x.run(req)
@@ -87,9 +88,9 @@ type execution struct {
 	s   *AgentSession
 	ctx context.Context
 	out chan StreamEvent
-	// sink, when set instead of out, writes the events to the browser
-	// from this goroutine (the passthrough Handler, see serveSSE).
-	sink *sseWriter
+	// direct, once set by the ToSSEStream that reads out, is where the
+	// events go instead of out (see direct.go).
+	direct atomic.Pointer[directSink]
 
 	updates updater
 	// secret is the API key of the current leg's request, hidden in the
@@ -623,16 +624,7 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 	if idle != nil {
 		r = &idleReader{r: head, t: idle, d: c.idleTimeout}
 	}
-	if x.sink != nil {
-		// The events of each platform read are written together, just
-		// before the next read.
-		r = flushReader{r: r, sw: x.sink}
-		x.sink.setBatch(true)
-		l, err = x.readLeg(r, executionID)
-		x.sink.setBatch(false)
-	} else {
-		l, err = x.readLeg(r, executionID)
-	}
+	l, err = x.readLeg(r, executionID)
 	switch {
 	case err == nil:
 		if !l.stream && !l.cancelled {
@@ -733,8 +725,9 @@ func (x *execution) failed(err error) {
 // emit sends ev to the consumer. It returns false when ctx was cancelled
 // first.
 func (x *execution) emit(ev StreamEvent) bool {
-	if x.sink != nil {
-		return x.sink.send(ev)
+	if d := x.direct.Load(); d != nil {
+		d.add(ev)
+		return x.publish(d)
 	}
 	// Most sends find room in the buffer: try that first, without the
 	// cost of a two-way select.
@@ -756,10 +749,6 @@ func (x *execution) emit(ev StreamEvent) bool {
 // send cannot block: a consumer still reading gets finish {stop} last, one
 // that left leaves no goroutine behind.
 func (x *execution) stop() {
-	if x.sink != nil {
-		x.sink.send(&FinishEvent{FinishReason: FinishStop})
-		return
-	}
 drain:
 	for {
 		select {
@@ -767,6 +756,12 @@ drain:
 		default:
 			break drain
 		}
+	}
+	if d := x.direct.Load(); d != nil {
+		d.discard()
+		d.add(&FinishEvent{FinishReason: FinishStop})
+		x.publish(d) // cannot wait: nothing is pending
+		return
 	}
 	x.out <- &FinishEvent{FinishReason: FinishStop}
 }

@@ -1,10 +1,8 @@
 package octavus
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -12,21 +10,24 @@ import (
 
 // serveSSE runs req on the session in the calling goroutine and writes its
 // events to w as ToSSEStream(s.Execute(ctx, req), o) would, byte for byte,
-// without the goroutine and the channel between them: the passthrough
-// Handler's path, where each open stream then holds one goroutine of its
-// own fewer (the handler's) and each event one channel hop less.
+// without a goroutine and a channel between them: the passthrough
+// Handler's path, where each open stream then holds one goroutine fewer
+// (the handler's own runs the execution) and each batch of events no hop
+// between goroutines.
 //
-// The events of one platform read are written together, before the next
-// read (see sseWriter.batch), so a burst still goes out in one write and
-// no event waits for one not yet received. The heartbeat is a timer (no
-// goroutine while it waits). When a write fails or the browser goes away,
-// the execution's context is cancelled and nothing more is written.
+// The execution encodes its events into a directSink whose writer is sw
+// (see direct.go): the events of one platform read are written together,
+// before the next read that would wait, so a burst goes out in one write
+// and no event waits for one not yet received. The heartbeat is a timer
+// (no goroutine while it waits). When a write fails or the browser goes
+// away, the execution's context is cancelled and nothing more is written.
 func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sw := newSSEWriter(w, r, cancel, o)
 	defer sw.close()
-	x := &execution{s: s, ctx: ctx, sink: sw}
+	x := &execution{s: s, ctx: ctx}
+	x.direct.Store(&directSink{sync: sw})
 	x.run(req)
 }
 
@@ -40,17 +41,12 @@ type sseWriter struct {
 	writeTimeout time.Duration
 	heartbeat    time.Duration
 
-	mu  sync.Mutex
-	buf bytes.Buffer // encoded, not yet written
-	// batch is set while a platform stream is read: events wait in buf
-	// until the next read (flushReader) or until sseBatch bytes are
-	// pending.
-	batch bool
+	mu sync.Mutex
 	// gone is set once a write failed or the browser left: nothing more
 	// is written.
 	gone bool
-	// failed is set after a terminal error event (or an event that could
-	// not be encoded): later events are dropped and no [DONE] is written.
+	// failed is set once a terminal error event (or an event that could
+	// not be encoded) was written: no [DONE] follows.
 	failed bool
 	quiet  bool // nothing written since the last heartbeat tick
 	closed bool // the handler returns: the heartbeat writes nothing
@@ -96,55 +92,33 @@ func (sw *sseWriter) browserGone() bool {
 	}
 }
 
-// send encodes ev for the browser. It returns false when nothing more can
-// be written (the browser left, a write failed): the execution stops.
-func (sw *sseWriter) send(ev StreamEvent) bool {
+// write writes b, the SSE bytes of a batch of events, to the browser;
+// terminal says the stream failed among them (no [DONE] then). It returns
+// false when nothing more can be written (the browser left, a write
+// failed): the execution then stops.
+func (sw *sseWriter) write(b []byte, terminal bool) bool {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	if sw.gone {
 		return false
 	}
 	if sw.browserGone() {
-		// The client left while this event was ready: write nothing.
+		// The client left while these events were ready: write nothing.
 		sw.leave()
 		return false
 	}
-	if !sw.failed {
-		mark := sw.buf.Len()
-		if err := appendSSEEvent(&sw.buf, ev); err != nil {
-			sw.buf.Truncate(mark)
-			_ = appendSSEEvent(&sw.buf, NewInternalErrorEvent("Failed to encode a stream event: "+err.Error()))
-			sw.failed = true
-		}
-		if ee, isErr := ev.(*ErrorEvent); isErr && ee.terminal {
-			sw.failed = true
-		}
+	sw.failed = sw.failed || terminal
+	if len(b) == 0 {
+		return true
 	}
 	sw.quiet = false
-	if !sw.batch || sw.buf.Len() >= sseBatch {
-		return sw.flushLocked()
-	}
-	return true
+	return sw.writeLocked(b)
 }
 
 // leave marks the stream as over for writing and cancels the execution.
 func (sw *sseWriter) leave() {
 	sw.gone = true
-	sw.buf.Reset()
 	sw.cancel()
-}
-
-// flushLocked writes what buf holds. sw.mu is held.
-func (sw *sseWriter) flushLocked() bool {
-	if sw.gone {
-		return false
-	}
-	if sw.buf.Len() == 0 {
-		return true
-	}
-	ok := sw.writeLocked(sw.buf.Bytes())
-	sw.buf.Reset()
-	return ok
 }
 
 func (sw *sseWriter) writeLocked(b []byte) bool {
@@ -160,24 +134,6 @@ func (sw *sseWriter) writeLocked(b []byte) bool {
 	return true
 }
 
-// setBatch turns batching on (a platform stream is being read) or off
-// (writing what waits).
-func (sw *sseWriter) setBatch(on bool) {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	sw.batch = on
-	if !on {
-		sw.flushLocked()
-	}
-}
-
-// flush writes what waits, before the execution blocks on a read.
-func (sw *sseWriter) flush() {
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	sw.flushLocked()
-}
-
 // tick is the heartbeat: a comment line after a quiet spell.
 func (sw *sseWriter) tick() {
 	sw.mu.Lock()
@@ -185,13 +141,8 @@ func (sw *sseWriter) tick() {
 	if sw.closed || sw.gone {
 		return
 	}
-	switch {
-	case sw.buf.Len() > 0:
-		sw.flushLocked()
-	case sw.quiet && !sw.failed:
-		if !sw.writeLocked(ssePing) {
-			return
-		}
+	if sw.quiet && !sw.failed && !sw.writeLocked(ssePing) {
+		return
 	}
 	sw.quiet = true
 	sw.timer.Reset(sw.heartbeat)
@@ -207,25 +158,10 @@ func (sw *sseWriter) close() {
 		sw.timer.Stop()
 	}
 	sw.closed = true
-	if !sw.gone && !sw.browserGone() {
-		if !sw.failed {
-			sw.buf.Write(sseDone)
-		}
-		sw.flushLocked()
+	if !sw.gone && !sw.failed && !sw.browserGone() {
+		sw.writeLocked(sseDone)
 	}
 	if sw.writeTimeout > 0 {
 		_ = sw.rc.SetWriteDeadline(time.Time{})
 	}
-}
-
-// flushReader writes the events waiting in sw before each read of the
-// platform stream, that is before the execution may block.
-type flushReader struct {
-	r  io.Reader
-	sw *sseWriter
-}
-
-func (f flushReader) Read(p []byte) (int, error) {
-	f.sw.flush()
-	return f.r.Read(p)
 }
