@@ -71,7 +71,10 @@ func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOp
 	w.WriteHeader(http.StatusOK)
 	_ = sw.rc.Flush()
 	if sw.heartbeat > 0 {
+		// Under the lock: a first tick may come before the assignment.
+		sw.mu.Lock()
 		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
+		sw.mu.Unlock()
 	}
 	return sw
 }
