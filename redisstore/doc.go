@@ -1,0 +1,2 @@
+// Package redisstore is an execution log store on Redis Streams.
+package redisstore
