@@ -388,3 +388,139 @@ func TestTriggerOnAPollOnB(t *testing.T) {
 		t.Fatalf("the platform got %d trigger POSTs, want 2 (the trigger and one continuation)", triggers)
 	}
 }
+
+// triggerPOSTs returns the platform's trigger requests of sessionID, in
+// arrival order, with their sequence numbers.
+func (c *cluster) triggerPOSTs(sessionID string) []octavustest.Request {
+	var out []octavustest.Request
+	for _, req := range c.platform.Requests() {
+		if req.Method == http.MethodPost && strings.Contains(req.Path, sessionID) && strings.HasSuffix(req.Path, "/trigger") {
+			out = append(out, req)
+		}
+	}
+	return out
+}
+
+// waitServed waits until the platform has answered the trigger POST req
+// (its stream's handler returned) and reports whether the client went away
+// first.
+func (c *cluster) waitServed(req octavustest.Request) bool {
+	c.t.Helper()
+	done, err := c.platform.WaitDone(c.ctx, req.Seq)
+	if err != nil {
+		c.t.Fatalf("the platform's trigger %d was not served in time: %v", req.Seq, err)
+	}
+	return done.Aborted
+}
+
+// TestStopThroughB: a stop sent to replica B ends the execution replica A
+// runs: A cancels its platform stream, and both replicas' polls end with
+// the log's finish.
+func TestStopThroughB(t *testing.T) {
+	c := newCluster(t, 2*time.Second)
+	a, b := c.start("replica-a"), c.start("replica-b")
+	session := c.session(octavustest.Stream(octavustest.Text("a ", "b "), octavustest.Stall(nil), octavustest.Text("never")))
+	c.trigger(a, session)
+	early, res := c.pollUntil(b, session, 0, hasText("b "))
+	if res.Status != "streaming" {
+		t.Fatalf("B's poll before the stop: status %q", res.Status)
+	}
+	c.stop(b, session)
+	rest, res := c.pollUntil(b, session, res.Cursor, nil)
+	events := append(early, rest...)
+	if res.Status != "idle" {
+		t.Fatalf("B's poll after the stop ended with status %q", res.Status)
+	}
+	if got := text(t, events); got != "a b " {
+		t.Fatalf("text after the stop %q, want %q", got, "a b ")
+	}
+	if typ := eventType(t, events[len(events)-1]); typ != "finish" {
+		t.Fatalf("the last event after the stop is %s, want finish", typ)
+	}
+	fromA, resA := c.pollUntil(a, session, 0, nil)
+	sameEvents(t, "A against B", fromA, events)
+	if resA.Status != "idle" {
+		t.Fatalf("A's poll after the stop: status %q", resA.Status)
+	}
+	posts := c.triggerPOSTs(session)
+	if len(posts) != 1 {
+		t.Fatalf("%d trigger POSTs, want 1", len(posts))
+	}
+	if !c.waitServed(posts[0]) {
+		t.Fatal("the platform's stream was not cancelled by the stop")
+	}
+}
+
+// TestReplicaKilled: replica A is killed (SIGKILL) mid-execution. B's
+// poller gets what the log held, then, once A's lease ran out, an error
+// event and status error; a new trigger on B then runs.
+func TestReplicaKilled(t *testing.T) {
+	c := newCluster(t, 2*time.Second)
+	a, b := c.start("replica-a"), c.start("replica-b")
+	session := c.session(
+		octavustest.Stream(octavustest.Text("a ", "b "), octavustest.Stall(nil), octavustest.Text("never")),
+		octavustest.Stream(octavustest.Text("again")),
+	)
+	c.trigger(a, session)
+	early, res := c.pollUntil(b, session, 0, hasText("b "))
+	if res.Status != "streaming" {
+		t.Fatalf("B's poll before the kill: status %q", res.Status)
+	}
+	a.kill(t)
+	// B's polls end once A's lease ran out (the case's deadline bounds
+	// the wait; it is not measured).
+	rest, res := c.pollUntil(b, session, res.Cursor, nil)
+	if res.Status != "error" {
+		t.Fatalf("B's poll after the kill ended with status %q, want error", res.Status)
+	}
+	events := append(early, rest...)
+	if got := text(t, events); got != "a b " {
+		t.Fatalf("text after the kill %q, want %q", got, "a b ")
+	}
+	if len(rest) == 0 || eventType(t, rest[len(rest)-1]) != "error" {
+		t.Fatalf("the log after the kill does not end with an error event: %s", rest)
+	}
+	// The killed replica's connection is gone: the platform's run ends.
+	posts := c.triggerPOSTs(session)
+	if len(posts) != 1 {
+		t.Fatalf("%d trigger POSTs, want 1", len(posts))
+	}
+	c.waitServed(posts[0])
+
+	c.trigger(b, session)
+	again, res := c.pollUntil(b, session, 0, nil)
+	if res.Status != "idle" || text(t, again) != "again" {
+		t.Fatalf("the execution after the kill: status %q, text %q", res.Status, text(t, again))
+	}
+}
+
+// TestReplicaRestart: a replica restarted (SIGINT, a new process) serves
+// all the log held, as the other replica does.
+func TestReplicaRestart(t *testing.T) {
+	c := newCluster(t, 5*time.Second)
+	a, b := c.start("replica-a"), c.start("replica-b")
+	session := c.session(
+		octavustest.Stream(octavustest.Text("x "), octavustest.ToolCall{Name: "record"}),
+		octavustest.Stream(octavustest.Text(deltas("r", 30)...)),
+	)
+	c.trigger(a, session)
+	before, res := c.pollUntil(a, session, 0, nil)
+	if res.Status != "idle" {
+		t.Fatalf("the execution ended with status %q", res.Status)
+	}
+	a.stop()
+	b.stop()
+	a2 := c.start("replica-a")
+	after, res2 := c.pollUntil(a2, session, 0, nil)
+	sameEvents(t, "after the restart", after, before)
+	if res2.Cursor != res.Cursor || res2.Status != "idle" {
+		t.Fatalf("after the restart: cursor %d status %q, want %d idle", res2.Cursor, res2.Status, res.Cursor)
+	}
+	b2 := c.start("replica-b")
+	if fromB, _ := c.pollUntil(b2, session, 0, nil); len(fromB) != len(before) {
+		t.Fatalf("the other restarted replica serves %d events, want %d", len(fromB), len(before))
+	}
+	if recs := c.recorded(); len(recs) != 1 {
+		t.Fatalf("record ran %d times, want once", len(recs))
+	}
+}
