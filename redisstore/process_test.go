@@ -1,3 +1,5 @@
+//go:build replicas
+
 package redisstore_test
 
 // Infrastructure of the multi-replica tests: the replica program

@@ -1,3 +1,5 @@
+//go:build replicas
+
 package redisstore_test
 
 // The multi-replica tests: two app-server processes (internal/replica) on
