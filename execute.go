@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,7 +75,7 @@ func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan S
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan StreamEvent, eventBuffer)
 	x := &execution{s: s, ctx: ctx, out: out}
-	untrack := trackExecution(out, cancel) // ToSSEStream stops it when its writer fails
+	untrack := trackExecution(x, cancel) // ToSSEStream stops it when its writer fails, or claims it (see direct.go)
 	go func() {
 		defer untrack()
 		x.run(req)
@@ -87,6 +88,9 @@ type execution struct {
 	s   *AgentSession
 	ctx context.Context
 	out chan StreamEvent
+	// direct, once set by the ToSSEStream that reads out, is where the
+	// events go instead of out (see direct.go).
+	direct atomic.Pointer[directSink]
 
 	updates updater
 	// secret is the API key of the current leg's request, hidden in the
@@ -693,6 +697,10 @@ func (x *execution) failed(err error) {
 // emit sends ev to the consumer. It returns false when ctx was cancelled
 // first.
 func (x *execution) emit(ev StreamEvent) bool {
+	if d := x.direct.Load(); d != nil {
+		d.add(ev)
+		return x.publish(d)
+	}
 	// Most sends find room in the buffer: try that first, without the
 	// cost of a two-way select.
 	select {
@@ -720,6 +728,12 @@ drain:
 		default:
 			break drain
 		}
+	}
+	if d := x.direct.Load(); d != nil {
+		d.discard()
+		d.add(&FinishEvent{FinishReason: FinishStop})
+		x.publish(d) // cannot wait: nothing is pending
+		return
 	}
 	x.out <- &FinishEvent{FinishReason: FinishStop}
 }

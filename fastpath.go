@@ -709,3 +709,60 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// flatVerbatim reports whether line is a flat event exactly as the encoder
+// writes the event it decodes to (appendFlat of decodeFlat's event), so
+// that its bytes can be forwarded as they came: the canonical layout
+// (parseCanonical), no present empty workerId, valid UTF-8, and no escape
+// but those appendJSONString writes (\", \\, \b, \f, \n, \r, \t and \u00xx
+// in lower case for the other control characters). The platform writes its
+// deltas so, with JSON.stringify.
+func flatVerbatim(line []byte) bool {
+	k, fv, ok := parseCanonical(line)
+	if !ok {
+		return false
+	}
+	if fv.n > len(flatKinds[k].keys) && fv.v[fv.n-1].hi == fv.v[fv.n-1].lo {
+		return false
+	}
+	for f := range fv.n {
+		v := fv.v[f]
+		if v.nonASCII && !utf8.Valid(line[v.lo:v.hi]) {
+			return false
+		}
+		if v.escaped && !canonicalEscapes(line[v.lo:v.hi]) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalEscapes reports whether every escape in raw, the bytes of a
+// well-formed JSON string between its quotes, is the one appendJSONString
+// writes for its character.
+func canonicalEscapes(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		switch raw[i+1] {
+		case '"', '\\', 'b', 'f', 'n', 'r', 't':
+			i++
+		case 'u':
+			h := raw[i+2 : i+6]
+			if h[0] != '0' || h[1] != '0' || (h[2] != '0' && h[2] != '1') || !isLowerHex(h[3]) {
+				return false
+			}
+			switch c := hex4(h); c {
+			case '\b', '\f', '\n', '\r', '\t':
+				return false
+			}
+			i += 5
+		default: // '/'
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }

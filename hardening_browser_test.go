@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -318,13 +319,7 @@ func TestCanonicalJSONGolden(t *testing.T) {
 // TestCanonicalJSONAgainstNode reruns Node over the corpus; with
 // OCTAVUS_UPDATE_GOLDEN=1 it rewrites the corpus and the golden first.
 func TestCanonicalJSONAgainstNode(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is required under CI")
-		}
-		t.Skip("node not found: the canonical form is checked against the committed golden only")
-	}
+	node := testtool.Require(t, "node", "the canonical form is checked against the committed golden only")
 	corpus := canonicalCorpus()
 	if os.Getenv("OCTAVUS_UPDATE_GOLDEN") == "1" {
 		require.NoError(t, os.WriteFile(canonicalCorpusFile, []byte(strings.Join(corpus, "\n")+"\n"), 0o644))

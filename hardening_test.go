@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -813,7 +814,7 @@ func TestTooLargeToSendIsALocal413(t *testing.T) {
 // else ../shared/oracle/server-sdk-6.4.0.mjs.
 func TestFitResultsGoldenIsCurrent(t *testing.T) {
 	oracle := filepath.Join(requireOracle(t, "TestFitResultsGolden checks against the recording only"), "server-sdk-6.4.0.mjs")
-	node, _ := exec.LookPath("node")
+	node := testtool.Require(t, "node", "the 6.4.0 oracle runs on Node.js")
 	out, err := exec.Command(node, "testdata/truncate/gen.mjs", oracle).Output()
 	require.NoError(t, err)
 	want, err := os.ReadFile("testdata/truncate/golden.json")

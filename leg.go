@@ -43,15 +43,41 @@ type leg struct {
 // is not a valid event is dropped and logged at debug level; comments and
 // other fields are ignored. A stream that ends inside a line ends cleanly
 // without that line, as in the reference.
+//
+// Once a ToSSEStream claimed the execution (see direct.go), the events are
+// handed to it in batches: before each read that would wait for the
+// platform, when a batch reaches sseBatch bytes, and when the leg ends.
 func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
+	lr := newLineReader(body, x.s.c.maxEvent)
+	lr.wait = func() bool {
+		if d := x.direct.Load(); d != nil {
+			return x.publish(d)
+		}
+		return true
+	}
+	l, err := x.readLines(lr, executionID)
+	if d := x.direct.Load(); d != nil && !x.publish(d) {
+		l.cancelled = true
+	}
+	return l, err
+}
+
+// errWaitCancelled is lineReader.next's error when its wait hook refused:
+// the execution's context ended.
+var errWaitCancelled = errors.New("cancelled")
+
+func (x *execution) readLines(lr *lineReader, executionID *string) (leg, error) {
 	var l leg
 	havePending := false
-	lr := newLineReader(body, x.s.c.maxEvent)
 	var alloc flatAlloc
 	for {
 		line, err := lr.next()
 		if err != nil {
-			if err == io.EOF {
+			switch err {
+			case io.EOF:
+				return l, nil
+			case errWaitCancelled:
+				l.cancelled = true
 				return l, nil
 			}
 			return l, err
@@ -62,6 +88,18 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 		}
 		if string(data) == "[DONE]" {
 			l.stream = true
+			continue
+		}
+		d := x.direct.Load()
+		if d != nil && flatVerbatim(data) {
+			// A flat event as the encoder writes it: nothing in it to act
+			// on, and its bytes are what ToSSEStream would write.
+			l.stream = true
+			d.addVerbatim(data)
+			if len(d.local) >= sseBatch && !x.publish(d) {
+				l.cancelled = true
+				return l, nil
+			}
 			continue
 		}
 		e := decodeFlat(data, &alloc)
@@ -100,6 +138,15 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 			x.resourceUpdate(e)
 		case *ErrorEvent:
 			e.Message = redactKey(e.Message, x.secret)
+		}
+		if d != nil {
+			// Batched: handed over before the next wait (see readLeg).
+			d.add(e)
+			if len(d.local) >= sseBatch && !x.publish(d) {
+				l.cancelled = true
+				return l, nil
+			}
+			continue
 		}
 		if !x.emit(e) {
 			l.cancelled = true
@@ -214,7 +261,10 @@ type lineReader struct {
 	cr bool
 	// first is set until the first line was returned (for the BOM).
 	first bool
-	err   error
+	// wait, when set, is called before each read that may wait for the
+	// stream; when it returns false, next returns errWaitCancelled.
+	wait func() bool
+	err  error
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
@@ -271,6 +321,9 @@ func (lr *lineReader) next() ([]byte, error) {
 		}
 		if lr.err != nil {
 			return nil, lr.err
+		}
+		if lr.wait != nil && !lr.wait() {
+			return nil, errWaitCancelled
 		}
 		lr.fill()
 	}

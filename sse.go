@@ -84,20 +84,35 @@ type sseHandler struct {
 	ticker func(time.Duration) (<-chan time.Time, func())
 }
 
-// executionCancels maps the channel of each running Execute to the cancel
-// func of its context, for ToSSEStream to stop an execution whose writer
-// failed.
-var executionCancels sync.Map // <-chan StreamEvent -> context.CancelFunc
+// executionCancels maps the channel of each running Execute to the
+// execution and the cancel func of its context, for ToSSEStream to stop an
+// execution whose writer failed, and to claim it (see direct.go).
+var executionCancels sync.Map // <-chan StreamEvent -> trackedExecution
 
-// trackExecution registers cancel as the way to stop the execution
-// writing to out; the func it returns unregisters it and cancels.
-func trackExecution(out chan StreamEvent, cancel context.CancelFunc) func() {
-	key := (<-chan StreamEvent)(out)
-	executionCancels.Store(key, cancel)
+type trackedExecution struct {
+	x      *execution
+	cancel context.CancelFunc
+}
+
+// trackExecution registers cancel as the way to stop x; the func it
+// returns unregisters it and cancels.
+func trackExecution(x *execution, cancel context.CancelFunc) func() {
+	key := (<-chan StreamEvent)(x.out)
+	executionCancels.Store(key, trackedExecution{x: x, cancel: cancel})
 	return func() {
 		executionCancels.Delete(key)
 		cancel()
 	}
+}
+
+// claim returns the directSink of the execution behind events, when
+// events is the channel of an Execute not claimed before; else nil.
+func claim(events <-chan StreamEvent) *directSink {
+	t, ok := executionCancels.Load(events)
+	if !ok {
+		return nil
+	}
+	return t.(trackedExecution).x.claimDirect()
 }
 
 // stop cancels the execution behind events, if it is known, and drains
@@ -105,8 +120,8 @@ func trackExecution(out chan StreamEvent, cancel context.CancelFunc) func() {
 func (h sseHandler) stop(events <-chan StreamEvent) {
 	if h.cancel != nil {
 		h.cancel()
-	} else if c, ok := executionCancels.Load(events); ok {
-		c.(context.CancelFunc)()
+	} else if t, ok := executionCancels.Load(events); ok {
+		t.(trackedExecution).cancel()
 	}
 	drain(events)
 }
@@ -165,6 +180,10 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer stop()
 		tick = c
 	}
+	if d := claim(events); d != nil {
+		h.serveDirect(r, events, d, tick, write)
+		return
+	}
 	quiet := true // nothing written since the last tick
 	for {
 		var ev StreamEvent
@@ -222,6 +241,93 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if buf.Len() > 0 && !write(buf.Bytes()) {
 			h.stop(events)
 			return
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// serveDirect is ServeHTTP's loop for an execution it claimed (see
+// direct.go): the events sent on the channel before the claim come first,
+// then the bytes the execution hands over, each batch in one write.
+func (h sseHandler) serveDirect(r *http.Request, events <-chan StreamEvent, d *directSink, tick <-chan time.Time, write func([]byte) bool) {
+	leave := func() {
+		d.leave()
+		h.stop(events)
+	}
+	var buf []byte
+	failed := false // an event sent on the channel ended the stream
+	quiet := true
+	for {
+		var ev StreamEvent
+		var ok, got bool
+		select {
+		case ev, ok = <-events:
+			got = true
+		case <-d.ready:
+		case <-tick:
+			if quiet && !failed && !write(ssePing) {
+				leave()
+				return
+			}
+			quiet = true
+			continue
+		case <-r.Context().Done():
+			leave()
+			return
+		}
+		if r.Context().Err() != nil {
+			// The client left while events were ready: write nothing.
+			leave()
+			return
+		}
+		b := bytes.NewBuffer(buf[:0])
+		closed := false
+		for {
+			if got {
+				if !ok {
+					closed = true
+					break
+				}
+				if !failed {
+					mark := b.Len()
+					if err := appendSSEEvent(b, ev); err != nil {
+						b.Truncate(mark)
+						_ = appendSSEEvent(b, NewInternalErrorEvent("Failed to encode a stream event: "+err.Error()))
+						failed = true
+					}
+					if ee, isErr := ev.(*ErrorEvent); isErr && ee.terminal {
+						failed = true
+					}
+				}
+			}
+			select {
+			case ev, ok = <-events:
+				got = true
+				continue
+			default:
+			}
+			break
+		}
+		// The channel is closed after the execution's last hand-over, and
+		// its events all came before the first one: take what is pending.
+		var terminal bool
+		if failed {
+			buf, terminal = d.take(nil)
+			buf = b.Bytes()
+		} else {
+			buf, terminal = d.take(b.Bytes())
+		}
+		if closed && !failed && !terminal {
+			buf = append(buf, sseDone...)
+		}
+		if len(buf) > 0 {
+			quiet = false
+			if !write(buf) {
+				leave()
+				return
+			}
 		}
 		if closed {
 			return

@@ -48,30 +48,21 @@ import (
 
 func main() {
 	var (
-		events        = flag.Int("events", 1_000_000, "text-delta events in the throughput stream")
-		runs          = flag.Int("runs", 5, "throughput runs of each client (the best counts)")
-		rounds        = flag.Int("rounds", 100, "server tool rounds in the tool-round workload")
-		streams       = flag.Int("streams", 10_000, "concurrent streams in the scale run")
-		duration      = flag.Duration("duration", 10*time.Second, "how long the scale streams stream")
-		rate          = flag.Float64("rate", 50, "events per second of each scale stream")
-		batch         = flag.Int("batch", 1, "events per platform write in the scale run")
-		idle          = flag.Duration("idle", time.Second, "how long the scale streams stay idle (open, quiet) before streaming")
-		openAtOnce    = flag.Int("open", 500, "scale streams being opened at once")
-		proto         = flag.String("platform-proto", "h2c", "how the scale run's app server talks to the platform: h2c (HTTP/2, as over TLS to the real platform) or h1")
-		heapProfile   = flag.String("server-heapprofile", "", "write a heap profile of the scale run's app server, streams open and idle, to this file")
-		serverProfile = flag.String("server-cpuprofile", "", "write a CPU profile of the scale run's app server (its streaming phase) to this file")
-		nodeBin       = flag.String("node", "node", "the Node.js binary")
-		nodeModules   = flag.String("node-modules", "", "directory holding @octavus/server-sdk (default: conformance/node_modules of this module)")
-		skipNode      = flag.Bool("skip-node", false, "leave out the official SDK")
-		skipScale     = flag.Bool("skip-scale", false, "leave out the scale run")
-		role          = flag.String("role", "", "internal: run as a child (go, raw, server)")
-		url           = flag.String("url", "", "internal: the platform URL of a child")
-		sid           = flag.String("sid", "", "internal: the session id a child plays")
-		platformURL   = flag.String("platform", "", "internal: the platform URL of the app server")
-		h2c           = flag.Bool("h2c", false, "internal: the app server talks h2c to the platform")
-		blockWrites   = flag.Bool("block-writes", false, "the throughput platform writes 32 KiB pieces instead of one Write per event")
-		flushEach     = flag.Bool("flush", false, "the throughput platform flushes after every event (both clients are then bound by the platform)")
-		cpuProfile    = flag.String("cpuprofile", "", "write a CPU profile of the octavus-go throughput client (its last run) to this file")
+		events      = flag.Int("events", 1_000_000, "text-delta events in the throughput stream")
+		runs        = flag.Int("runs", 5, "throughput runs of each client (the best counts)")
+		rounds      = flag.Int("rounds", 100, "server tool rounds in the tool-round workload")
+		nodeBin     = flag.String("node", "node", "the Node.js binary")
+		nodeModules = flag.String("node-modules", "", "directory holding @octavus/server-sdk (default: conformance/node_modules of this module)")
+		skipNode    = flag.Bool("skip-node", false, "leave out the official SDK")
+		skipScale   = flag.Bool("skip-scale", false, "leave out the scale run")
+		role        = flag.String("role", "", "internal: run as a child (go, raw, server)")
+		url         = flag.String("url", "", "internal: the platform URL of a child")
+		sid         = flag.String("sid", "", "internal: the session id a child plays")
+		platformURL = flag.String("platform", "", "internal: the platform URL of the app server")
+		h2c         = flag.Bool("h2c", false, "internal: the app server talks h2c to the platform")
+		blockWrites = flag.Bool("block-writes", false, "the throughput platform writes 32 KiB pieces instead of one Write per event")
+		flushEach   = flag.Bool("flush", false, "the throughput platform flushes after every event (both clients are then bound by the platform)")
+		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the octavus-go throughput client (its last run) to this file")
 	)
 	flag.Parse()
 
@@ -83,7 +74,7 @@ func main() {
 		printJSON(runRaw(*url, *sid))
 		return
 	case "server":
-		if err := serve(*platformURL, *h2c, *serverProfile); err != nil {
+		if err := serve(*platformURL, *h2c, scaleOpts.cpuProfile); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -169,15 +160,10 @@ func main() {
 		fmt.Printf("| @octavus/server-sdk (Node) | skipped: %s |\n", b.nodeMissing)
 	}
 
-	// Scale.
-	var sc *scaleResult
+	// Scale (scale.go: its flags, tables and targets).
+	var sc *scaleSuite
 	if !*skipScale {
-		sc, err = runScale(self, scaleConfig{streams: *streams, duration: *duration, rate: *rate, batch: *batch, idle: *idle, open: *openAtOnce, proto: *proto, profile: *serverProfile, heapProfile: *heapProfile})
-		if err != nil {
-			fmt.Printf("\nScale run failed: %v\n", err)
-		} else {
-			printScale(sc)
-		}
+		sc = runScaleSuite(self, root, *nodeBin)
 	}
 
 	// Targets.
@@ -207,12 +193,7 @@ func main() {
 	}
 	t.line("identical-output", what+" (bytes and CRC-32)", "identical", same)
 	if sc != nil {
-		perStream := float64(sc.idle.RSSKiB-sc.base.RSSKiB) / float64(sc.cfg.streams)
-		t.line("idle-stream-memory", fmt.Sprintf("%.1f KiB per open idle stream (app server RSS)", perStream), "< 64 KiB", perStream < 64)
-		t.line("scale-delivered", fmt.Sprintf("%d of %d events, %d streams failed", sc.got, sc.want, sc.failed.Load()),
-			"all", sc.got == sc.want && sc.failed.Load() == 0)
-		p99 := sc.hist.quantile(0.99)
-		t.line("scale-p99-latency", fmt.Sprintf("%.2f ms at %d streams x %.0f events/s", ms(p99), sc.cfg.streams, sc.cfg.rate), "< 5 ms", p99 < 5*time.Millisecond)
+		sc.targets(t)
 	} else {
 		t.skip("scale", "left out (-skip-scale)")
 	}
@@ -333,33 +314,6 @@ func (s *probeSink) Flush() {
 		s.got++
 		s.seen <- s.pending
 	}
-}
-
-func printScale(sc *scaleResult) {
-	cfg := sc.cfg
-	fmt.Printf("\nScale: %d concurrent executions through Handler (app server in its own process; platform over %s, browsers over HTTP/1.1, all on loopback), "+
-		"%g events/s each (%d per platform write) for %v after %v idle\n\n",
-		cfg.streams, cfg.proto, cfg.rate, cfg.batch, cfg.duration, cfg.idle)
-	fmt.Println("| measure | value |")
-	fmt.Println("|---|---|")
-	fmt.Printf("| streams opened | %d in %.1f s |\n", sc.opened, sc.openTime.Seconds())
-	fmt.Printf("| events delivered | %d of %d (%d written by the platform), %d streams failed |\n", sc.got, sc.want, sc.written, sc.failed.Load())
-	if e, _ := sc.firstErr.Load().(string); e != "" {
-		fmt.Printf("| first error | %s |\n", e)
-	}
-	fmt.Printf("| event rate | %s events/s over %.1f s |\n", si(float64(sc.got)/sc.runTime.Seconds()), sc.runTime.Seconds())
-	fmt.Printf("| added latency, platform write to browser read | p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms |\n",
-		ms(sc.hist.quantile(0.5)), ms(sc.hist.quantile(0.9)), ms(sc.hist.quantile(0.99)), ms(sc.hist.quantile(0.999)), ms(time.Duration(sc.hist.max.Load())))
-	n := float64(cfg.streams)
-	fmt.Printf("| app server, idle streams open | RSS %.1f MiB (%.1f KiB per stream over the %.1f MiB before); per stream %.1f goroutines, %.1f KiB of stacks, %.1f KiB of heap |\n",
-		float64(sc.idle.RSSKiB)/1024, float64(sc.idle.RSSKiB-sc.base.RSSKiB)/n, float64(sc.base.RSSKiB)/1024,
-		float64(sc.idle.Goroutines-sc.base.Goroutines)/n,
-		float64(int64(sc.idle.StackInuse)-int64(sc.base.StackInuse))/1024/n,
-		float64(int64(sc.idle.HeapInuse)-int64(sc.base.HeapInuse))/1024/n)
-	fmt.Printf("| app server, peak RSS (VmHWM) | %.1f MiB |\n", float64(sc.end.HWMKiB)/1024)
-	fmt.Printf("| app server CPU while streaming | %.2f cores (%.1f µs per event) |\n",
-		(sc.end.CPUSeconds-sc.idle.CPUSeconds)/sc.runTime.Seconds(), (sc.end.CPUSeconds-sc.idle.CPUSeconds)/float64(max(sc.got, 1))*1e6)
-	fmt.Printf("| platform + browsers CPU (this process) | %.2f cores |\n", sc.parentCPUSeconds/sc.runTime.Seconds())
 }
 
 type targets struct{}

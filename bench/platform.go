@@ -32,7 +32,9 @@ const (
 //
 //	stream-<n>-<tag>  start, n text-deltas written as fast as the socket takes them, finish
 //	tools-<r>-<tag>   r legs of start + tool-request(lookup) + finish(tool-calls), then a text leg
-//	scale-<i>         start, then (after release) text-deltas carrying their write time, paced
+//	scale-<i>         start, then (after release) text-deltas carrying their write time, paced;
+//	                  every scaleScript.toolEvery deltas the leg ends with a tool-request(lookup)
+//	                  and the continuation leg goes on with the next deltas
 //	probe-<n>         n text-deltas, each written only after the previous one was seen downstream
 type platform struct {
 	url string
@@ -46,11 +48,14 @@ type platform struct {
 	mu   sync.Mutex
 	legs map[string]int
 
-	scale   scaleScript
-	release chan struct{} // closed when the scale streams start streaming
-	opened  atomic.Int64  // scale streams whose start event was written
-	written atomic.Int64  // scale events written
-	clock   time.Time     // the zero of the scale streams' timestamps
+	scale       scaleScript
+	release     chan struct{} // closed when the scale streams start streaming
+	releaseOnce sync.Once
+	opened      atomic.Int64         // scale streams whose start event was written
+	written     atomic.Int64         // scale events written
+	toolRounds  atomic.Int64         // scale legs that ended with a tool-request
+	clock       time.Time            // the zero of the scale streams' timestamps
+	scaleState  map[string]*scaleLeg // per scale session, under mu
 
 	probeSeen chan int // the probe consumer reports each event it got
 }
@@ -60,18 +65,29 @@ type scaleScript struct {
 	events int           // text-deltas per stream
 	every  time.Duration // between two platform writes
 	batch  int           // events per write
+	// toolEvery ends a leg with a server tool call after this many
+	// deltas (0: never); the continuation leg goes on with the rest.
+	toolEvery int
+}
+
+// scaleLeg is where a scale session's script stands between its legs.
+type scaleLeg struct {
+	sent int       // deltas written so far
+	next time.Time // when the next write is due
+	legs int       // legs served
 }
 
 func startPlatform(h2c bool) (*platform, error) {
 	one := "data: " + deltaJSON + "\n\n"
 	per := (32 << 10) / len(one)
 	p := &platform{
-		block:     []byte(strings.Repeat(one, per)),
-		perBlock:  per,
-		legs:      map[string]int{},
-		release:   make(chan struct{}),
-		clock:     time.Now(),
-		probeSeen: make(chan int, 1),
+		block:      []byte(strings.Repeat(one, per)),
+		perBlock:   per,
+		legs:       map[string]int{},
+		scaleState: map[string]*scaleLeg{},
+		release:    make(chan struct{}),
+		clock:      time.Now(),
+		probeSeen:  make(chan int, 1),
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,6 +109,9 @@ func startPlatform(h2c bool) (*platform, error) {
 }
 
 func (p *platform) close() { _ = p.srv.Close() }
+
+// releaseStreams lets the scale streams stream (once).
+func (p *platform) releaseStreams() { p.releaseOnce.Do(func() { close(p.release) }) }
 
 func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
@@ -169,26 +188,49 @@ func (p *platform) tools(w http.ResponseWriter, sid string, rounds int) {
 	_, _ = io.WriteString(w, "data: {\"type\":\"text-delta\",\"id\":\"text_1\",\"delta\":\"done\"}\n\n"+finishSSE+doneSSE)
 }
 
-// scaleStream writes the start event, waits for the release, then writes
-// the script's events at its pace, each carrying the time it was written
-// (nanoseconds since p.clock) as its delta.
+// scaleStream plays one leg of a scale session. The first leg writes the
+// start event and waits for the release; every leg then writes the
+// script's deltas at its pace, each carrying the time it was written
+// (nanoseconds since p.clock) as its delta. A leg ends after
+// scaleScript.toolEvery deltas with a tool-request for lookup and finish
+// {tool-calls}; the SDK runs the tool and posts the continuation, whose
+// leg goes on where this one stopped. The last leg ends with finish
+// {stop}.
 func (p *platform) scaleStream(w http.ResponseWriter, r *http.Request) {
+	sid := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/agent-sessions/"), "/trigger")
 	rc := http.NewResponseController(w)
-	_, _ = io.WriteString(w, startSSE)
-	_ = rc.Flush()
-	p.opened.Add(1)
-	select {
-	case <-p.release:
-	case <-r.Context().Done():
-		return
-	}
 	sc := p.scale
-	// Spread the streams' writes evenly over one interval.
-	next := time.Now().Add(time.Duration(rand.Int64N(int64(sc.every))))
-	timer := time.NewTimer(time.Until(next))
+	p.mu.Lock()
+	st := p.scaleState[sid]
+	if st == nil {
+		st = &scaleLeg{}
+		p.scaleState[sid] = st
+	}
+	st.legs++
+	first := st.legs == 1
+	p.mu.Unlock()
+	if first {
+		_, _ = io.WriteString(w, startSSE)
+		_ = rc.Flush()
+		p.opened.Add(1)
+		select {
+		case <-p.release:
+		case <-r.Context().Done():
+			return
+		}
+		// Spread the streams' writes evenly over one interval.
+		st.next = time.Now().Add(time.Duration(rand.Int64N(int64(sc.every))))
+	} else {
+		_, _ = io.WriteString(w, "data: {\"type\":\"start\",\"executionId\":\"exec_1\"}\n\n")
+		_ = rc.Flush()
+		if now := time.Now(); st.next.Before(now) {
+			st.next = now // the tool round took its time: no burst to catch up
+		}
+	}
+	timer := time.NewTimer(time.Until(st.next))
 	defer timer.Stop()
 	buf := make([]byte, 0, 64*sc.batch)
-	for sent := 0; sent < sc.events; {
+	for st.sent < sc.events {
 		select {
 		case <-timer.C:
 		case <-r.Context().Done():
@@ -196,7 +238,10 @@ func (p *platform) scaleStream(w http.ResponseWriter, r *http.Request) {
 		}
 		buf = buf[:0]
 		now := int64(time.Since(p.clock))
-		k := min(sc.batch, sc.events-sent)
+		k := min(sc.batch, sc.events-st.sent)
+		if sc.toolEvery > 0 {
+			k = min(k, sc.toolEvery-st.sent%sc.toolEvery)
+		}
 		for range k {
 			buf = append(buf, `data: {"type":"text-delta","id":"t","delta":"`...)
 			buf = strconv.AppendInt(buf, now, 10)
@@ -208,10 +253,16 @@ func (p *platform) scaleStream(w http.ResponseWriter, r *http.Request) {
 		if rc.Flush() != nil {
 			return
 		}
-		sent += k
+		st.sent += k
 		p.written.Add(int64(k))
-		next = next.Add(sc.every)
-		timer.Reset(time.Until(next))
+		st.next = st.next.Add(sc.every)
+		if sc.toolEvery > 0 && st.sent%sc.toolEvery == 0 && st.sent < sc.events {
+			p.toolRounds.Add(1)
+			fmt.Fprintf(w, "data: {\"type\":\"tool-request\",\"toolCalls\":[{\"toolCallId\":\"call_%d\",\"toolName\":\"lookup\",\"args\":{\"q\":%d}}]}\n\n"+
+				"data: {\"type\":\"finish\",\"finishReason\":\"tool-calls\"}\n\n"+doneSSE, st.legs, st.sent)
+			return
+		}
+		timer.Reset(time.Until(st.next))
 	}
 	_, _ = io.WriteString(w, finishSSE+doneSSE)
 }

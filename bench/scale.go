@@ -5,11 +5,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,15 +85,56 @@ func (h *histogram) quantile(q float64) time.Duration {
 	return time.Duration(h.max.Load())
 }
 
+// scaleOpts are the scale run's flags (registered here, parsed by main).
+var scaleOpts = struct {
+	ns           string
+	duration     time.Duration
+	rate         float64
+	batch        int
+	idle         time.Duration
+	open         int
+	toolEvery    int
+	proto        string
+	servers      string
+	knee         string
+	kneeMax      int
+	kneeDuration time.Duration
+	cpuProfile   string
+	heapProfile  string
+}{}
+
+func init() {
+	o := &scaleOpts
+	flag.StringVar(&o.ns, "scale-n", "500,1000,2000", "concurrent streams of the scale runs, comma-separated (each app server runs each)")
+	flag.DurationVar(&o.duration, "scale-duration", 10*time.Second, "how long each scale stream streams")
+	flag.Float64Var(&o.rate, "scale-rate", 50, "events per second of each scale stream")
+	flag.IntVar(&o.batch, "scale-batch", 1, "events per platform write in the scale run")
+	flag.DurationVar(&o.idle, "scale-idle", 2*time.Second, "how long the scale streams stay idle (open, quiet) before streaming")
+	flag.IntVar(&o.open, "scale-open", 500, "scale streams being opened at once")
+	flag.IntVar(&o.toolEvery, "scale-tool-every", 200, "a server tool round after every this many deltas of a scale stream (0: none)")
+	flag.StringVar(&o.proto, "platform-proto", "h2c", "how the octavus-go app server talks to the platform: h2c (HTTP/2, as over TLS to the real platform) or h1 (the Node SDK's fetch speaks HTTP/1.1)")
+	flag.StringVar(&o.servers, "scale-servers", "go,node", "app servers of the scale run: go (octavus-go), node (official server SDK 6.4.0 under node:http)")
+	flag.StringVar(&o.knee, "knee", "2000,3000,4000,6000,8000,12000,16000", "the knee search's ladder of streams (after the -scale-n runs; stops at the first N whose p99 is 50 ms or more)")
+	flag.IntVar(&o.kneeMax, "knee-max", 8000, "the knee search goes no higher than this many streams (0: no knee search)")
+	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
+	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server (streaming phase of the largest -scale-n run) to this file")
+	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server (streams open and idle, largest -scale-n run) to this file")
+}
+
+// kneeP99 is the p99 added latency the knee search holds to.
+const kneeP99 = 50 * time.Millisecond
+
 type scaleConfig struct {
-	streams  int
-	duration time.Duration
-	rate     float64
-	batch    int
-	idle     time.Duration
-	open     int    // streams opening at once
-	proto    string // h1 or h2c
-	profile  string // CPU profile of the app server's streaming phase
+	server    string // go or node
+	streams   int
+	duration  time.Duration
+	rate      float64
+	batch     int
+	idle      time.Duration
+	open      int    // streams opening at once
+	toolEvery int    // deltas between two server tool rounds
+	proto     string // h1 or h2c (octavus-go only)
+	profile   string // CPU profile of the app server's streaming phase
 	// heapProfile is a heap profile of the app server with the streams
 	// open and idle.
 	heapProfile string
@@ -101,31 +146,115 @@ type scaleResult struct {
 	opened           int64
 	want, got        int64
 	written          int64
+	toolRounds       int64
 	failed           atomic.Int64
 	firstErr         atomic.Value
 	hist             histogram
-	base, idle, end  serverStats
+	base, idle, end  procStats   // the app server, from /proc
+	release          procStats   // at the release (CPU baseline)
+	goIdle, goBase   serverStats // octavus-go's own view (go only)
 	openTime         time.Duration
 	runTime          time.Duration
 	parentCPUSeconds float64
+	err              error // the run could not be made
 }
 
-// runScale runs cfg.streams concurrent executions through the passthrough
-// Handler of an app server in a child process (so its memory is its own),
-// with the platform and the browsers in this process.
-func runScale(self string, cfg scaleConfig) (*scaleResult, error) {
-	res := &scaleResult{cfg: cfg}
-	every := time.Duration(float64(time.Second) * float64(cfg.batch) / cfg.rate)
-	res.eventsPerStream = int(cfg.rate*cfg.duration.Seconds() + 0.5)
-	h2c := cfg.proto == "h2c"
-	p, err := startPlatform(h2c)
-	if err != nil {
-		return nil, err
-	}
-	defer p.close()
-	p.scale = scaleScript{events: res.eventsPerStream, every: every, batch: cfg.batch}
+// ok reports whether every stream opened and got all its events.
+func (r *scaleResult) ok() bool {
+	return r.err == nil && r.got == r.want && r.failed.Load() == 0 && r.opened == int64(r.cfg.streams)
+}
 
-	cmd := exec.Command(self, "-role", "server", "-platform", p.url, "-h2c="+strconv.FormatBool(h2c), "-server-cpuprofile", cfg.profile)
+func (r *scaleResult) p99() time.Duration { return r.hist.quantile(0.99) }
+
+// cpuPerEvent is the app server's CPU time per delivered event while
+// streaming.
+func (r *scaleResult) cpuPerEvent() time.Duration {
+	return time.Duration((r.end.CPUSeconds - r.release.CPUSeconds) / float64(max(r.got, 1)) * 1e9)
+}
+
+// idlePerStream is the app server's RSS per open idle stream, in KiB.
+func (r *scaleResult) idlePerStream() float64 {
+	return float64(r.idle.RSSKiB-r.base.RSSKiB) / float64(r.cfg.streams)
+}
+
+// procStats is what /proc says about a process.
+type procStats struct {
+	RSSKiB, HWMKiB int64
+	CPUSeconds     float64 // utime + stime
+}
+
+// readProc reads /proc/<pid>/status (VmRSS, VmHWM) and /proc/<pid>/stat
+// (utime, stime).
+func readProc(pid int) (procStats, error) {
+	var st procStats
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return st, fmt.Errorf("app server stats: %w", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			st.RSSKiB = n
+		case "VmHWM":
+			st.HWMKiB = n
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return st, fmt.Errorf("app server stats: %w", err)
+	}
+	// The fields after the command's closing parenthesis: state is the
+	// first (field 3), utime and stime are fields 14 and 15.
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return st, fmt.Errorf("app server stats: short /proc/%d/stat", pid)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	stt, _ := strconv.ParseInt(f[12], 10, 64)
+	st.CPUSeconds = float64(ut+stt) / clockTicks
+	return st, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's times (100 on
+// Linux everywhere).
+const clockTicks = 100
+
+// appServer is a scale run's app server process.
+type appServer struct {
+	kind  string
+	cmd   *exec.Cmd
+	stdin io.Closer
+	url   string
+}
+
+// scaleEnv is how the app servers are started.
+type scaleEnv struct {
+	self, root, nodeBin, oracleDir string
+}
+
+// oracleDirOf resolves the official SDK 6.4.0 build as the tests do:
+// OCTAVUS_ORACLE_DIR, else ../shared/oracle beside the repository.
+func oracleDirOf(root string) string {
+	if d := os.Getenv("OCTAVUS_ORACLE_DIR"); d != "" {
+		abs, _ := filepath.Abs(d)
+		return abs
+	}
+	return filepath.Join(filepath.Dir(root), "shared", "oracle")
+}
+
+func startAppServer(env scaleEnv, cfg scaleConfig, platformURL string, h2c bool) (*appServer, error) {
+	var cmd *exec.Cmd
+	switch cfg.server {
+	case "go":
+		cmd = exec.Command(env.self, "-role", "server", "-platform", platformURL, "-h2c="+strconv.FormatBool(h2c), "-server-cpuprofile", cfg.profile)
+	case "node":
+		cmd = exec.Command(env.nodeBin, "--expose-gc", filepath.Join(env.root, "bench", "node", "app-server-6.4.mjs"), env.oracleDir, platformURL, apiKey)
+	default:
+		return nil, fmt.Errorf("unknown app server %q", cfg.server)
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -136,20 +265,75 @@ func runScale(self string, cfg scaleConfig) (*scaleResult, error) {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("app server: %w", err)
 	}
-	defer func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	}()
+	s := &appServer{kind: cfg.server, cmd: cmd, stdin: stdin}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("app server: %v", err)
+		s.close()
+		return nil, fmt.Errorf("app server %s: %w", cfg.server, err)
 	}
-	appURL := strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	s.url = strings.TrimSpace(strings.TrimPrefix(line, "listening "))
+	return s, nil
+}
 
-	if res.base, err = fetchStats(appURL); err != nil {
-		return nil, err
+func (s *appServer) close() {
+	_ = s.stdin.Close()
+	_ = s.cmd.Wait()
+}
+
+// settle collects the app server's garbage, then reads /proc.
+func (s *appServer) settle() (procStats, serverStats, error) {
+	var gs serverStats
+	switch s.kind {
+	case "go":
+		var err error
+		if gs, err = fetchStats(s.url); err != nil {
+			return procStats{}, gs, err
+		}
+	case "node":
+		resp, err := http.Get(s.url + "/debug/gc")
+		if err != nil {
+			return procStats{}, gs, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	ps, err := readProc(s.cmd.Process.Pid)
+	return ps, gs, err
+}
+
+// runScale runs cfg.streams concurrent executions through the app server
+// cfg.server (a child process, so its memory and CPU are its own), with
+// the platform and the browsers in this process.
+func runScale(env scaleEnv, cfg scaleConfig) *scaleResult {
+	res := &scaleResult{cfg: cfg}
+	if err := res.run(env); err != nil {
+		res.err = err
+	}
+	return res
+}
+
+func (res *scaleResult) run(env scaleEnv) error {
+	cfg := res.cfg
+	every := time.Duration(float64(time.Second) * float64(cfg.batch) / cfg.rate)
+	res.eventsPerStream = int(cfg.rate*cfg.duration.Seconds() + 0.5)
+	h2c := cfg.proto == "h2c" && cfg.server == "go"
+	p, err := startPlatform(true) // h1 and h2c both
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	p.scale = scaleScript{events: res.eventsPerStream, every: every, batch: cfg.batch, toolEvery: cfg.toolEvery}
+
+	srv, err := startAppServer(env, cfg, p.url, h2c)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	appURL := srv.url
+	if res.base, res.goBase, err = srv.settle(); err != nil {
+		return err
 	}
 	client := &http.Client{Transport: &http.Transport{
 		MaxIdleConnsPerHost: -1, DisableCompression: true, DisableKeepAlives: true,
@@ -166,14 +350,21 @@ func runScale(self string, cfg scaleConfig) (*scaleResult, error) {
 			res.browser(client, appURL, i, p, sem, &opening)
 		}()
 	}
+	defer func() {
+		// However the run ended, no browser outlives it.
+		p.releaseStreams()
+		p.close()
+		waitTimeout(&done, time.Minute)
+	}()
 	if !waitTimeout(&opening, 2*time.Minute) {
-		return nil, fmt.Errorf("only %d of %d streams opened in 2 minutes", p.opened.Load(), cfg.streams)
+		res.opened = p.opened.Load()
+		return fmt.Errorf("only %d of %d streams opened in 2 minutes", p.opened.Load(), cfg.streams)
 	}
 	res.openTime = time.Since(t0)
 	res.opened = p.opened.Load()
 	time.Sleep(cfg.idle)
-	if res.idle, err = fetchStats(appURL); err != nil {
-		return nil, err
+	if res.idle, res.goIdle, err = srv.settle(); err != nil {
+		return err
 	}
 	if cfg.heapProfile != "" {
 		if resp, err := http.Get(appURL + "/debug/heap"); err == nil {
@@ -184,27 +375,30 @@ func runScale(self string, cfg scaleConfig) (*scaleResult, error) {
 			_ = resp.Body.Close()
 		}
 	}
-
 	if cfg.profile != "" {
 		_, _ = http.Post(appURL+"/debug/profile", "text/plain", nil)
 	}
+	if res.release, err = readProc(srv.cmd.Process.Pid); err != nil {
+		return err
+	}
 	cpu0 := cpuSeconds()
 	t1 := time.Now()
-	close(p.release)
+	p.releaseStreams()
 	if !waitTimeout(&done, cfg.duration+2*time.Minute) {
 		res.firstErr.CompareAndSwap(nil, "streams did not end in time")
 	}
 	res.runTime = time.Since(t1)
 	res.parentCPUSeconds = cpuSeconds() - cpu0
+	if res.end, err = readProc(srv.cmd.Process.Pid); err != nil {
+		return err
+	}
 	if cfg.profile != "" {
 		_, _ = http.Post(appURL+"/debug/profile", "text/plain", nil)
 	}
 	res.written = p.written.Load()
+	res.toolRounds = p.toolRounds.Load()
 	res.want = int64(cfg.streams) * int64(res.eventsPerStream)
-	if res.end, err = fetchStats(appURL); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return nil
 }
 
 // browser opens one stream, reports when its start event arrived, and
@@ -287,4 +481,296 @@ func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// scaleSuite is the scale runs of every app server: the -scale-n table and
+// the knee search.
+type scaleSuite struct {
+	ns      []int
+	servers []string
+	runs    map[string]map[int]*scaleResult
+	knee    map[string]kneeResult
+	skipped map[string]string // app server -> why it did not run
+	kneeOff bool
+}
+
+type kneeResult struct {
+	n       int // the largest N that held p99 < kneeP99 (0: none)
+	failedN int // the first N that did not (0: the ladder's top held)
+}
+
+// parseNs reads a comma-separated list of stream counts.
+func parseNs(s string) ([]int, error) {
+	var ns []int
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad stream count %q", f)
+		}
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return slices.Compact(ns), nil
+}
+
+// runScaleSuite runs the scale table (each -scale-n, octavus-go then Node,
+// one after the other) and the knee search, and prints them.
+func runScaleSuite(self, root, nodeBin string) *scaleSuite {
+	o := scaleOpts
+	env := scaleEnv{self: self, root: root, nodeBin: nodeBin, oracleDir: oracleDirOf(root)}
+	su := &scaleSuite{runs: map[string]map[int]*scaleResult{}, knee: map[string]kneeResult{}, skipped: map[string]string{}}
+	var err error
+	if su.ns, err = parseNs(o.ns); err != nil {
+		check(fmt.Errorf("-scale-n: %w", err))
+	}
+	ladder, err := parseNs(o.knee)
+	if err != nil {
+		check(fmt.Errorf("-knee: %w", err))
+	}
+	for s := range strings.SplitSeq(o.servers, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "go", "node":
+			su.servers = append(su.servers, s)
+			su.runs[s] = map[int]*scaleResult{}
+		case "":
+		default:
+			check(fmt.Errorf("-scale-servers: unknown app server %q", s))
+		}
+	}
+	if slices.Contains(su.servers, "node") {
+		if why := nodeScaleMissing(env); why != "" {
+			su.skipped["node"] = why
+		}
+	}
+	cfg := func(server string, n int, d time.Duration) scaleConfig {
+		return scaleConfig{server: server, streams: n, duration: d, rate: o.rate, batch: o.batch, idle: o.idle,
+			open: o.open, toolEvery: o.toolEvery, proto: o.proto}
+	}
+	top := su.ns[len(su.ns)-1]
+	for _, n := range su.ns {
+		for _, s := range su.servers {
+			if su.skipped[s] != "" {
+				continue
+			}
+			c := cfg(s, n, o.duration)
+			if s == "go" && n == top {
+				c.profile, c.heapProfile = o.cpuProfile, o.heapProfile
+			}
+			fmt.Fprintf(os.Stderr, "bench: scale %s N=%d\n", s, n)
+			su.runs[s][n] = runScale(env, c)
+		}
+	}
+	// The knee: up the table's Ns, then the ladder, to the first N that
+	// misses; the table's runs count as they are.
+	su.kneeOff = o.kneeMax <= 0
+	for _, s := range su.servers {
+		if su.kneeOff || su.skipped[s] != "" {
+			continue
+		}
+		var k kneeResult
+		steps := slices.Concat(su.ns, ladder)
+		slices.Sort(steps)
+		for _, n := range slices.Compact(steps) {
+			if n > o.kneeMax {
+				break
+			}
+			r := su.runs[s][n]
+			if r == nil {
+				fmt.Fprintf(os.Stderr, "bench: knee %s N=%d\n", s, n)
+				r = runScale(env, cfg(s, n, o.kneeDuration))
+				su.runs[s][n] = r
+			}
+			if !r.ok() || r.p99() >= kneeP99 {
+				k.failedN = n
+				break
+			}
+			k.n = n
+		}
+		su.knee[s] = k
+	}
+	su.print()
+	return su
+}
+
+// nodeScaleMissing says why the Node app server cannot run, or "".
+func nodeScaleMissing(env scaleEnv) string {
+	if _, err := exec.LookPath(env.nodeBin); err != nil {
+		return fmt.Sprintf("node not found (%v; install Node.js 20+ or pass -node)", err)
+	}
+	if _, err := os.Stat(filepath.Join(env.oracleDir, "server-sdk-6.4.0.mjs")); err != nil {
+		return fmt.Sprintf("the official server SDK 6.4.0 is not in %s (set OCTAVUS_ORACLE_DIR)", env.oracleDir)
+	}
+	return ""
+}
+
+var serverNames = map[string]string{
+	"go":   "octavus-go Handler",
+	"node": "@octavus/server-sdk 6.4.0 (node:http)",
+}
+
+func (su *scaleSuite) print() {
+	o := scaleOpts
+	fmt.Printf("\nScale: N concurrent executions through the passthrough route of an app server (its own process; "+
+		"octavus-go: AgentSessions.Handler, platform over %s; Node: execute + toSSEStream under node:http, platform over its fetch, HTTP/1.1), "+
+		"browsers over HTTP/1.1, the platform and the browsers in the bench's process, all on loopback; "+
+		"%g events/s per stream (%d per platform write), a server tool round every %d deltas; "+
+		"table runs stream %v, knee runs %v, after %v idle\n\n",
+		o.proto, o.rate, o.batch, o.toolEvery, o.duration, o.kneeDuration, o.idle)
+	fmt.Println("| app server | N | events delivered | tool rounds | app CPU | CPU per event | RSS per idle stream | added latency p50 / p99 / p99.9 / max | peak RSS | load generator CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, s := range su.servers {
+		if why := su.skipped[s]; why != "" {
+			fmt.Printf("| %s | skipped: %s |\n", serverNames[s], why)
+			continue
+		}
+		ns := slices.Sorted(maps.Keys(su.runs[s]))
+		for _, n := range ns {
+			r := su.runs[s][n]
+			if r.err != nil {
+				fmt.Printf("| %s | %d | failed: %v |\n", serverNames[s], n, r.err)
+				continue
+			}
+			fail := ""
+			if r.failed.Load() > 0 {
+				fail = fmt.Sprintf(", %d streams failed", r.failed.Load())
+			}
+			if e, _ := r.firstErr.Load().(string); e != "" {
+				fail += " (" + e + ")"
+			}
+			rt := r.runTime.Seconds()
+			fmt.Printf("| %s | %d | %d of %d%s | %d | %.2f cores | %.1f µs | %.1f KiB | %.2f / %.2f / %.2f / %.1f ms | %.1f MiB | %.2f cores |\n",
+				serverNames[s], n, r.got, r.want, fail, r.toolRounds,
+				(r.end.CPUSeconds-r.release.CPUSeconds)/rt, float64(r.cpuPerEvent())/1e3, r.idlePerStream(),
+				ms(r.hist.quantile(0.5)), ms(r.p99()), ms(r.hist.quantile(0.999)), ms(time.Duration(r.hist.max.Load())),
+				float64(r.end.HWMKiB)/1024, r.parentCPUSeconds/rt)
+		}
+	}
+	if g := su.runs["go"]; len(g) > 0 {
+		fmt.Println("\noctavus-go app server, per open idle stream (its runtime's view):")
+		fmt.Println()
+		fmt.Println("| N | goroutines | stacks | heap in use |")
+		fmt.Println("|---|---|---|---|")
+		for _, n := range slices.Sorted(maps.Keys(g)) {
+			r := g[n]
+			if r.err != nil {
+				continue
+			}
+			f := float64(n)
+			fmt.Printf("| %d | %.2f | %.1f KiB | %.1f KiB |\n", n,
+				float64(r.goIdle.Goroutines-r.goBase.Goroutines)/f,
+				float64(int64(r.goIdle.StackInuse)-int64(r.goBase.StackInuse))/1024/f,
+				float64(int64(r.goIdle.HeapInuse)-int64(r.goBase.HeapInuse))/1024/f)
+		}
+	}
+	if !su.kneeOff {
+		fmt.Printf("\nKnee: the largest N whose p99 added latency stays under %v (ladder up to -knee-max %d)\n\n", kneeP99, o.kneeMax)
+		fmt.Println("| app server | knee | first N over |")
+		fmt.Println("|---|---|---|")
+		for _, s := range su.servers {
+			if su.skipped[s] != "" {
+				continue
+			}
+			fmt.Printf("| %s | %s | %s |\n", serverNames[s], su.kneeText(s), su.overText(s))
+		}
+	}
+}
+
+func (su *scaleSuite) kneeText(s string) string {
+	k := su.knee[s]
+	if k.n == 0 {
+		return fmt.Sprintf("below %d", su.ns[0])
+	}
+	return strconv.Itoa(k.n)
+}
+
+func (su *scaleSuite) overText(s string) string {
+	k := su.knee[s]
+	if k.failedN == 0 {
+		return fmt.Sprintf("none up to %d", scaleOpts.kneeMax)
+	}
+	r := su.runs[s][k.failedN]
+	if !r.ok() {
+		return fmt.Sprintf("%d (not all streams delivered)", k.failedN)
+	}
+	return fmt.Sprintf("%d (p99 %.1f ms)", k.failedN, ms(r.p99()))
+}
+
+// targets prints the scale targets.
+func (su *scaleSuite) targets(t targets) {
+	g, nd := su.runs["go"], su.runs["node"]
+	top := su.ns[len(su.ns)-1]
+	// CPU per event: at every N both ran.
+	var parts []string
+	cpuOK, compared := true, 0
+	for _, n := range su.ns {
+		gr, nr := g[n], nd[n]
+		if gr == nil || nr == nil || gr.err != nil || nr.err != nil {
+			continue
+		}
+		compared++
+		gc, nc := gr.cpuPerEvent(), nr.cpuPerEvent()
+		parts = append(parts, fmt.Sprintf("N=%d %.1f vs %.1f µs (%.2fx)", n, float64(gc)/1e3, float64(nc)/1e3, float64(gc)/float64(nc)))
+		cpuOK = cpuOK && gc*4 <= nc
+	}
+	if compared > 0 {
+		t.line("cpu-per-event-vs-node", "octavus-go vs Node app server CPU per event: "+strings.Join(parts, ", "), "go <= node/4 at every N", cpuOK)
+	} else {
+		t.skip("cpu-per-event-vs-node", "no N with both app servers run"+su.whyNode())
+	}
+	if r := g[2000]; r != nil && r.err == nil {
+		t.line("scale-p99-2000", fmt.Sprintf("%.2f ms p99 added latency at 2000 streams x %g events/s", ms(r.p99()), r.cfg.rate), "< 5 ms", r.ok() && r.p99() < 5*time.Millisecond)
+	} else {
+		t.skip("scale-p99-2000", "no octavus-go run at N=2000 (-scale-n)")
+	}
+	if r := g[top]; r != nil && r.err == nil {
+		nodeText := ""
+		if nr := nd[top]; nr != nil && nr.err == nil {
+			nodeText = fmt.Sprintf("; Node %.1f KiB", nr.idlePerStream())
+		}
+		t.line("idle-stream-memory", fmt.Sprintf("%.1f KiB app server RSS per open idle stream at N=%d%s", r.idlePerStream(), top, nodeText), "< 32 KiB", r.idlePerStream() < 32)
+	} else {
+		t.skip("idle-stream-memory", "no octavus-go scale run")
+	}
+	delivered, all := true, 0
+	var short []string
+	for _, s := range su.servers {
+		for n, r := range su.runs[s] {
+			all++
+			if !r.ok() {
+				delivered = false
+				short = append(short, fmt.Sprintf("%s N=%d", s, n))
+			}
+		}
+	}
+	if all > 0 {
+		what := fmt.Sprintf("every event of every stream, %d runs", all)
+		if !delivered {
+			slices.Sort(short)
+			what = "short in " + strings.Join(short, ", ")
+		}
+		t.line("scale-delivered", what, "all", delivered)
+	}
+	switch {
+	case su.kneeOff:
+		t.skip("knee", "-knee-max 0")
+	case su.knee["go"].n > 0 || su.knee["go"].failedN > 0:
+		nodeText, ok := "Node: not run"+su.whyNode(), false
+		if _, ran := su.knee["node"]; ran {
+			nodeText = "Node " + su.kneeText("node")
+			ok = su.knee["go"].n >= su.knee["node"].n
+		}
+		t.line("knee", fmt.Sprintf("largest N with p99 < %v: octavus-go %s, %s", kneeP99, su.kneeText("go"), nodeText), "octavus-go >= Node", ok)
+	default:
+		t.skip("knee", "octavus-go did not run")
+	}
+}
+
+func (su *scaleSuite) whyNode() string {
+	if why := su.skipped["node"]; why != "" {
+		return " (" + why + ")"
+	}
+	return ""
 }

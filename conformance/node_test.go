@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/octavus-go/octavus/internal/testtool"
 )
 
 // runTimeout bounds one SDK run of one scenario.
@@ -32,38 +33,41 @@ var (
 )
 
 // requireNode makes sure node is installed and conformance/node_modules is
-// there (running `npm ci` once when it is not). Without node the test is
-// skipped, except under CI=true where that is a failure.
+// there (running `npm ci` once when it is not, and saying so on stderr).
+// Without node the test is skipped, except under CI=true where that is a
+// failure. The lookups go through testtool, so a node installed after a
+// skipped run makes the next `go test` run the test instead of replaying
+// the skip from the cache.
 func requireNode(t *testing.T) {
 	t.Helper()
 	nodeSetupOnce.Do(func() {
-		if _, err := exec.LookPath("node"); err != nil {
-			nodeSkipMsg = "node is not on PATH: the conformance scenarios need Node.js >= 20 to run the reference @octavus/server-sdk"
+		if _, err := testtool.Look("node"); err != nil {
+			nodeSkipMsg = fmt.Sprintf("%v: the conformance scenarios need Node.js >= 20 to run the reference @octavus/server-sdk", err)
 			return
 		}
 		if _, err := os.Stat("node_modules/@octavus/server-sdk/package.json"); err == nil {
 			return
 		}
-		if _, err := exec.LookPath("npm"); err != nil {
-			nodeSetupErr = errors.New("conformance/node_modules is missing and npm is not on PATH to install it (run `npm ci` in conformance/)")
+		npm, err := testtool.Look("npm")
+		if err != nil {
+			nodeSetupErr = fmt.Errorf("conformance/node_modules is missing and npm cannot install it (run `npm ci` in conformance/): %w", err)
 			return
 		}
+		dir, _ := filepath.Abs(".")
+		fmt.Fprintf(os.Stderr, "conformance: running `npm ci` in %s: node_modules is missing, and the scenarios run the official @octavus/server-sdk and client-sdk 2.0.0 (and ws) from it\n", dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			nodeSetupErr = fmt.Errorf("`npm ci` in conformance/ failed: %v\n%s", err, out)
+			nodeSetupErr = fmt.Errorf("`npm ci` in conformance/ failed: %w\n%s", err, out)
 		}
 	})
 	if nodeSetupErr != nil {
 		t.Fatal(nodeSetupErr)
 	}
 	if nodeSkipMsg != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(nodeSkipMsg + " (CI=true: not skipping)")
-		}
-		t.Skip(nodeSkipMsg)
+		testtool.Skip(t, nodeSkipMsg)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -17,21 +18,14 @@ import (
 // instead under CI=true, where the oracle must run.
 func requireOracle(t *testing.T) (node, oracle string) {
 	t.Helper()
-	skip := t.Skip
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatal
-	}
 	oracle = findOracle()
 	if dir := os.Getenv("OCTAVUS_ORACLE_DIR"); dir != "" && os.Getenv("OCTAVUS_ORACLE") == "" {
 		oracle = filepath.Join(dir, "server-sdk-6.4.0.mjs")
 	}
 	if _, err := os.Stat(oracle); oracle == "" || err != nil {
-		skip("no 6.4.0 oracle: set OCTAVUS_ORACLE or OCTAVUS_ORACLE_DIR (it is not in the repository)")
+		testtool.Skip(t, "no 6.4.0 oracle: set OCTAVUS_ORACLE or OCTAVUS_ORACLE_DIR (it is not in the repository)")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skip("node is not installed: the 6.4.0 oracle runs on Node 20")
-	}
+	node = testtool.Require(t, "node", "the 6.4.0 oracle runs on Node 20")
 	return node, oracle
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -78,12 +79,9 @@ func findOracle() string {
 func TestOracleAcceptsV4(t *testing.T) {
 	oracle := findOracle()
 	if oracle == "" {
-		t.Skip("no 6.4.0 oracle: set OCTAVUS_ORACLE to server-sdk-6.4.0.mjs (it is not in the repository)")
+		testtool.Skip(t, "no 6.4.0 oracle: set OCTAVUS_ORACLE to server-sdk-6.4.0.mjs (it is not in the repository)")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the 6.4.0 oracle runs on Node 20")
-	}
+	node := testtool.Require(t, "node", "the 6.4.0 oracle runs on Node 20")
 	meta := map[string]any{"anthropic": map[string]any{"signature": "sig"}}
 	fee := 0.1
 	srv := newServer(t, octavustest.WithClock(fixedClock))

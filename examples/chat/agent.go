@@ -26,9 +26,10 @@ const (
 // accordingly. Every text streams word by word at a visible pace.
 //
 // Two messages are special, for trying the page out: one with the word
-// "long" streams a long answer slowly (press Stop during it), one with the
-// word "error" fails mid-answer with a platform error event (the page shows
-// it).
+// "long" streams a long answer slowly (press Stop during it, or reload the
+// page), one with the word "error" fails mid-answer with a retryable
+// platform error event (the page shows it with a Retry button; the retry
+// succeeds).
 type demoAgent struct {
 	pace time.Duration   // pause before each streamed word
 	done <-chan struct{} // closed on shutdown; pending pauses are dropped
@@ -71,8 +72,13 @@ func (a *demoAgent) respond(req octavustest.TriggerRequest) octavustest.Turn {
 	}
 	msg, _ := req.Input["USER_MESSAGE"].(string)
 	switch {
-	case wordError.MatchString(msg):
+	case wordError.MatchString(msg) && !req.Rollback.Present:
+		// The first try fails; the browser's retry (which carries
+		// rollbackAfterMessageId) gets an answer.
 		return a.providerError()
+	case wordError.MatchString(msg):
+		p := a.newPacer()
+		return p.stream(p.text(retriedAnswer))
 	case wordLong.MatchString(msg):
 		return a.longAnswer()
 	}
@@ -130,6 +136,9 @@ func (a *demoAgent) afterConfirmation(execID string, r octavustest.ToolResult) o
 	}
 	return p.stream(p.text(fmt.Sprintf("Understood: you declined, so I did not refund %s. Is there anything else I can help with?", what)))
 }
+
+// retriedAnswer is the answer to the retry of the "error" message.
+const retriedAnswer = "This time it worked: the retry got through."
 
 // demoErrorMessage is the message of the scripted platform error.
 const demoErrorMessage = "The model provider is overloaded right now (a scripted demo error)."

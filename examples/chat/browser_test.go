@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +48,15 @@ var browserFlags = []chromedp.ExecAllocatorOption{
 
 // findBrowser returns the path of Chromium or Chrome. Without one the test
 // is skipped, except on CI (CI=true) where it fails.
+//
+// The skip is cache-aware: go test replays a cached result until a file or
+// environment variable the test read changed, but it does not recheck the
+// files it stat'ed outside the module (exec.LookPath's stats of PATH
+// entries). It does recheck the directories the test changed into, by
+// their mtime, which a file created in them changes. So before skipping,
+// findBrowser changes into each PATH directory and back: once chromium is
+// installed, the same go test command runs the test again instead of
+// printing "(cached)".
 func findBrowser(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -58,38 +68,82 @@ func findBrowser(t *testing.T) string {
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
+	recordPathDirs(t)
 	t.Skip(msg)
 	return ""
 }
 
-// startDemo serves the example with the demo platform on 127.0.0.1:0, as
-// run does, and returns the app and the chat's URL. It stops the example,
-// which must end cleanly, when the test ends.
-func startDemo(t *testing.T) (*app, string) {
+// recordPathDirs changes into each directory of PATH and back, which go
+// test records as inputs of the test (see findBrowser). The tests that call
+// it do not run in parallel, so no other test sees the change.
+func recordPathDirs(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Logf("the skip will be cached: %v", err)
+		return
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if !filepath.IsAbs(dir) || os.Chdir(dir) != nil {
+			continue
+		}
+		if err := os.Chdir(wd); err != nil {
+			t.Fatalf("changing back to %s: %v", wd, err)
+		}
+	}
+}
+
+// demo is the example served in-process with the demo platform, as run
+// serves it.
+type demo struct {
+	t    *testing.T
+	a    *app
+	url  string
+	addr string       // the address it listens on, with its port
+	stop func() error // stops it and waits; idempotent
+}
+
+// startDemo serves the example with the demo platform on 127.0.0.1:0. It
+// stops the example, which must end cleanly, when the test ends.
+func startDemo(t *testing.T) *demo {
+	t.Helper()
+	return startDemoAt(t, "127.0.0.1:0")
+}
+
+// startDemoAt serves the example with a new demo platform on addr.
+func startDemoAt(t *testing.T, addr string) *demo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	type started struct {
-		a   *app
-		url string
-	}
-	ready := make(chan started, 1)
+	d := &demo{t: t}
+	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{pace: defaultPace}, "127.0.0.1:0", testWriter{t}, func(a *app, url string) {
-			ready <- started{a, url}
+		done <- serve(ctx, config{pace: defaultPace}, addr, testWriter{t}, func(a *app, url string) {
+			d.a, d.url = a, url
+			close(ready)
 		})
 	}()
-	t.Cleanup(func() {
+	d.stop = sync.OnceValue(func() error {
 		cancel()
-		require.NoError(t, <-done)
+		return <-done
 	})
+	t.Cleanup(func() { require.NoError(t, d.stop()) })
 	select {
-	case s := <-ready:
-		return s.a, s.url
+	case <-ready:
+		d.addr = strings.TrimSuffix(strings.TrimPrefix(d.url, "http://"), "/")
+		return d
 	case err := <-done:
 		t.Fatalf("serve ended early: %v", err)
-		return nil, ""
+		return nil
 	}
+}
+
+// restart stops the example and serves it again on the same port, with a
+// new demo platform that knows none of the old sessions, as a restarted
+// server with an in-memory platform would.
+func (d *demo) restart() {
+	d.t.Helper()
+	require.NoError(d.t, d.stop())
+	*d = *startDemoAt(d.t, d.addr)
 }
 
 // testWriter writes to the test log.
@@ -126,11 +180,12 @@ type page struct {
 	ctx context.Context // tab with the flow's timeout, for the flow's actions
 }
 
-// openPage opens a tab with a 1100x800 viewport at url. When the test
+// openPage opens a tab with a 1100x800 viewport at url, in a browser
+// context of its own (its own localStorage: a new visitor). When the test
 // fails, a screenshot of the tab is saved and its path logged.
 func openPage(t *testing.T, browser context.Context, url string) *page {
 	t.Helper()
-	tab, cancelTab := chromedp.NewContext(browser)
+	tab, cancelTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelTab)
 	ctx, cancel := context.WithTimeout(tab, flowTimeout)
 	t.Cleanup(cancel)
@@ -218,6 +273,14 @@ func eval[T any](p *page, expr string) T {
 const (
 	jsStatus     = `document.getElementById('chat').dataset.status`
 	jsLastAnswer = `[...document.querySelectorAll('[data-testid="assistant-message"]')].at(-1)`
+	// jsConversation is what the conversation shows, in order: who speaks,
+	// the texts, the tool calls' titles and states, and their results as
+	// JSON with sorted keys (the key order of a result kept by the
+	// platform is its own).
+	jsConversation = `[...document.querySelectorAll('#messages .role, #messages .part.text, #messages .reasoning-text, #messages .tool-name, #messages .badge, #messages .tool-result')]
+		.map((e) => e.classList.contains('tool-result')
+			? JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(e.dataset.json ?? 'null') ?? {}).sort()))
+			: e.textContent)`
 	// jsAnswerText is the text of the last answer's text parts.
 	jsAnswerText = `[...` + jsLastAnswer + `.querySelectorAll('[data-testid="text-part"]')].map((e) => e.textContent).join(' | ')`
 	// jsRecordFirstText records each distinct text the first text part of
@@ -262,7 +325,8 @@ func triggerRequest(t *testing.T, fake *octavustest.Server, substr string) octav
 // platform error.
 func TestChatInBrowser(t *testing.T) {
 	execPath := findBrowser(t)
-	a, url := startDemo(t)
+	d := startDemo(t)
+	a, url := d.a, d.url
 	browser := startBrowser(t, execPath)
 
 	t.Run("conversation", func(t *testing.T) {
@@ -306,19 +370,118 @@ func TestChatInBrowser(t *testing.T) {
 		assert.Equal(t, stopped, eval[string](p, jsAnswerText))
 	})
 
-	t.Run("error", func(t *testing.T) {
+	t.Run("retry", func(t *testing.T) {
 		p := openPage(t, browser, url)
+		p.sendMessage("What is the status of order 1043?")
+		p.waitFor("the first answer, kept", jsStatus+` === 'idle' && document.getElementById('chat').dataset.kept === '2'`)
+
 		p.sendMessage("Show me an error.")
 		p.waitFor("the error", `document.querySelector('[data-testid="error"]') !== null`)
 		assert.Equal(t, "error", eval[string](p, jsStatus))
-		assert.Equal(t, "provider_overloaded", eval[string](p, `document.querySelector('[data-testid="error"]').dataset.errorType`))
-		assert.Equal(t, "true", eval[string](p, `document.querySelector('[data-testid="error"]').dataset.retryable`))
-		shown := eval[string](p, `document.querySelector('[data-testid="error"]').innerText`)
-		assert.Contains(t, shown, demoErrorMessage)
-		assert.Contains(t, shown, "Retryable: try again in 5 s.")
+		errBox := `document.querySelector('[data-testid="error"]')`
+		assert.Equal(t, "provider_overloaded", eval[string](p, errBox+`.dataset.errorType`))
+		assert.Equal(t, "The AI model is overloaded right now. Retry in a moment.", eval[string](p, errBox+`.querySelector('.error-title').textContent`))
+		assert.Equal(t, demoErrorMessage, eval[string](p, errBox+`.querySelector('.error-message').textContent`), "the details stay")
 		assert.Equal(t, "Let me think about that...", eval[string](p, jsAnswerText), "the text before the error is kept")
 		assert.True(t, eval[bool](p, `!document.getElementById('input').disabled`), "the person can send again")
+
+		p.do("press Retry", chromedp.Click(chromedp.CSS(`[data-testid="retry"]`)))
+		p.waitFor("the retried answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+		assert.Equal(t, retriedAnswer, eval[string](p, jsAnswerText))
+		assert.Equal(t, []string{"What is the status of order 1043?", "Show me an error."},
+			eval[[]string](p, `[...document.querySelectorAll('[data-testid="user-message"] .part')].map((e) => e.textContent)`),
+			"the failed turn was replaced, not repeated")
+		assert.Equal(t, 2, eval[int](p, `document.querySelectorAll('[data-testid="assistant-message"]').length`))
+		assert.False(t, eval[bool](p, `document.querySelector('[data-testid="error"]') !== null`))
+
+		// The retry rolled back to the message before the failed turn:
+		// the first answer, as the trigger's start event said.
+		sessionID := eval[string](p, `JSON.parse(localStorage.getItem('octavus-chat')).sessionId`)
+		var body struct {
+			Rollback *string `json:"rollbackAfterMessageId"`
+		}
+		require.NoError(t, json.Unmarshal(triggerRequest(t, a.fake, `"rollbackAfterMessageId"`).Body, &body))
+		st, err := a.client.AgentSessions.GetMessages(p.ctx, sessionID)
+		require.NoError(t, err)
+		require.Len(t, st.Messages, 4, "the platform dropped the failed turn")
+		require.NotNil(t, body.Rollback)
+		assert.Equal(t, st.Messages[1].ID, *body.Rollback)
 	})
+
+	t.Run("reload", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		converse(p)
+		before := eval[[]string](p, jsConversation)
+		require.Greater(t, len(before), 10, "the conversation shows: %q", before)
+		p.do("reload", chromedp.Reload())
+		p.waitFor("the page again", jsStatus+` === 'idle' && document.getElementById('chat').dataset.opened === 'active'`)
+		assert.Equal(t, before, eval[[]string](p, jsConversation), "the conversation is back as it was")
+		assert.Equal(t, "Looking up order 1042", eval[string](p, `document.querySelector('[data-tool-name="get-order"] .tool-name').textContent`))
+		assert.Equal(t, "done", eval[string](p, `document.querySelector('[data-tool-name="get-order"]').dataset.status`))
+		assert.True(t, eval[bool](p, `document.getElementById('welcome').hidden`))
+
+		// It goes on in the same session.
+		p.sendMessage("What is the status of order 1044?")
+		p.waitFor("the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+		assert.Contains(t, eval[string](p, jsAnswerText), "Order #1044, the Desk lamp")
+		assert.Equal(t, 4, eval[int](p, `document.querySelectorAll('#messages > li').length`), "the kept question and answer, then the new ones")
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		p.sendMessage("What is the status of order 1043?")
+		p.waitFor("the answer, kept", jsStatus+` === 'idle' && document.getElementById('chat').dataset.kept === '2'`)
+		before := eval[[]string](p, jsConversation)
+		sessionID := eval[string](p, `JSON.parse(localStorage.getItem('octavus-chat')).sessionId`)
+		require.True(t, a.fake.ExpireSession(sessionID))
+
+		p.do("reload", chromedp.Reload())
+		p.waitFor("the restored chat", jsStatus+` === 'idle' && document.getElementById('chat').dataset.opened === 'restored'`)
+		assert.Equal(t, before, eval[[]string](p, jsConversation))
+		assert.Contains(t, eval[string](p, `document.getElementById('status').textContent`), "restored")
+		st, err := a.client.AgentSessions.GetMessages(p.ctx, sessionID)
+		require.NoError(t, err)
+		assert.False(t, st.Expired(), "the server restored the session")
+		assert.Len(t, st.Messages, 2)
+
+		p.sendMessage("And order 1044?")
+		p.waitFor("the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+		assert.Contains(t, eval[string](p, jsAnswerText), "Order #1044, the Desk lamp")
+	})
+}
+
+// TestChatAfterServerRestart restarts the example (and so its in-memory
+// demo platform) under an open page: a reload starts a new chat, saying
+// so, and a message sent from a page that still shows the lost chat ends in
+// the not-found error, whose button starts a new chat.
+func TestChatAfterServerRestart(t *testing.T) {
+	execPath := findBrowser(t)
+	d := startDemo(t)
+	p := openPage(t, startBrowser(t, execPath), d.url)
+	p.sendMessage("What is the status of order 1043?")
+	p.waitFor("the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+
+	d.restart()
+	p.do("reload", chromedp.Reload())
+	p.waitFor("a new chat", jsStatus+` === 'idle' && document.getElementById('chat').dataset.opened === 'lost'`)
+	assert.Contains(t, eval[string](p, `document.getElementById('status').textContent`), "this is a new chat")
+	assert.Equal(t, 0, eval[int](p, `document.querySelectorAll('#messages > li').length`))
+	assert.False(t, eval[bool](p, `document.getElementById('welcome').hidden`))
+	p.sendMessage("What is the status of order 1044?")
+	p.waitFor("the answer in the new chat", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	assert.Contains(t, eval[string](p, jsAnswerText), "Order #1044, the Desk lamp")
+
+	d.restart()
+	p.sendMessage("And order 1042?")
+	p.waitFor("the error", `document.querySelector('[data-testid="error"]') !== null`)
+	errBox := `document.querySelector('[data-testid="error"]')`
+	assert.Equal(t, "not_found_error", eval[string](p, errBox+`.dataset.errorType`))
+	assert.Equal(t, "This chat no longer exists on the server (it may have restarted).", eval[string](p, errBox+`.querySelector('.error-title').textContent`))
+	p.do("start a new chat", chromedp.Click(chromedp.CSS(`[data-testid="error-new-chat"]`)))
+	p.waitFor("a new chat", jsStatus+` === 'idle' && document.getElementById('chat').dataset.opened === 'new' && document.querySelectorAll('#messages > li').length === 0`)
+	p.sendMessage("What is the status of order 1043?")
+	p.waitFor("the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	assert.Contains(t, eval[string](p, jsAnswerText), "Order #1043, the USB-C dock")
 }
 
 // converse plays a full conversation in p: a message, streamed reasoning
@@ -386,8 +549,7 @@ func TestChatScreenshot(t *testing.T) {
 		t.Skip("writes docs/chat.png only when asked: go test ./examples/chat -run TestChatScreenshot -screenshot=../../docs/chat.png (or OCTAVUS_SCREENSHOT=path)")
 	}
 	execPath := findBrowser(t)
-	_, url := startDemo(t)
-	p := openPage(t, startBrowser(t, execPath), url)
+	p := openPage(t, startBrowser(t, execPath), startDemo(t).url)
 	converse(p)
 	// The conversation scrolled to its end, without a focus ring.
 	p.do("scroll", chromedp.Evaluate[chromedp.Void](

@@ -6,16 +6,21 @@
 //	go run ./examples/chat -addr :9000     # or ADDR=:9000
 //
 // The page streams the agent's reasoning and text as they arrive, shows each
-// tool call with its state and result, asks the person to confirm a client
-// tool, stops a stream with its Stop button (the Go side then cancels the
-// execution) and shows platform errors.
+// tool call in words with its state and result, asks the person to confirm a
+// client tool, stops a stream with its Stop button (the Go side then cancels
+// the execution) and shows errors as sentences, with a Retry button for a
+// retryable one. The conversation survives a reload: the browser keeps the
+// session id and its UIMessages, and the server opens the session again,
+// restoring it when it expired or starting a new chat when it is gone
+// (history.go).
 //
 // With OCTAVUS_API_URL and OCTAVUS_API_KEY unset it runs against a built-in
 // fake platform (octavustest) with a scripted order-support agent: ask about
 // an order ("Where is order 1042?"), and it looks the order up with the
 // get-order server tool, then asks you to confirm a refund with the
 // confirm-refund client tool. A message with the word "long" streams a long
-// answer to stop, one with "error" ends in a platform error.
+// answer to stop, one with "error" ends in a retryable platform error (its
+// retry answers).
 //
 // Set OCTAVUS_API_URL, OCTAVUS_API_KEY and OCTAVUS_AGENT_ID to chat with a
 // real agent instead; give it the tools get-order {orderId} (run here, in
@@ -26,6 +31,9 @@
 //	GET  /              the page and its assets (embedded)
 //	GET  /api/info      {"platform": "demo" | "octavus"}
 //	POST /api/sessions  creates a session: {"input"?: {...}} -> {"sessionId": "..."}
+//	POST /api/sessions/{id}/open       opens a kept session again: {"messages"?: [...]}
+//	                                   -> {"sessionId", "status": "active" | "restored" | "new", "messages"}
+//	GET  /api/sessions/{id}/messages   the session's UIMessages, for the browser to keep
 //	POST /api/trigger   the HTTP transport's route: {sessionId, type, ...} -> SSE
 package main
 
@@ -265,6 +273,8 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /", http.FileServerFS(assets))
 	mux.HandleFunc("GET /api/info", a.info)
 	mux.HandleFunc("POST /api/sessions", a.createSession)
+	mux.HandleFunc("POST /api/sessions/{id}/open", a.openSession)
+	mux.HandleFunc("GET /api/sessions/{id}/messages", a.sessionMessages)
 	// The passthrough route of the HTTP transport. In a real app, set
 	// Authorize to check that the signed-in user owns the session.
 	mux.Handle("POST /api/trigger", a.client.AgentSessions.Handler(octavus.HandlerOptions{

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -350,4 +351,158 @@ func TestChatURL(t *testing.T) {
 	} {
 		assert.Equal(t, want, chatURL(addr, bound), addr)
 	}
+}
+
+// startApp serves the example's routes with the demo platform on an
+// httptest-like server and returns the app and the base URL (ending in /).
+func startApp(t *testing.T) (*app, string) {
+	t.Helper()
+	var a *app
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, config{pace: time.Millisecond}, "127.0.0.1:0", io.Discard, func(started *app, url string) {
+			a = started
+			ready <- url
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		http.DefaultClient.CloseIdleConnections()
+	})
+	select {
+	case url := <-ready:
+		return a, url
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+		return nil, ""
+	}
+}
+
+// opened is the answer of POST /api/sessions/{id}/open.
+type opened struct {
+	SessionID string           `json:"sessionId"`
+	Status    string           `json:"status"`
+	Messages  []map[string]any `json:"messages"`
+}
+
+// openSession POSTs /api/sessions/{id}/open with the kept messages.
+func openSession(t *testing.T, base, id string, messages []map[string]any) opened {
+	t.Helper()
+	resp := postJSON(t, base+"api/sessions/"+id+"/open", map[string]any{"messages": messages})
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var o opened
+	require.NoError(t, json.Unmarshal(b, &o), string(b))
+	return o
+}
+
+// messageTexts returns each message's role and the text of its text parts.
+func messageTexts(messages []map[string]any) []string {
+	var out []string
+	for _, m := range messages {
+		var b strings.Builder
+		for _, p := range m["parts"].([]any) {
+			if part := p.(map[string]any); part["type"] == "text" {
+				b.WriteString(part["text"].(string))
+			}
+		}
+		out = append(out, m["role"].(string)+": "+b.String())
+	}
+	return out
+}
+
+// TestOpenSession checks how the page's kept session is opened again: an
+// active one answers with its messages, an expired one is restored from
+// the kept messages, an unknown one (the platform restarted) becomes a new
+// session.
+func TestOpenSession(t *testing.T) {
+	a, base := startApp(t)
+	id := newSession(t, base)
+	s := trigger(t, base, userMessage(id, "What is the status of order 1043?"))
+	require.True(t, s.done)
+	want := []string{
+		"user: What is the status of order 1043?",
+		"assistant: Let me look up order #1043 for you.Order #1043, the USB-C dock ($89.50), is shipped (2026-03-05). It can be refunded once it has been delivered.",
+	}
+
+	t.Run("active", func(t *testing.T) {
+		o := openSession(t, base, id, nil)
+		assert.Equal(t, opened{SessionID: id, Status: "active", Messages: o.Messages}, o)
+		assert.Equal(t, want, messageTexts(o.Messages))
+
+		resp, body := get(t, base+"api/sessions/"+id+"/messages")
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		var kept opened
+		require.NoError(t, json.Unmarshal([]byte(body), &kept))
+		assert.Equal(t, "active", kept.Status)
+		assert.Equal(t, o.Messages, kept.Messages, "what the page keeps is what open answers")
+	})
+
+	t.Run("expired", func(t *testing.T) {
+		keptCopy := openSession(t, base, id, nil).Messages
+		require.True(t, a.fake.ExpireSession(id))
+		o := openSession(t, base, id, keptCopy)
+		assert.Equal(t, "restored", o.Status)
+		assert.Equal(t, id, o.SessionID)
+		assert.Equal(t, want, messageTexts(o.Messages))
+		// The platform has the session again: the chat goes on in it.
+		s := trigger(t, base, userMessage(id, "And order 1044?"))
+		require.True(t, s.done)
+		assert.Contains(t, s.text("text-delta"), "Order #1044, the Desk lamp")
+	})
+
+	t.Run("expired with nothing kept", func(t *testing.T) {
+		other := newSession(t, base)
+		require.True(t, a.fake.ExpireSession(other))
+		o := openSession(t, base, other, nil)
+		assert.Equal(t, "new", o.Status)
+		assert.NotEqual(t, other, o.SessionID)
+		assert.Empty(t, o.Messages)
+	})
+
+	t.Run("unknown", func(t *testing.T) {
+		o := openSession(t, base, "sess_gone", []map[string]any{{"id": "m1", "role": "user", "parts": []any{}}})
+		assert.Equal(t, "new", o.Status)
+		assert.NotEmpty(t, o.SessionID)
+		assert.NotEqual(t, "sess_gone", o.SessionID)
+		assert.Empty(t, o.Messages)
+
+		resp, body := get(t, base+"api/sessions/sess_gone/messages")
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, body)
+		// A trigger in it ends with the platform's not-found error, which
+		// the page answers with "Start a new chat".
+		s := trigger(t, base, userMessage("sess_gone", "Hello?"))
+		errs := s.ofType("error")
+		require.Len(t, errs, 1, "%v", s.events)
+		assert.Equal(t, "not_found_error", errs[0]["errorType"])
+		assert.Equal(t, false, errs[0]["retryable"])
+	})
+}
+
+// TestRetryAfterError checks the demo's retryable error: the first try
+// fails, the retry (with rollbackAfterMessageId, as the page sends it)
+// answers, and the platform dropped the failed turn.
+func TestRetryAfterError(t *testing.T) {
+	a, base := startApp(t)
+	id := newSession(t, base)
+	first := trigger(t, base, userMessage(id, "Show me an error."))
+	require.Len(t, first.ofType("error"), 1)
+	start := first.ofType("start")
+	require.Len(t, start, 1)
+	_, hasLast := start[0]["lastMessageId"]
+	assert.False(t, hasLast, "a new session has no message before the trigger")
+
+	retry := userMessage(id, "Show me an error.")
+	retry["rollbackAfterMessageId"] = nil // the anchor of a first message: remove all
+	s := trigger(t, base, retry)
+	require.True(t, s.done)
+	assert.Equal(t, retriedAnswer, s.text("text-delta"))
+
+	st, err := a.client.AgentSessions.GetMessages(context.Background(), id)
+	require.NoError(t, err)
+	require.Len(t, st.Messages, 2, "the failed turn was rolled back")
 }

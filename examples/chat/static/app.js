@@ -9,10 +9,94 @@
 // ReadableStream: each "data: <json>" line is one event, "data: [DONE]" ends
 // the stream. Like OctavusChat it builds the assistant's message from the
 // events (text, reasoning, tool calls), stops with an AbortController and
-// turns an error event into an error the page shows.
+// turns an error event into an error the page shows, in words, with a
+// Retry button when it is retryable (retry() of OctavusChat: the last trigger
+// again, with rollbackAfterMessageId).
+//
+// The conversation survives a reload: the session id and the session's
+// UIMessages are kept in localStorage, and on load the page asks the server
+// to open the session again (POST /api/sessions/{id}/open): it answers with
+// the messages (GetMessages), restores an expired session from the kept
+// messages (Restore), or starts a new chat when the platform no longer
+// knows the session.
 
 /** Client tools the person answers in the page, like clientTools: {name: 'interactive'}. */
 const INTERACTIVE_TOOLS = new Set(['confirm-refund']);
+
+/** What each tool call reads as, from its arguments (args is {} until they arrive). */
+const TOOL_TITLES = {
+  'get-order': (args) => (args.orderId ? `Looking up order ${args.orderId}` : 'Looking up an order'),
+  'confirm-refund': (args) => (args.orderId ? `Asking you to confirm the refund of order ${args.orderId}` : 'Asking you to confirm a refund'),
+};
+
+/** The title of a tool call: ours, else the agent's display name, else its name in words. */
+function toolTitle(toolName, args, displayName) {
+  const title = TOOL_TITLES[toolName]?.(args ?? {});
+  if (title) {
+    return title;
+  }
+  if (displayName) {
+    return displayName;
+  }
+  const words = String(toolName).replace(/[-_]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * What an error says, by its code, then its errorType. network_error is the
+ * page's own: fetch failed before the server answered.
+ */
+const ERROR_CODE_SENTENCES = {
+  SESSION_BUSY: 'The agent is still busy with another answer in this chat. Wait a moment, then retry.',
+};
+const ERROR_SENTENCES = {
+  network_error: 'Could not reach the chat server. Check your connection, then retry.',
+  rate_limit_error: 'Too many requests right now. Wait a moment, then retry.',
+  quota_exceeded_error: 'The agent has used up its quota for now.',
+  provider_overloaded: 'The AI model is overloaded right now. Retry in a moment.',
+  provider_timeout: 'The AI model took too long to answer.',
+  provider_error: 'The AI model could not answer.',
+  authentication_error: 'The chat server could not sign in to the agent platform.',
+  permission_error: 'This chat is not allowed to do that.',
+  not_found_error: 'This chat no longer exists on the server (it may have restarted).',
+  validation_error: 'The agent could not accept that request.',
+  tool_error: 'A tool the agent used failed.',
+  execution_error: 'The agent stopped with an error.',
+  protocol_error: 'The agent sent something this page does not understand.',
+  internal_error: 'Something went wrong on the server.',
+};
+
+/** The sentence an error is shown with. */
+function errorSentence(err) {
+  return ERROR_CODE_SENTENCES[err.code] ?? ERROR_SENTENCES[err.errorType] ?? 'Something went wrong.';
+}
+
+/** Where the conversation is kept: {sessionId, messages: UIMessage[]}. */
+const STORAGE_KEY = 'octavus-chat';
+
+/** The kept conversation, or {}. */
+function kept() {
+  try {
+    return JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps the conversation (storage may be full or off: then it is not kept). */
+function keep(conversation) {
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(conversation));
+  } catch {
+    // not kept
+  }
+}
+
+/** What the status line says after opening a kept session. */
+const OPEN_NOTES = {
+  restored: 'Your chat had expired on the server; it was restored from this browser.',
+  lost: 'Your previous chat was not found on the server (it may have restarted), so this is a new chat.',
+};
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -27,6 +111,7 @@ const ui = {
   input: byId('input'),
   send: byId('send'),
   stop: byId('stop'),
+  newChat: byId('new-chat'),
   toolTemplate: byId('tool-template'),
 };
 
@@ -55,6 +140,14 @@ let status = 'connecting';
 let turn = null;
 /** Aborts the request in flight. */
 let controller = null;
+/** The id of the conversation's last message as the server has it, or null. */
+let lastMessageId = null;
+/**
+ * The last trigger, for retry(): its name, input, the user's text, the
+ * rollback anchor (the message before it: rollbackAfterMessageId) and the
+ * elements it added.
+ */
+let lastTrigger = null;
 
 // ---------------------------------------------------------------------------
 // Status and layout
@@ -121,9 +214,10 @@ function addMessage(role) {
 
 /** Shows the person's message, as send() with userMessage does. */
 function addUserMessage(text) {
-  const { parts } = addMessage('user');
+  const { el, parts } = addMessage('user');
   const part = element('li', 'part text', text);
   keepScrolled(() => parts.append(part));
+  return el;
 }
 
 /** Starts the assistant's answer to one user message. */
@@ -207,13 +301,13 @@ function endTextPart(t, part) {
 // Tool calls
 
 /** Adds a tool call part (tool-input-start). */
-function addTool(t, toolCallId, toolName, title) {
+function addTool(t, toolCallId, toolName, displayName) {
   const el = ui.toolTemplate.content.firstElementChild.cloneNode(true);
   el.dataset.toolCallId = toolCallId;
   el.dataset.toolName = toolName;
-  el.querySelector('.tool-name').textContent = title || toolName;
-  el.querySelector('.tool-id').textContent = toolName;
-  const tool = { toolCallId, toolName, el, status: 'pending' };
+  el.title = `Tool: ${toolName}`;
+  el.querySelector('.tool-name').textContent = toolTitle(toolName, {}, displayName);
+  const tool = { toolCallId, toolName, displayName, el, status: 'pending' };
   setToolStatus(tool, 'pending');
   t.tools.set(toolCallId, tool);
   addPart(t, el);
@@ -239,6 +333,7 @@ function setToolArgs(tool, args) {
   if (!args || typeof args !== 'object') {
     return;
   }
+  tool.el.querySelector('.tool-name').textContent = toolTitle(tool.toolName, args, tool.displayName);
   for (const [key, value] of Object.entries(args)) {
     if (key === 'question') {
       continue; // shown in the prompt
@@ -352,6 +447,15 @@ function handleEvent(t, leg, ev) {
   switch (ev.type) {
     case 'start':
       t.executionId = ev.executionId ?? t.executionId;
+      // As OctavusChat: the first start event of a trigger tells the
+      // message before it (lastMessageId), the anchor a retry rolls back
+      // to; a continuation's start events do not move it.
+      if (lastTrigger?.turn === t && !lastTrigger.synced) {
+        if (ev.lastMessageId !== undefined) {
+          lastTrigger.rollbackAfterMessageId = ev.lastMessageId;
+        }
+        lastTrigger.synced = true;
+      }
       break;
     case 'text-start':
       t.text = addTextPart(t, 'text');
@@ -499,11 +603,13 @@ async function request(t, payload) {
     await readEvents(res.body, (ev) => t.settled || ac.signal.aborted || handleEvent(t, leg, ev));
   } catch (err) {
     if (!ac.signal.aborted && !t.settled) {
+      // fetch rejects with a TypeError when the server cannot be reached.
+      const network = err instanceof TypeError;
       fail(t, {
-        errorType: 'internal_error',
+        errorType: network ? 'network_error' : 'internal_error',
         message: err instanceof Error ? err.message : 'Unknown error',
         source: 'client',
-        retryable: false,
+        retryable: network,
       });
     }
     return;
@@ -567,9 +673,16 @@ function settle(t, how) {
   if (turn === t) {
     turn = null;
   }
+  if (!t.fromHistory) {
+    void saveMessages();
+  }
 }
 
-/** Ends the turn with an error event (or an error of the request itself). */
+/**
+ * Ends the turn with an error event (or an error of the request itself):
+ * the error in words, its details, and the way on: Retry for a retryable
+ * error, New chat for a chat the server lost.
+ */
 function fail(t, err) {
   settle(t, 'error');
   const box = element('li', 'part error');
@@ -577,14 +690,35 @@ function fail(t, err) {
   box.dataset.testid = 'error';
   box.dataset.errorType = err.errorType ?? 'unknown_error';
   box.dataset.retryable = String(Boolean(err.retryable));
-  box.append(element('strong', 'error-title', 'Something went wrong'), element('p', 'error-message', err.message || 'Unknown error'));
-  let hint = err.retryable ? 'Retryable: try again' : 'Not retryable';
-  if (err.retryable && typeof err.retryAfter === 'number') {
-    hint += ` in ${err.retryAfter} s`;
+  if (err.code) {
+    box.dataset.code = err.code;
   }
-  hint += '.';
+  box.append(element('strong', 'error-title', errorSentence(err)));
+  if (err.message) {
+    box.append(element('p', 'error-message', err.message));
+  }
+  const actions = element('p', 'error-actions');
+  if (err.retryable && lastTrigger?.turn === t) {
+    const button = element('button', 'button', 'Retry');
+    button.type = 'button';
+    button.dataset.testid = 'retry';
+    button.addEventListener('click', retry);
+    actions.append(button);
+    if (typeof err.retryAfter === 'number') {
+      actions.append(element('span', 'error-hint', `The platform suggests waiting ${err.retryAfter} s.`));
+    }
+  } else if (err.errorType === 'not_found_error') {
+    const button = element('button', 'button', 'Start a new chat');
+    button.type = 'button';
+    button.dataset.testid = 'error-new-chat';
+    button.addEventListener('click', () => void newChat());
+    actions.append(button);
+  }
+  if (actions.childElementCount > 0) {
+    box.append(actions);
+  }
   const meta = element('p', 'error-meta');
-  meta.append(element('code', '', box.dataset.errorType), ` · ${err.source ?? 'platform'} · `, element('span', 'error-retry', hint));
+  meta.append(element('code', '', err.code ?? box.dataset.errorType), ` · ${err.source ?? 'platform'}`);
   box.append(meta);
   keepScrolled(() => t.parts.append(box));
   setStatus('error');
@@ -606,14 +740,56 @@ function stop() {
 // ---------------------------------------------------------------------------
 // Start
 
+/**
+ * Runs a trigger: shows the user's text (when there is one), starts the
+ * answer and remembers it all for retry(). rollbackAfterMessageId is sent
+ * only when given (a retry).
+ */
+function runTrigger(triggerName, input, text, rollbackAfterMessageId) {
+  for (const button of ui.messages.querySelectorAll('.error-actions button')) {
+    button.remove(); // an older error's way on is gone once the chat moved on
+  }
+  const userEl = text === undefined ? null : addUserMessage(text);
+  const t = newTurn();
+  turn = t;
+  lastTrigger = {
+    triggerName,
+    input,
+    text,
+    // Until the start event tells: the last message the page knows.
+    rollbackAfterMessageId: rollbackAfterMessageId === undefined ? lastMessageId : rollbackAfterMessageId,
+    synced: false,
+    userEl,
+    turn: t,
+  };
+  const payload = { type: 'trigger', triggerName, input };
+  if (rollbackAfterMessageId !== undefined) {
+    payload.rollbackAfterMessageId = rollbackAfterMessageId;
+  }
+  void request(t, payload);
+}
+
 /** Sends a user message: the user-message trigger with USER_MESSAGE. */
 function send(text) {
   if (sessionId === null || status === 'streaming' || status === 'awaiting-input') {
     return;
   }
-  addUserMessage(text);
-  turn = newTurn();
-  void request(turn, { type: 'trigger', triggerName: 'user-message', input: { USER_MESSAGE: text } });
+  runTrigger('user-message', { USER_MESSAGE: text }, text);
+}
+
+/**
+ * Retries the last trigger, like OctavusChat.retry(): the failed turn is
+ * removed, and the trigger is sent again with rollbackAfterMessageId, so
+ * that the platform drops what the failed try left.
+ */
+function retry() {
+  const last = lastTrigger;
+  if (!last || sessionId === null || status === 'streaming' || status === 'awaiting-input') {
+    return;
+  }
+  last.userEl?.remove();
+  last.turn.el.remove();
+  runTrigger(last.triggerName, last.input, last.text, last.rollbackAfterMessageId);
 }
 
 ui.form.addEventListener('submit', (e) => {
@@ -625,6 +801,7 @@ ui.form.addEventListener('submit', (e) => {
   }
 });
 ui.stop.addEventListener('click', stop);
+ui.newChat.addEventListener('click', () => void newChat());
 ui.suggestions.addEventListener('click', (e) => {
   const button = e.target.closest('button[data-message]');
   if (button) {
@@ -632,7 +809,125 @@ ui.suggestions.addEventListener('click', (e) => {
   }
 });
 
-/** Creates the chat's session, then lets the person type. */
+// ---------------------------------------------------------------------------
+// History
+
+/** Shows the messages of a kept session, as OctavusChat's initialMessages. */
+function renderHistory(messages) {
+  for (const m of messages) {
+    if (m.role === 'user') {
+      const text = m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
+      addUserMessage(text);
+      continue;
+    }
+    const t = newTurn();
+    t.fromHistory = true;
+    for (const p of m.parts) {
+      renderPart(t, p);
+    }
+    settle(t, 'done');
+  }
+  ui.scroller.scrollTop = ui.scroller.scrollHeight;
+}
+
+/** Shows one part of a kept assistant message (text, reasoning, tool calls). */
+function renderPart(t, p) {
+  switch (p.type) {
+    case 'text':
+    case 'reasoning': {
+      const part = addTextPart(t, p.type);
+      appendDelta(part, p.text);
+      endTextPart(t, part);
+      break;
+    }
+    case 'tool-call': {
+      const tool = addTool(t, p.toolCallId, p.toolName, p.displayName);
+      setToolArgs(tool, p.args);
+      if (p.status === 'done') {
+        setToolResult(tool, p.result);
+      } else if (p.status === 'error') {
+        setToolError(tool, p.error);
+      }
+      break;
+    }
+    default:
+      // step-start, operation, source, file, object, worker, todo: not shown here.
+      break;
+  }
+}
+
+/** Keeps the session's messages as the server has them, after each answer. */
+async function saveMessages() {
+  const id = sessionId;
+  try {
+    const res = await fetch(`/api/sessions/${encodeURIComponent(id)}/messages`);
+    if (!res.ok) {
+      return;
+    }
+    const { messages } = await res.json();
+    if (id === sessionId && Array.isArray(messages)) {
+      keep({ sessionId: id, messages });
+      lastMessageId = messages.at(-1)?.id ?? null;
+      ui.chat.dataset.kept = String(messages.length);
+    }
+  } catch {
+    // not kept this time; the next answer keeps them
+  }
+}
+
+/** POSTs body as JSON and returns the JSON answer; a non-2xx answer throws. */
+async function postJSON(url, body) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    throw new Error(await errorText(res));
+  }
+  return res.json();
+}
+
+/** Shows an opened session: its messages, and a note when it was restored or lost. */
+function showSession(opened, keptId) {
+  sessionId = opened.sessionId;
+  const messages = Array.isArray(opened.messages) ? opened.messages : [];
+  keep({ sessionId, messages });
+  lastMessageId = messages.at(-1)?.id ?? null;
+  ui.chat.dataset.kept = String(messages.length);
+  let how = opened.status;
+  if (how === 'new' && keptId) {
+    how = 'lost';
+  }
+  ui.chat.dataset.opened = how;
+  renderHistory(messages);
+  ui.input.placeholder = 'Ask about an order…';
+  setStatus('idle', OPEN_NOTES[how]);
+}
+
+/** Empties the conversation and starts a new session. */
+async function newChat() {
+  if (status === 'connecting') {
+    return;
+  }
+  controller?.abort();
+  controller = null;
+  turn = null;
+  lastTrigger = null;
+  sessionId = null;
+  ui.messages.textContent = '';
+  ui.welcome.hidden = false;
+  setStatus('connecting');
+  try {
+    const { sessionId: id } = await postJSON('/api/sessions', { input: {} });
+    showSession({ sessionId: id, status: 'new', messages: [] });
+  } catch (err) {
+    ui.input.placeholder = 'No session';
+    setStatus('error', `Could not start a chat: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+/** Opens the kept session (or a new one), then lets the person type. */
 async function start() {
   setStatus('connecting');
   try {
@@ -642,17 +937,16 @@ async function start() {
     ui.platform.hidden = false;
     ui.suggestions.hidden = !demo;
 
-    const res = await fetch('/api/sessions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ input: {} }),
-    });
-    if (!res.ok) {
-      throw new Error(await errorText(res));
+    const { sessionId: keptId, messages } = kept();
+    if (typeof keptId === 'string' && keptId !== '') {
+      const opened = await postJSON(`/api/sessions/${encodeURIComponent(keptId)}/open`, {
+        messages: Array.isArray(messages) ? messages : [],
+      });
+      showSession(opened, keptId);
+    } else {
+      const { sessionId: id } = await postJSON('/api/sessions', { input: {} });
+      showSession({ sessionId: id, status: 'new', messages: [] });
     }
-    ({ sessionId } = await res.json());
-    ui.input.placeholder = 'Ask about an order…';
-    setStatus('idle');
   } catch (err) {
     ui.input.placeholder = 'No session';
     setStatus('error', `Could not start a chat: ${err instanceof Error ? err.message : err}`);
