@@ -185,7 +185,7 @@ var readScript = redis.NewScript(luaCommon + `
 local st = fields(KEYS[1])
 local cursor = tonumber(ARGV[1])
 if not st[1] then
-  return {record(st), 0, int(cursor)}
+  return {record(st), 0, '0'}
 end
 local n = tonumber(st[6])
 local out = {record(st), int(n), int(n)}
