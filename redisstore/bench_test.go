@@ -20,7 +20,7 @@ var benchEvent = octavus.LoggedEvent{Type: "text-delta", Data: json.RawMessage(`
 func benchStore(b *testing.B) (*redisstore.Store, context.Context) {
 	b.Helper()
 	rdb := newClient(b, redisserver.Start(b))
-	return redisstore.New(rdb, redisstore.Options{MaxLen: -1}), context.Background()
+	return newStore(b, rdb, redisstore.Options{MaxLen: -1}), context.Background()
 }
 
 // BenchmarkAppend: one Append of batch events (one script call) to a

@@ -6,8 +6,10 @@
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 //	defer rdb.Close()
+//	store := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:"})
+//	defer store.Close()
 //	execs := octavus.NewExecutions(client, octavus.ExecutionsOptions{
-//		Store: redisstore.New(rdb, redisstore.Options{Prefix: "myapp:"}),
+//		Store: store,
 //		Tools: tools,
 //	})
 //
@@ -17,6 +19,8 @@
 // event i at the stream id "i-0", so a browser's cursor (a count of
 // events) maps to a stream id with no lookup. Every write is a Lua script
 // that checks the caller still owns the running execution, so two
-// replicas never run or write one execution. Retention: Options.MaxLen
+// replicas never run or write one execution. Each change of a log is
+// PUBLISHed, so waiting readers (long polls, SSE tails) share one Pub/Sub
+// connection per Store instead of holding pooled ones. Retention: Options.MaxLen
 // events per log (XADD MAXLEN), Options.MaxAge after the end (PEXPIRE).
 package redisstore

@@ -70,7 +70,7 @@ func replicaBinary(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(buildDir, "replica")
-		args := []string{"build", "-o", bin}
+		args := []string{"build", "-tags", "replicas", "-o", bin}
 		if raceEnabled() {
 			args = append(args, "-race")
 		}

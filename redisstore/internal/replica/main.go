@@ -60,6 +60,7 @@ func run() error {
 	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: os.Getenv("REDIS_SOCKET")})
 	defer rdb.Close()
 	store := redisstore.New(rdb, redisstore.Options{Prefix: os.Getenv("REDIS_PREFIX")})
+	defer store.Close()
 
 	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: os.Getenv("OCTAVUS_API_URL"), APIKey: os.Getenv("OCTAVUS_API_KEY")})
 	if err != nil {
