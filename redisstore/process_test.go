@@ -1,5 +1,3 @@
-//go:build replicas
-
 package redisstore_test
 
 // Infrastructure of the multi-replica tests: the replica program
@@ -70,7 +68,7 @@ func replicaBinary(t *testing.T) string {
 			return
 		}
 		bin := filepath.Join(buildDir, "replica")
-		args := []string{"build", "-tags", "replicas", "-o", bin}
+		args := []string{"build", "-o", bin}
 		if raceEnabled() {
 			args = append(args, "-race")
 		}

@@ -1,5 +1,3 @@
-//go:build replicas
-
 package redisstore_test
 
 // The multi-replica tests: two app-server processes (internal/replica) on

@@ -1,5 +1,3 @@
-//go:build replicas
-
 // Command replica is one app-server replica of the multi-replica tests of
 // redisstore: an octavus.Executions on a Redis store, served by
 // octavus.NewPollingHandler under /api/exec/, with one server tool,
