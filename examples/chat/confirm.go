@@ -24,7 +24,9 @@ import (
 // through a shared store).
 
 // confirmations hands the person's answers to the waiting confirm-refund
-// calls, one per session (a session runs one execution at a time).
+// calls, one per session (a session runs one execution at a time; the demo
+// agent asks once per round: were two calls to wait at once, the later
+// would take the answer and the earlier would wait for a Stop).
 type confirmations struct {
 	mu      sync.Mutex
 	waiting map[string]chan bool // session id -> the call waiting for the person

@@ -581,6 +581,11 @@ function follow(t, cursor) {
       source.close();
     }
   };
+  source.onopen = () => {
+    if (!t.settled && turn === t) {
+      setStatus(status); // the status line again, after "Reconnecting…"
+    }
+  };
   source.onerror = () => {
     if (t.settled) {
       source.close();
