@@ -145,13 +145,14 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 }
 
 // trigger sends the polling transport's onTrigger to r and checks that it
-// answered {}.
+// answered {"executionId": "..."} (no error).
 func (c *cluster) trigger(r *replica, sessionID string) {
 	c.t.Helper()
 	status, body := c.do(r, http.MethodPost, "trigger", nil, map[string]any{
 		"sessionId": sessionID, "triggerName": "user-message", "input": map[string]any{"USER_MESSAGE": "hello"},
 	})
-	if status != http.StatusOK || strings.TrimSpace(string(body)) != "{}" {
+	var answer map[string]any
+	if status != http.StatusOK || json.Unmarshal(body, &answer) != nil || len(answer) != 1 || answer["executionId"] == "" || answer["executionId"] == nil {
 		c.t.Fatalf("trigger on %s: %d %s\n%s", r.name, status, body, r.logs())
 	}
 }
