@@ -1,30 +1,87 @@
-// Package octavus is a Go server SDK for the Octavus agent platform.
+// Package octavus is the Go server SDK for the Octavus agent platform
+// (https://octavus.ai).
 //
-// It speaks the protocol of the official TypeScript @octavus/server-sdk
-// 6.4.0 (wire version 4): a Go backend creates and attaches to agent
-// sessions (or starts them with their first trigger), runs the platform's
-// tool-continuation loop with its own Go tool handlers, hands the tools it has
-// no handler for to the browser, and streams everything to the browser as
-// Server-Sent Events that the official @octavus/client-sdk understands. It
-// also runs worker agents ([WorkersAPI]), workforce threads
-// ([WorkforceAPI]), ephemeral tokens ([TokensAPI]), execution logs, dynamic
-// tools and inline MCP servers with Go-typed tools.
+// A Go backend uses it to create and attach to agent sessions, run the
+// platform's tool-continuation loop with its own Go tool handlers, hand the
+// tools it has no handler for to the browser, and stream everything to the
+// browser as Server-Sent Events that the official @octavus/client-sdk
+// understands. It speaks the protocol of the official TypeScript
+// @octavus/server-sdk 6.4.0 (wire version 4), checked scenario by scenario
+// against that release.
 //
-// A typical HTTP route is three lines:
+// # Getting started
 //
-//	sessionID, req, err := octavus.ReadRequest(r)          // the browser's JSON
+// Make one [Client] with [NewClient] and share it; create a session on the
+// server with [AgentSessionsAPI.Create] before the chat renders, and serve
+// the route the browser's HTTP transport posts to with
+// [AgentSessionsAPI.Handler]:
+//
+//	client, err := octavus.NewClient(octavus.ClientOptions{
+//		BaseURL: os.Getenv("OCTAVUS_API_URL"),
+//		APIKey:  os.Getenv("OCTAVUS_API_KEY"),
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{
+//		Tools: octavus.ToolHandlers{"get-user-account": octavus.Tool(getUserAccount)},
+//	}))
+//
+// When the tools depend on the request, the same route is three lines:
+//
+//	sessionID, req, err := octavus.ReadRequest(r)          // the browser's JSON (on error: WriteRequestError)
 //	session := client.AgentSessions.Attach(sessionID, opts) // your tools
 //	octavus.ToSSEStream(session.Execute(r.Context(), req)).ServeHTTP(w, r)
 //
-// or one, with [AgentSessionsAPI.Handler].
+// Pass the request's context to [AgentSession.Execute]: when the browser goes
+// away the execution stops, the platform request is cancelled and running
+// tool handlers see their context cancelled. The README's quick start is a
+// whole program (examples/quickstart in the repository).
+//
+// # The services
+//
+// A [Client] holds one value per part of the platform API:
+//
+//   - [AgentSessionsAPI]: sessions (Create, Get, GetMessages, Restore,
+//     Clear, GetLogs), Attach to run them, Start for a session created by
+//     its first trigger, and Handler, the ready-made HTTP route.
+//   - [WorkersAPI]: worker agents, streamed (Execute, Continue) or awaited
+//     (Generate).
+//   - [WorkforceAPI]: workforce threads (Dispatch, GetThread, FollowUp,
+//     WaitForCompletion, Run).
+//   - [TokensAPI]: short-lived, scoped tokens for browsers (Mint, Revoke).
+//   - [AgentsAPI] and [FilesAPI]: agent definitions and upload URLs.
+//
+// The socket transport (createSocketTransport in the browser) is served by
+// [ServeSocket] over any message connection ([SocketConn]), so this package
+// carries no WebSocket dependency.
+//
+// # Tools
+//
+// A [ToolHandler] runs a server tool; [Tool] makes one from a function of
+// typed arguments and result. Tools without a handler go to the browser as
+// client tools. Inline MCP servers ([NewInlineMCPServer], [MCPTool]) and
+// dynamic tools ([AgentSession.SetDynamicTools]) add tools per session.
+//
+// # Events and errors
 //
 // Execute returns a channel of [StreamEvent] values. Each event type of the
-// protocol is its own pointer type ([*StartEvent], [*TextDeltaEvent], ...);
-// json.Marshal of an event gives exactly the wire JSON, "type" included.
+// protocol is its own pointer type ([*StartEvent], [*TextDeltaEvent],
+// [*ErrorEvent], ...; use a type switch); json.Marshal of an event gives the
+// wire JSON, "type" included. REST calls return [*APIError] on a non-2xx
+// answer; [OctavusError] and the guards ([IsRateLimitError],
+// [IsRetryableError], ...) classify both.
 //
-// Pass the request's context to Execute: when the browser goes away the
-// execution stops, the platform request is cancelled and running tool
-// handlers see their context cancelled.
+// Retries, timeouts and size limits are on by default; [ClientOptions],
+// [AttachOptions] and [HandlerOptions] change them, and a zero field means
+// its default.
+//
+// # Testing
+//
+// Package github.com/octavus-go/octavus/octavustest is a fake platform over
+// real HTTP, the way net/http/httptest serves net/http: point a Client at
+// it, script the agent turn by turn, and check the requests your handlers
+// caused.
 package octavus
 
 import (
