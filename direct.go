@@ -42,6 +42,11 @@ type directSink struct {
 	// space has a value when the writer took pending.
 	space chan struct{}
 
+	// sync, when set, is the writer itself: publish writes the batch to
+	// the browser from the execution's goroutine (the passthrough
+	// Handler, see serveSSE), and the fields above are unused.
+	sync *sseWriter
+
 	// The execution's side, not shared.
 	local         []byte // encoded, not handed over yet
 	localTerminal bool
@@ -89,6 +94,11 @@ func (d *directSink) addVerbatim(data []byte) {
 // the writer has directMax bytes not taken; it returns false when x's
 // context ended during that wait.
 func (x *execution) publish(d *directSink) bool {
+	if d.sync != nil {
+		ok := d.sync.write(d.local, d.localTerminal)
+		d.local = d.local[:0]
+		return ok
+	}
 	if len(d.local) == 0 && !d.localTerminal {
 		return true
 	}

@@ -100,23 +100,27 @@ func ExampleWorkersAPI_Execute() {
 			},
 		},
 	})
+	// The worker posts its tool results while this loop reads, so the
+	// progress is printed once the stream has ended.
+	var progress []string
 	for ev := range events {
 		switch e := ev.(type) {
 		case *octavus.WorkerStartEvent:
-			fmt.Println("worker started:", e.WorkerSlug)
+			progress = append(progress, "worker started: "+e.WorkerSlug)
 		case *octavus.ToolOutputAvailableEvent:
-			fmt.Println("tool output:", string(e.Output))
+			progress = append(progress, "tool output: "+string(e.Output))
 		case *octavus.WorkerResultEvent:
-			fmt.Println("output:", string(e.Output))
+			progress = append(progress, "output: "+string(e.Output))
 		case *octavus.UsageEvent:
-			fmt.Println("tokens:", e.Tokens.TotalTokens)
+			progress = append(progress, fmt.Sprint("tokens: ", e.Tokens.TotalTokens))
 		}
 	}
+	fmt.Println(strings.Join(progress, "\n"))
 	// Output:
 	// POST /api/agents/agent_research/execute {"type":"start","input":{"TOPIC":"AI safety"}}
+	// POST /api/agents/agent_research/execute {"type":"continue","executionId":"ex1","toolResults":[{"toolCallId":"c1","toolName":"web-search","result":["result for AI safety"]}]}
 	// worker started: research
 	// tool output: ["result for AI safety"]
-	// POST /api/agents/agent_research/execute {"type":"continue","executionId":"ex1","toolResults":[{"toolCallId":"c1","toolName":"web-search","result":["result for AI safety"]}]}
 	// output: "A summary."
 	// tokens: 150
 }
@@ -230,15 +234,21 @@ func ExampleAttachOptions_onToolResults() {
 			return nil
 		},
 	})
+	// The execution posts the results while the browser reads the event, so
+	// what the browser saw is printed after the stream, when both are done.
+	var seen []string
 	for ev := range session.Execute(context.Background(), octavus.TriggerRequest{TriggerName: "user-message"}) {
 		if e, ok := ev.(*octavus.ToolOutputAvailableEvent); ok {
-			fmt.Println("browser sees:", string(e.Output))
+			seen = append(seen, string(e.Output))
 		}
+	}
+	for _, s := range seen {
+		fmt.Println("browser saw:", s)
 	}
 	// Output:
 	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message"}
-	// browser sees: {"url":"https://files.example/shot.png"}
 	// POST /api/agent-sessions/sess_1/trigger {"triggerName":"user-message","executionId":"e1","toolResults":[{"toolCallId":"c1","toolName":"screenshot","result":{"url":"https://files.example/shot.png"}}]}
+	// browser saw: {"url":"https://files.example/shot.png"}
 }
 
 // ServeSocketWith serves a connection whose session is created by its

@@ -119,13 +119,27 @@ type legBody struct {
 }
 
 func (x *execution) run(req SessionRequest) {
-	defer close(x.out)
+	if x.out != nil {
+		defer close(x.out)
+	}
 	defer x.updates.finish(x.s.c.log, x.s.resourceTimeout)
 	defer x.recoverPanic()
 
+	body, toolResults, ok := x.firstBody(req)
+	if !ok {
+		return
+	}
+	x.loop(body, toolResults)
+}
+
+// firstBody is the body of the execution's first POST, and the tool
+// results a continue request brings; ok is false when the execution ended
+// here (its error event is out). It is apart from run so that its frame is
+// off the stack while the execution streams.
+func (x *execution) firstBody(req SessionRequest) (_ *legBody, _ []ToolResult, ok bool) {
 	if err := x.s.mcpErr; err != nil {
 		x.emit(NewInternalErrorEvent(err.Error()))
-		return
+		return nil, nil, false
 	}
 	req, err := x.s.verified(req)
 	if err != nil {
@@ -133,7 +147,7 @@ func (x *execution) run(req SessionRequest) {
 		errors.As(err, &re)
 		x.s.c.log.Warn("octavus: refused a continue request", "session", x.s.SessionID(), "reason", re.Message)
 		x.emit(&ErrorEvent{ErrorType: ErrorTypeValidation, Message: re.Message, Source: ErrorSourceClient})
-		return
+		return nil, nil, false
 	}
 	var body legBody
 	var toolResults []ToolResult
@@ -154,13 +168,13 @@ func (x *execution) run(req SessionRequest) {
 		// A nil request, a nil pointer, or a continue request without an
 		// execution: nothing the platform could run.
 		x.emit(NewInternalErrorEvent("Invalid session request: need a TriggerRequest or a ContinueRequest with an ExecutionID"))
-		return
+		return nil, nil, false
 	}
 	if trigger == nil && x.s.start != nil && x.s.start.sessionID() == "" {
 		// 6.4.0 throws this before any request; its toSSEStream makes it
 		// the stream's last event.
 		x.fail(errNoSession, false)
-		return
+		return nil, nil, false
 	}
 	if trigger != nil {
 		name := trigger.TriggerName
@@ -170,7 +184,7 @@ func (x *execution) run(req SessionRequest) {
 			b, err := marshalJSON(trigger.Input)
 			if err != nil {
 				x.emit(NewInternalErrorEvent("Trigger input is not JSON: " + err.Error()))
-				return
+				return nil, nil, false
 			}
 			body.Input = b
 		case trigger.nullInput:
@@ -185,7 +199,7 @@ func (x *execution) run(req SessionRequest) {
 	} else if toolResults == nil {
 		toolResults = []ToolResult{}
 	}
-	x.loop(&body, toolResults)
+	return &body, toolResults, true
 }
 
 // recoverPanic ends an execution that panicked with an error event. A
@@ -227,136 +241,150 @@ func (x *execution) target(executionID string) (path string, startLeg, creator, 
 // results the first POST carries; nil sends none).
 func (x *execution) loop(body *legBody, toolResults []ToolResult) {
 	for {
-		if x.ctx.Err() != nil {
-			x.stop()
+		l, ok := x.nextLeg(body, toolResults)
+		if !ok || len(l.calls) == 0 {
 			return
 		}
-		_, dynamic := x.s.toolSet()
-		body.DynamicToolSchemas = dynamic
-		path, startLeg, creator, ok := x.target(body.ExecutionID)
-		if !ok {
-			x.stop()
+		if toolResults, ok = x.afterLeg(body, l); !ok {
 			return
 		}
-		leg, ok, err := x.post(path, body, toolResults, startLeg, creator)
-		if !ok {
-			return
-		}
-		if x.ctx.Err() != nil || leg.cancelled {
-			x.stop()
-			return
-		}
-		if err != nil {
-			x.failed(err)
-			return
-		}
-		if leg.stopped {
-			return
-		}
-		toolResults = nil
-		if len(leg.calls) == 0 {
-			return
-		}
+	}
+}
 
-		// The handlers are read again after each leg, so a SetDynamicTools
-		// during the leg is seen, as in the reference.
-		tools, _ := x.s.toolSet()
-		var server, client []PendingToolCall
-		for _, tc := range leg.calls {
-			if tools[tc.ToolName] != nil {
-				server = append(server, tc)
-			} else {
-				client = append(client, tc)
-			}
+// nextLeg posts and reads one leg; ok is false when the execution is over.
+// It and afterLeg are apart from loop so that an idle stream's stack holds
+// only the frames of the leg it reads.
+func (x *execution) nextLeg(body *legBody, toolResults []ToolResult) (l leg, ok bool) {
+	if x.ctx.Err() != nil {
+		x.stop()
+		return l, false
+	}
+	_, dynamic := x.s.toolSet()
+	body.DynamicToolSchemas = dynamic
+	path, startLeg, creator, ok := x.target(body.ExecutionID)
+	if !ok {
+		x.stop()
+		return l, false
+	}
+	l, ok, err := x.post(path, body, toolResults, startLeg, creator)
+	if !ok {
+		return l, false
+	}
+	if x.ctx.Err() != nil || l.cancelled {
+		x.stop()
+		return l, false
+	}
+	if err != nil {
+		x.failed(err)
+		return l, false
+	}
+	if l.stopped {
+		return l, false
+	}
+	return l, true
+}
+
+// afterLeg runs the tools the leg asked for and returns the results to
+// post back; ok is false when the execution is over.
+func (x *execution) afterLeg(body *legBody, l leg) (_ []ToolResult, ok bool) {
+	// The handlers are read again after each leg, so a SetDynamicTools
+	// during the leg is seen, as in the reference.
+	tools, _ := x.s.toolSet()
+	var server, client []PendingToolCall
+	for _, tc := range l.calls {
+		if tools[tc.ToolName] != nil {
+			server = append(server, tc)
+		} else {
+			client = append(client, tc)
 		}
-		var results []ToolResult
-		if len(server) > 0 {
-			if x.s.maxRounds > 0 && x.rounds >= x.s.maxRounds {
-				// A platform that always asks for one more round would
-				// otherwise run tools forever.
-				x.s.c.log.Warn("octavus: tool round limit reached", "session", x.s.SessionID(), "maxToolRounds", x.s.maxRounds)
-				x.fail(fmt.Sprintf("Tool round limit reached: the platform asked for more than %d rounds of server tools in one execution (AttachOptions.MaxToolRounds)", x.s.maxRounds), false)
-				return
-			}
-			x.rounds++
-			var ok bool
-			if results, ok = x.runServerTools(tools, server); !ok {
-				x.stop()
-				return
-			}
-			if x.s.onToolResults != nil {
-				if err := x.toolResultsHook(results); err != nil {
-					if x.ctx.Err() != nil {
-						x.stop()
-						return
-					}
-					x.s.c.log.Error("octavus: OnToolResults failed", "session", x.s.SessionID(), "error", err)
-					x.fail(err.Error(), false)
-					return
-				}
+	}
+	var results []ToolResult
+	if len(server) > 0 {
+		if x.s.maxRounds > 0 && x.rounds >= x.s.maxRounds {
+			// A platform that always asks for one more round would
+			// otherwise run tools forever.
+			x.s.c.log.Warn("octavus: tool round limit reached", "session", x.s.SessionID(), "maxToolRounds", x.s.maxRounds)
+			x.fail(fmt.Sprintf("Tool round limit reached: the platform asked for more than %d rounds of server tools in one execution (AttachOptions.MaxToolRounds)", x.s.maxRounds), false)
+			return nil, false
+		}
+		x.rounds++
+		var ok bool
+		if results, ok = x.runServerTools(tools, server); !ok {
+			x.stop()
+			return nil, false
+		}
+		if x.s.onToolResults != nil {
+			if err := x.toolResultsHook(results); err != nil {
 				if x.ctx.Err() != nil {
 					x.stop()
-					return
+					return nil, false
 				}
+				x.s.c.log.Error("octavus: OnToolResults failed", "session", x.s.SessionID(), "error", err)
+				x.fail(err.Error(), false)
+				return nil, false
 			}
-		}
-		if len(client) > 0 && x.s.rejectClient {
-			// No browser to ask: the calls fail, after the server results.
-			for _, tc := range client {
-				tr := newToolResult(tc)
-				tr.Error = `Tool "` + tc.ToolName + `" is not available. No handler is registered for this tool.`
-				results = append(results, tr)
-			}
-			client = nil
-		}
-		for _, tr := range results {
-			var ev StreamEvent
-			if tr.Error != "" {
-				ev = &ToolOutputErrorEvent{ToolCallID: tr.ToolCallID, Error: tr.Error}
-			} else {
-				raw, _ := tr.Result.(json.RawMessage)
-				ev = &ToolOutputAvailableEvent{ToolCallID: tr.ToolCallID, Output: raw}
-			}
-			if !x.emit(ev) {
+			if x.ctx.Err() != nil {
 				x.stop()
-				return
+				return nil, false
 			}
 		}
-		if len(client) > 0 {
-			if body.ExecutionID == "" {
-				x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
-				return
-			}
-			// The browser must send the server results back with its own:
-			// it gets them cut by the rule the continuation body will be cut
-			// by (the tool-output events above keep them whole), so what it
-			// sends back is bounded by the budget plus its client results,
-			// and the signature covers what it actually holds.
-			sent, _ := x.fitToBody(results)
-			id := body.ExecutionID
-			if x.s.worker == nil {
-				// A worker's caller is the server itself: nothing to sign.
-				var err error
-				if id, err = x.s.signExecution(body.ExecutionID, sent, client); err != nil {
-					x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
-					return
-				}
-			}
-			ctr := &ClientToolRequestEvent{ExecutionID: id, ToolCalls: client}
-			if len(sent) > 0 {
-				ctr.ServerToolResults = sent
-			}
-			if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: id}) {
-				x.stop()
-				return
-			}
-			return
-		}
-		if leg.finished {
-			return
-		}
-		toolResults = results
 	}
+	if len(client) > 0 && x.s.rejectClient {
+		// No browser to ask: the calls fail, after the server results.
+		for _, tc := range client {
+			tr := newToolResult(tc)
+			tr.Error = `Tool "` + tc.ToolName + `" is not available. No handler is registered for this tool.`
+			results = append(results, tr)
+		}
+		client = nil
+	}
+	for _, tr := range results {
+		var ev StreamEvent
+		if tr.Error != "" {
+			ev = &ToolOutputErrorEvent{ToolCallID: tr.ToolCallID, Error: tr.Error}
+		} else {
+			raw, _ := tr.Result.(json.RawMessage)
+			ev = &ToolOutputAvailableEvent{ToolCallID: tr.ToolCallID, Output: raw}
+		}
+		if !x.emit(ev) {
+			x.stop()
+			return nil, false
+		}
+	}
+	if len(client) > 0 {
+		if body.ExecutionID == "" {
+			x.emit(NewInternalErrorEvent("Missing executionId for client-tool-request"))
+			return nil, false
+		}
+		// The browser must send the server results back with its own:
+		// it gets them cut by the rule the continuation body will be cut
+		// by (the tool-output events above keep them whole), so what it
+		// sends back is bounded by the budget plus its client results,
+		// and the signature covers what it actually holds.
+		sent, _ := x.fitToBody(results)
+		id := body.ExecutionID
+		if x.s.worker == nil {
+			// A worker's caller is the server itself: nothing to sign.
+			var err error
+			if id, err = x.s.signExecution(body.ExecutionID, sent, client); err != nil {
+				x.emit(NewInternalErrorEvent("Tool results are not JSON: " + err.Error()))
+				return nil, false
+			}
+		}
+		ctr := &ClientToolRequestEvent{ExecutionID: id, ToolCalls: client}
+		if len(sent) > 0 {
+			ctr.ServerToolResults = sent
+		}
+		if !x.emit(ctr) || !x.emit(&FinishEvent{FinishReason: FinishClientToolCalls, ExecutionID: id}) {
+			x.stop()
+			return nil, false
+		}
+		return nil, false
+	}
+	if l.finished {
+		return nil, false
+	}
+	return results, true
 }
 
 // post encodes and posts one leg (see encodeBody and runLeg); ok is false

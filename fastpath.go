@@ -458,10 +458,18 @@ func decodeFlat(line []byte, a *flatAlloc) StreamEvent {
 // the kind's order, then optionally "workerId":"...". It returns the kind
 // and the field values.
 func parseCanonical(line []byte) (k int, fv flatVals, ok bool) {
+	k, end, ok := parseCanonicalObject(line, &fv)
+	return k, fv, ok && end == len(line)-1
+}
+
+// parseCanonicalObject is parseCanonical for line holding the object and
+// then possibly more: end is the index of the object's closing brace. The
+// values are put in fv.
+func parseCanonicalObject(line []byte, fv *flatVals) (k, end int, ok bool) {
 	vals := &fv.v
 	const head = `{"type":"`
 	if len(line) < len(head)+2 || string(line[:len(head)]) != head {
-		return 0, fv, false
+		return 0, 0, false
 	}
 	k = -1
 	for j := range flatKinds {
@@ -472,32 +480,35 @@ func parseCanonical(line []byte) (k int, fv flatVals, ok bool) {
 		}
 	}
 	if k < 0 {
-		return 0, fv, false
+		return 0, 0, false
 	}
 	kind := &flatKinds[k]
 	v, i, ok := scanString(line, len(kind.prefix))
 	if !ok {
-		return 0, fv, false
+		return 0, 0, false
 	}
 	vals[0] = v
 	fv.n = 1
 	if len(kind.heads) == 2 {
 		h := kind.heads[1]
 		if len(line)-i < len(h) || string(line[i:i+len(h)]) != h {
-			return 0, fv, false
+			return 0, 0, false
 		}
 		if vals[1], i, ok = scanString(line, i+len(h)); !ok {
-			return 0, fv, false
+			return 0, 0, false
 		}
 		fv.n = 2
 	}
 	if kind.worker && len(line)-i > len(flatWorkerHead) && string(line[i:i+len(flatWorkerHead)]) == flatWorkerHead {
 		if vals[fv.n], i, ok = scanString(line, i+len(flatWorkerHead)); !ok {
-			return 0, fv, false
+			return 0, 0, false
 		}
 		fv.n++
 	}
-	return k, fv, i == len(line)-1 && line[i] == '}'
+	if i >= len(line) || line[i] != '}' {
+		return 0, 0, false
+	}
+	return k, i, true
 }
 
 // parseAnyOrder reads line when it is a flat object of string values, keys
@@ -718,10 +729,24 @@ func appendJSONString(dst []byte, s string) []byte {
 // in lower case for the other control characters). The platform writes its
 // deltas so, with JSON.stringify.
 func flatVerbatim(line []byte) bool {
-	k, fv, ok := parseCanonical(line)
-	if !ok {
-		return false
+	end, ok := flatVerbatimObject(line)
+	return ok && end == len(line)-1
+}
+
+// flatVerbatimObject is flatVerbatim for line holding the object and then
+// possibly more: end is the index of the object's closing brace.
+func flatVerbatimObject(line []byte) (end int, ok bool) {
+	var fv flatVals
+	k, end, ok := parseCanonicalObject(line, &fv)
+	if !ok || !verbatimValues(line, k, &fv) {
+		return 0, false
 	}
+	return end, true
+}
+
+// verbatimValues reports whether the values of a canonical flat object are
+// as appendJSONString writes them.
+func verbatimValues(line []byte, k int, fv *flatVals) bool {
 	if fv.n > len(flatKinds[k].keys) && fv.v[fv.n-1].hi == fv.v[fv.n-1].lo {
 		return false
 	}
@@ -766,3 +791,55 @@ func canonicalEscapes(raw []byte) bool {
 }
 
 func isLowerHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+
+// verbatimTextDelta is flatVerbatimObject for the event of almost every
+// stream, a text-delta (a worker's too) whose strings are plain ASCII: the
+// one check with constant keys, in one pass. ok false leaves the line to
+// flatVerbatimObject (another event, escapes, non-ASCII text).
+func verbatimTextDelta(b []byte) (end int, ok bool) {
+	const (
+		prefix = `{"type":"text-delta","id":"`
+		mid    = `,"delta":"`
+		worker = `,"workerId":"`
+	)
+	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
+		return 0, false
+	}
+	i, ok := plainString(b, len(prefix))
+	if !ok || len(b)-i < len(mid) || string(b[i:i+len(mid)]) != mid {
+		return 0, false
+	}
+	if i, ok = plainString(b, i+len(mid)); !ok || i >= len(b) {
+		return 0, false
+	}
+	if b[i] == '}' {
+		return i, true
+	}
+	if len(b)-i < len(worker) || string(b[i:i+len(worker)]) != worker {
+		return 0, false
+	}
+	start := i + len(worker)
+	if i, ok = plainString(b, start); !ok || i == start+1 || i >= len(b) || b[i] != '}' {
+		return 0, false // an empty workerId is not written back
+	}
+	return i, true
+}
+
+// plainString reads the JSON string that starts at b[i] (after its opening
+// quote) when it holds plain bytes only (strPlain): next is the index after
+// its closing quote.
+func plainString(b []byte, i int) (next int, ok bool) {
+	for i+8 <= len(b) {
+		if m := swarSpecial(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			return i + 1, b[i] == '"'
+		}
+		i += 8
+	}
+	for ; i < len(b); i++ {
+		if !strPlain[b[i]] {
+			return i + 1, b[i] == '"'
+		}
+	}
+	return 0, false
+}

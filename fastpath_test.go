@@ -89,6 +89,7 @@ func checkFlatDecode(t testing.TB, line []byte) {
 			}
 		}
 	}
+	checkVerbatim(t, line)
 	// ParseStreamEvent is the fast path, then the general one.
 	ev, err := ParseStreamEvent(line)
 	general, gerr := parseGeneral(line)

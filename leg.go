@@ -71,6 +71,20 @@ func (x *execution) readLines(lr *lineReader, executionID *string) (leg, error) 
 	havePending := false
 	var alloc flatAlloc
 	for {
+		d := x.direct.Load()
+		if d != nil {
+			if data := lr.nextVerbatim(); data != nil {
+				// A flat event as the encoder writes it: nothing in it to
+				// act on, and its bytes are what ToSSEStream would write.
+				l.stream = true
+				d.addVerbatim(data)
+				if len(d.local) >= sseBatch && !x.publish(d) {
+					l.cancelled = true
+					return l, nil
+				}
+				continue
+			}
+		}
 		line, err := lr.next()
 		if err != nil {
 			switch err {
@@ -90,7 +104,6 @@ func (x *execution) readLines(lr *lineReader, executionID *string) (leg, error) 
 			l.stream = true
 			continue
 		}
-		d := x.direct.Load()
 		if d != nil && flatVerbatim(data) {
 			// A flat event as the encoder writes it: nothing in it to act
 			// on, and its bytes are what ToSSEStream would write.
@@ -327,6 +340,35 @@ func (lr *lineReader) next() ([]byte, error) {
 		}
 		lr.fill()
 	}
+}
+
+// nextVerbatim returns the value of the next line when it is a data line
+// ("data: " and a value) that flatVerbatim accepts, ended by LF, finding
+// its end as it checks it rather than with a scan of its own; nil when it
+// is not (or may not be: a CR in the buffer, the first line), and next
+// returns that line. An empty line right after it (the end of the event)
+// is skipped with it: readLeg skips empty lines.
+func (lr *lineReader) nextVerbatim() []byte {
+	if lr.cr || lr.skipLF || lr.first {
+		return nil
+	}
+	b := lr.buf[lr.start:lr.end]
+	if len(b) < len(ssePrefix)+2 || string(b[:len(ssePrefix)]) != string(ssePrefix) {
+		return nil
+	}
+	end, ok := verbatimTextDelta(b[len(ssePrefix):])
+	if !ok {
+		end, ok = flatVerbatimObject(b[len(ssePrefix):])
+	}
+	n := len(ssePrefix) + end + 1 // the line's length
+	if !ok || n >= len(b) || b[n] != '\n' || n > lr.max {
+		return nil
+	}
+	lr.start += n + 1
+	if n+1 < len(b) && b[n+1] == '\n' {
+		lr.start++ // the empty line that ends the event: nothing to return
+	}
+	return b[len(ssePrefix):n]
 }
 
 // line checks a complete line's length and takes a leading BOM off the

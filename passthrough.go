@@ -301,52 +301,74 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 	sse := SSEOptions{Heartbeat: opts.Heartbeat, WriteTimeout: opts.WriteTimeout}
 	maxBody := continueBodyLimit(a.c, opts.MaxRequestBody)
 	readTimeout := orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sessionID, req, err := readBody(w, r, opts.Start != nil, maxBody, readTimeout)
+	return &passthroughHandler{a: a, opts: opts, attach: attach, sse: sse, maxBody: maxBody, readTimeout: readTimeout}
+}
+
+// passthroughHandler is what Handler returns.
+type passthroughHandler struct {
+	a           *AgentSessionsAPI
+	opts        HandlerOptions
+	attach      AttachOptions
+	sse         SSEOptions
+	maxBody     int
+	readTimeout time.Duration
+}
+
+// ServeHTTP reads and checks the request (prepare), then streams its
+// execution. The two are apart so that the request's decoding is off the
+// goroutine's stack while it streams (an idle stream's stack is what its
+// deepest wait holds).
+func (h *passthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	session, req := h.prepare(w, r)
+	if session == nil {
+		return
+	}
+	session.serveSSE(w, r, req, h.sse)
+}
+
+// prepare reads the request, runs the hooks and attaches (or starts) the
+// session. A nil session means the request was answered (an error).
+func (h *passthroughHandler) prepare(w http.ResponseWriter, r *http.Request) (*AgentSession, SessionRequest) {
+	sessionID, req, err := readBody(w, r, h.opts.Start != nil, h.maxBody, h.readTimeout)
+	if err != nil {
+		WriteRequestError(w, err)
+		return nil, nil
+	}
+	var start *StartOptions
+	if sessionID == "" {
+		so, err := h.opts.Start(r)
 		if err != nil {
-			WriteRequestError(w, err)
-			return
+			writeHookError(w, err)
+			return nil, nil
 		}
-		var start *StartOptions
-		if sessionID == "" {
-			so, err := opts.Start(r)
-			if err != nil {
-				writeHookError(w, err)
-				return
-			}
-			so.AttachOptions = so.AttachOptions.withDefaults(attach)
-			start = &so
-		} else if opts.Authorize != nil {
-			if err := opts.Authorize(r, sessionID); err != nil {
-				writeHookError(w, err)
-				return
-			}
+		so.AttachOptions = so.AttachOptions.withDefaults(h.attach)
+		start = &so
+	} else if h.opts.Authorize != nil {
+		if err := h.opts.Authorize(r, sessionID); err != nil {
+			writeHookError(w, err)
+			return nil, nil
 		}
-		if tr, ok := req.(TriggerRequest); ok && opts.Sender != nil {
-			sender, err := opts.Sender(r, sessionID)
-			if err != nil {
-				writeHookError(w, err)
-				return
-			}
-			tr.Sender = sender
-			req = tr
+	}
+	if tr, ok := req.(TriggerRequest); ok && h.opts.Sender != nil {
+		sender, err := h.opts.Sender(r, sessionID)
+		if err != nil {
+			writeHookError(w, err)
+			return nil, nil
 		}
-		var session *AgentSession
-		if start != nil {
-			session = a.Start(*start)
-		} else {
-			session = a.Attach(sessionID, attach)
-		}
-		if err := session.CheckRequest(req); err != nil {
-			WriteRequestError(w, err)
-			return
-		}
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		h := newSSEHandler(session.Execute(ctx, req), sse)
-		h.cancel = cancel
-		h.ServeHTTP(w, r)
-	})
+		tr.Sender = sender
+		req = tr
+	}
+	var session *AgentSession
+	if start != nil {
+		session = h.a.Start(*start)
+	} else {
+		session = h.a.Attach(sessionID, h.attach)
+	}
+	if err := session.CheckRequest(req); err != nil {
+		WriteRequestError(w, err)
+		return nil, nil
+	}
+	return session, req
 }
 
 // readBody is readRequest under a read deadline of timeout (none when it

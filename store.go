@@ -86,8 +86,8 @@ type ExecutionStore interface {
 	// limit). The record and the entries are one snapshot: when the record
 	// says the execution ended, the entries include its last ones (up to
 	// Limit). A session without an execution (or whose log retention
-	// removed) reads as a zero ExecutionRecord and no entries, not as an
-	// error.
+	// removed) reads as a zero ExecutionRecord and no entries (Start and
+	// Next 0, whatever the cursor), not as an error.
 	//
 	// When r.Wait is positive, the execution is running and the log has
 	// nothing from r.Cursor on, Read waits up to r.Wait for an entry or

@@ -258,7 +258,7 @@ func (m *MemoryStore) read(r LogRead) (LogPage, <-chan struct{}) {
 	cursor := max(r.Cursor, 0)
 	l := m.logs[r.SessionID]
 	if l == nil {
-		return LogPage{Start: cursor, Next: cursor}, nil
+		return LogPage{}, nil
 	}
 	page := LogPage{Execution: l.rec}
 	end := l.first + len(l.entries)

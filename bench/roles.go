@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -179,6 +180,9 @@ func readServerStats() serverStats {
 // loopback, talking to the platform at platformURL (over h2c when h2c is
 // set). It prints its URL and exits when its stdin closes.
 func serve(platformURL string, h2c bool, profile string) error {
+	if scaleOpts.exactHeap {
+		runtime.MemProfileRate = 1 // every allocation in the heap profile, not a sample
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 1024
 	if h2c {
@@ -195,7 +199,9 @@ func serve(platformURL string, h2c bool, profile string) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/trigger", c.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools()}))
 	mux.HandleFunc("GET /debug/stats", func(w http.ResponseWriter, r *http.Request) {
-		runtime.GC()
+		// A collection, then the freed pages back to the OS: RSS is then
+		// what the live streams hold (the Node server runs gc() alike).
+		debug.FreeOSMemory()
 		_ = json.NewEncoder(w).Encode(readServerStats())
 	})
 	mux.HandleFunc("GET /debug/heap", func(w http.ResponseWriter, r *http.Request) {

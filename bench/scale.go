@@ -101,6 +101,7 @@ var scaleOpts = struct {
 	kneeDuration time.Duration
 	cpuProfile   string
 	heapProfile  string
+	exactHeap    bool
 }{}
 
 func init() {
@@ -117,8 +118,9 @@ func init() {
 	flag.StringVar(&o.knee, "knee", "2000,3000,4000,6000,8000,12000,16000", "the knee search's ladder of streams (after the -scale-n runs; stops at the first N whose p99 is 50 ms or more)")
 	flag.IntVar(&o.kneeMax, "knee-max", 8000, "the knee search goes no higher than this many streams (0: no knee search)")
 	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
-	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server (streaming phase of the largest -scale-n run) to this file")
-	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server (streams open and idle, largest -scale-n run) to this file")
+	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server to this file (streaming phase of an extra run at the largest -scale-n, after the table)")
+	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server to this file (streams open and idle, every allocation recorded; the same extra run)")
+	flag.BoolVar(&o.exactHeap, "server-exact-heap", false, "internal: the app server records every allocation (MemProfileRate 1) for -server-heapprofile")
 }
 
 // kneeP99 is the p99 added latency the knee search holds to.
@@ -249,7 +251,8 @@ func startAppServer(env scaleEnv, cfg scaleConfig, platformURL string, h2c bool)
 	var cmd *exec.Cmd
 	switch cfg.server {
 	case "go":
-		cmd = exec.Command(env.self, "-role", "server", "-platform", platformURL, "-h2c="+strconv.FormatBool(h2c), "-server-cpuprofile", cfg.profile)
+		cmd = exec.Command(env.self, "-role", "server", "-platform", platformURL, "-h2c="+strconv.FormatBool(h2c),
+			"-server-cpuprofile", cfg.profile, "-server-exact-heap="+strconv.FormatBool(cfg.heapProfile != ""))
 	case "node":
 		cmd = exec.Command(env.nodeBin, "--expose-gc", filepath.Join(env.root, "bench", "node", "app-server-6.4.mjs"), env.oracleDir, platformURL, apiKey)
 	default:
@@ -492,6 +495,7 @@ type scaleSuite struct {
 	knee    map[string]kneeResult
 	skipped map[string]string // app server -> why it did not run
 	kneeOff bool
+	profile *scaleResult // the profile run, or nil
 }
 
 type kneeResult struct {
@@ -555,12 +559,8 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 			if su.skipped[s] != "" {
 				continue
 			}
-			c := cfg(s, n, o.duration)
-			if s == "go" && n == top {
-				c.profile, c.heapProfile = o.cpuProfile, o.heapProfile
-			}
 			fmt.Fprintf(os.Stderr, "bench: scale %s N=%d\n", s, n)
-			su.runs[s][n] = runScale(env, c)
+			su.runs[s][n] = runScale(env, cfg(s, n, o.duration))
 		}
 	}
 	// The knee: up the table's Ns, then the ladder, to the first N that
@@ -590,6 +590,14 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 			k.n = n
 		}
 		su.knee[s] = k
+	}
+	// The profiles: a run of its own (profiling costs CPU, recording
+	// every allocation more), not in the table.
+	if (o.cpuProfile != "" || o.heapProfile != "") && slices.Contains(su.servers, "go") {
+		c := cfg("go", top, o.duration)
+		c.profile, c.heapProfile = o.cpuProfile, o.heapProfile
+		fmt.Fprintf(os.Stderr, "bench: profile run go N=%d\n", top)
+		su.profile = runScale(env, c)
 	}
 	su.print()
 	return su
@@ -663,6 +671,21 @@ func (su *scaleSuite) print() {
 				float64(r.goIdle.Goroutines-r.goBase.Goroutines)/f,
 				float64(int64(r.goIdle.StackInuse)-int64(r.goBase.StackInuse))/1024/f,
 				float64(int64(r.goIdle.HeapInuse)-int64(r.goBase.HeapInuse))/1024/f)
+		}
+	}
+	if r := su.profile; r != nil {
+		fmt.Printf("\nProfile run (octavus-go, N=%d, not in the table): ", r.cfg.streams)
+		if r.err != nil {
+			fmt.Printf("failed: %v\n", r.err)
+		} else {
+			var what []string
+			if r.cfg.profile != "" {
+				what = append(what, "CPU profile of the streaming phase in "+r.cfg.profile)
+			}
+			if r.cfg.heapProfile != "" {
+				what = append(what, "heap profile of the idle streams in "+r.cfg.heapProfile)
+			}
+			fmt.Printf("%s (go tool pprof -top <binary> <file>)\n", strings.Join(what, ", "))
 		}
 	}
 	if !su.kneeOff {

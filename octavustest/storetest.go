@@ -131,6 +131,7 @@ func storeEmptySession(t *testing.T, s octavus.ExecutionStore) {
 		t.Fatalf("record of a session without execution: %+v", p.Execution)
 	}
 	storeCheckPage(t, "empty session", p, 0, nil)
+	storeCheckPage(t, "empty session past the end", storeRead(t, s, octavus.LogRead{SessionID: "sess_none", Cursor: 7}), 0, nil)
 	if ok, err := s.RequestStop(context.Background(), "sess_none", ""); ok || err != nil {
 		t.Fatalf("RequestStop without execution = %v, %v; want false, nil", ok, err)
 	}

@@ -62,7 +62,7 @@ func checkPage(t *testing.T, what string, p octavus.LogPage, start int, want []o
 func TestMaxLen(t *testing.T) {
 	checkLeaks(t)
 	rdb := newClient(t, redisserver.Start(t))
-	s := redisstore.New(rdb, redisstore.Options{MaxLen: 3})
+	s := newStore(t, rdb, redisstore.Options{MaxLen: 3})
 	claim(t, s, "sess_1", time.Now().Add(time.Hour))
 	appendAll(t, s, "sess_1", entries(0, 2))
 	appendAll(t, s, "sess_1", entries(2, 5))
@@ -93,7 +93,7 @@ func TestMaxAge(t *testing.T) {
 		}
 		return d
 	}
-	s := redisstore.New(rdb, redisstore.Options{MaxAge: time.Minute, Prefix: "age:"})
+	s := newStore(t, rdb, redisstore.Options{MaxAge: time.Minute, Prefix: "age:"})
 	claim(t, s, "sess_1", time.Now().Add(time.Hour))
 	appendAll(t, s, "sess_1", entries(0, 1))
 	for _, key := range []string{s.StateKey("sess_1"), s.LogKey("sess_1")} {
@@ -119,7 +119,7 @@ func TestMaxAge(t *testing.T) {
 		t.Fatalf("after expiry: %+v", p)
 	}
 
-	keep := redisstore.New(rdb, redisstore.Options{MaxAge: -1, Prefix: "keep:"})
+	keep := newStore(t, rdb, redisstore.Options{MaxAge: -1, Prefix: "keep:"})
 	claim(t, keep, "sess_1", time.Now().Add(time.Hour))
 	appendAll(t, keep, "sess_1", entries(0, 1))
 	if err := keep.Finish(ctx, "sess_1", "run_1", "replica-1", octavus.StatusDone, nil); err != nil {
@@ -138,12 +138,12 @@ func TestRestart(t *testing.T) {
 	checkLeaks(t)
 	srv := redisserver.Start(t)
 	until := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli())
-	before := redisstore.New(newClient(t, srv), redisstore.Options{})
+	before := newStore(t, newClient(t, srv), redisstore.Options{})
 	claim(t, before, "sess_1", until)
 	appendAll(t, before, "sess_1", entries(0, 7))
 	want := read(t, before, "sess_1", 0)
 
-	after := redisstore.New(newClient(t, srv), redisstore.Options{})
+	after := newStore(t, newClient(t, srv), redisstore.Options{})
 	got := read(t, after, "sess_1", 0)
 	if got.Execution != want.Execution {
 		t.Fatalf("record after restart %+v, want %+v", got.Execution, want.Execution)
@@ -161,7 +161,7 @@ func TestRestart(t *testing.T) {
 func TestKeys(t *testing.T) {
 	checkLeaks(t)
 	rdb := newClient(t, redisserver.Start(t))
-	s := redisstore.New(rdb, redisstore.Options{Prefix: "app1:"})
+	s := newStore(t, rdb, redisstore.Options{Prefix: "app1:"})
 	claim(t, s, "sess_1", time.Now().Add(time.Hour))
 	appendAll(t, s, "sess_1", entries(0, 1))
 	keys, err := rdb.Keys(context.Background(), "*").Result()

@@ -21,8 +21,9 @@ import "github.com/redis/go-redis/v9"
 // The log stream holds the execution's events, event i (from 1) at the
 // stream id "i-0" with the fields t (its type) and d (its JSON), and, once
 // the execution ended, the end marker "n-1" with the field end (the
-// status), which wakes blocked readers without taking a cursor. A cursor c
-// (a count of events) reads the entries after "c-0".
+// status). A cursor c (a count of events) reads the entries after "c-0".
+// Every change of a log is PUBLISHed on a channel named as its key, which
+// wakes the waiting readers of every replica (notify.go).
 //
 // Retention: the stream is trimmed to the newest maxlen events (MAXLEN,
 // exact); once the execution ends, both keys expire after maxage
@@ -80,6 +81,11 @@ local function close(state, log, n, status, maxlen, maxage)
     redis.call('PERSIST', log)
   end
 end
+-- wake tells the waiting readers of the log (on every replica) that it
+-- changed: the channel is named as the log's key.
+local function wake(log)
+  redis.call('PUBLISH', log, '1')
+end
 local function fields(state)
   return redis.call('HMGET', state, 'id', 'owner', 'status', 'lease', 'stop', 'n')
 end
@@ -104,6 +110,7 @@ end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'status', 'running', 'lease', ARGV[3], 'n', '0')
 expire_at(KEYS[1], KEYS[2], ARGV[3], ARGV[4])
+wake(KEYS[2])
 return {1, record(fields(KEYS[1]))}
 `)
 
@@ -134,6 +141,7 @@ end
 local n = add(KEYS[2], ARGV[3], tonumber(st[6]), 5)
 redis.call('HSET', KEYS[1], 'n', int(n))
 expire_at(KEYS[1], KEYS[2], st[4], ARGV[4])
+if #ARGV > 4 then wake(KEYS[2]) end
 return n
 `)
 
@@ -148,6 +156,7 @@ if not owned(st, ARGV[1], ARGV[2]) then
 end
 local n = add(KEYS[2], ARGV[4], tonumber(st[6]), 6)
 close(KEYS[1], KEYS[2], n, ARGV[3], ARGV[4], ARGV[5])
+wake(KEYS[2])
 return n
 `)
 
@@ -162,6 +171,7 @@ if st[1] ~= ARGV[1] or st[3] ~= 'running' or tonumber(st[4]) > tonumber(ARGV[2])
 end
 local n = add(KEYS[2], ARGV[3], tonumber(st[6]), 5)
 close(KEYS[1], KEYS[2], n, 'failed', ARGV[3], ARGV[4])
+wake(KEYS[2])
 return 1
 `)
 
@@ -185,7 +195,7 @@ var readScript = redis.NewScript(luaCommon + `
 local st = fields(KEYS[1])
 local cursor = tonumber(ARGV[1])
 if not st[1] then
-  return {record(st), 0, int(cursor)}
+  return {record(st), 0, '0'}
 end
 local n = tonumber(st[6])
 local out = {record(st), int(n), int(n)}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,43 +29,37 @@ type Options struct {
 	// when nobody expires it. Zero means one hour; negative keeps ended
 	// logs until the session's next execution replaces them.
 	MaxAge time.Duration
-	// BlockChunk bounds one blocking XREAD of a waiting Read: a long wait
-	// is cut into chunks of at most this, so that a Read whose context
-	// is cancelled (a browser gone) gives its connection back within a
-	// chunk. Zero means one second.
-	BlockChunk time.Duration
 }
 
 const (
-	defaultPrefix     = "octavus:"
-	defaultMaxLen     = 50_000
-	defaultMaxAge     = time.Hour
-	defaultBlockChunk = time.Second
+	defaultPrefix = "octavus:"
+	defaultMaxLen = 50_000
+	defaultMaxAge = time.Hour
 )
 
 // Store is an octavus.ExecutionStore on Redis: per session, a hash with
 // the execution's state and a stream with its log. Any number of
 // replicas may share one; all methods are safe for concurrent use. Make
-// one with New.
+// one with New, and Close it after use.
 type Store struct {
-	rdb        redis.UniversalClient
-	prefix     string
-	maxLen     int64
-	maxAge     int64 // milliseconds; <= 0: none
-	blockChunk time.Duration
+	rdb    redis.UniversalClient
+	prefix string
+	maxLen int64
+	maxAge int64 // milliseconds; <= 0: none
+	notify *notifier
 }
 
 var _ octavus.ExecutionStore = (*Store)(nil)
 
 // New returns a Store on rdb (a *redis.Client, *redis.ClusterClient or
 // *redis.Ring... any redis.UniversalClient). The Store does not own rdb:
-// close it after the last use of the Store. New panics when opts.Prefix
+// close it after Store.Close. New panics when opts.Prefix
 // contains '{' or '}'.
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: Prefix %q contains a brace", opts.Prefix))
 	}
-	s := &Store{rdb: rdb, prefix: opts.Prefix, blockChunk: opts.BlockChunk}
+	s := &Store{rdb: rdb, prefix: opts.Prefix, notify: &notifier{rdb: rdb, watches: map[string]*watch{}, pending: map[string]int{}}}
 	if s.prefix == "" {
 		s.prefix = defaultPrefix
 	}
@@ -81,9 +74,6 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		s.maxAge = defaultMaxAge.Milliseconds()
 	case opts.MaxAge > 0:
 		s.maxAge = max(opts.MaxAge.Milliseconds(), 1)
-	}
-	if s.blockChunk <= 0 {
-		s.blockChunk = defaultBlockChunk
 	}
 	return s
 }
@@ -214,9 +204,9 @@ func (s *Store) RequestStop(ctx context.Context, sessionID, id string) (bool, er
 	return n == 1, nil
 }
 
-// Read implements octavus.ExecutionStore. A waiting Read blocks in XREAD
-// BLOCK on the log stream, in chunks of at most Options.BlockChunk, until
-// an entry or the end marker arrives, r.Wait has passed or ctx is done.
+// Read implements octavus.ExecutionStore. A waiting Read holds no
+// connection: it subscribes to its session's channel on the store's one
+// Pub/Sub connection and reads again on each change of the log.
 func (s *Store) Read(ctx context.Context, r octavus.LogRead) (octavus.LogPage, error) {
 	if err := ctx.Err(); err != nil {
 		return octavus.LogPage{}, err
@@ -225,35 +215,39 @@ func (s *Store) Read(ctx context.Context, r octavus.LogRead) (octavus.LogPage, e
 	if err != nil || r.Wait <= 0 || len(page.Entries) > 0 || page.Execution.Status != octavus.StatusRunning {
 		return page, err
 	}
-	deadline := time.Now().Add(r.Wait)
-	after := strconv.Itoa(page.Next) + "-0"
-	for {
-		chunk := min(time.Until(deadline), s.blockChunk)
-		if d, ok := ctx.Deadline(); ok {
-			chunk = min(chunk, time.Until(d))
-		}
-		if chunk < time.Millisecond {
-			break
-		}
-		err := s.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{s.LogKey(r.SessionID), after}, Count: 1, Block: chunk}).Err()
+	timer := time.NewTimer(r.Wait)
+	defer timer.Stop()
+	w, release, err := s.notify.subscribe(ctx, s.LogKey(r.SessionID))
+	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return octavus.LogPage{}, ctxErr
 		}
-		if err == nil {
-			break // an entry or the end marker
-		}
-		if !errors.Is(err, redis.Nil) {
-			return octavus.LogPage{}, fmt.Errorf("redisstore: wait on session %q: %w", r.SessionID, err)
-		}
-		// The chunk passed: the state may have changed without a stream
-		// entry (a new execution replaced this one).
+		return octavus.LogPage{}, err
+	}
+	defer release()
+	for {
+		changed := s.notify.changedChan(w)
 		again, err := s.read(ctx, r)
 		if err != nil || len(again.Entries) > 0 || again.Execution.ID != page.Execution.ID || again.Execution.Status != octavus.StatusRunning {
 			return again, err
 		}
+		select {
+		case <-changed:
+			if s.notify.isClosed() {
+				return octavus.LogPage{}, errStoreClosed
+			}
+		case <-timer.C:
+			return again, nil
+		case <-ctx.Done():
+			return octavus.LogPage{}, ctx.Err()
+		}
 	}
-	return s.read(ctx, r)
 }
+
+// Close ends the store's Pub/Sub connection (the one its waiting reads
+// share, opened by the first of them); waiting reads then return an
+// error. Close the store before its client.
+func (s *Store) Close() error { return s.notify.close() }
 
 // read is one snapshot of the session's execution and log from r.Cursor.
 func (s *Store) read(ctx context.Context, r octavus.LogRead) (octavus.LogPage, error) {

@@ -29,6 +29,18 @@ func newClient(t testing.TB, srv *redisserver.Server) *redis.Client {
 	return rdb
 }
 
+// newStore returns a store on rdb, closed when t ends.
+func newStore(t testing.TB, rdb redis.UniversalClient, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	s := redisstore.New(rdb, opts)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close the store: %v", err)
+		}
+	})
+	return s
+}
+
 // checkLeaks checks, after every other cleanup of t (the redis-server
 // process and the clients are stopped in cleanups), that no goroutine is
 // left.
@@ -42,6 +54,6 @@ func TestExecutionStore(t *testing.T) {
 	rdb := newClient(t, srv)
 	var n atomic.Int64
 	octavustest.TestExecutionStore(t, func(t *testing.T) octavus.ExecutionStore {
-		return redisstore.New(rdb, redisstore.Options{Prefix: fmt.Sprintf("suite%d:", n.Add(1))})
+		return newStore(t, rdb, redisstore.Options{Prefix: fmt.Sprintf("suite%d:", n.Add(1))})
 	})
 }

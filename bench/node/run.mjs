@@ -6,6 +6,8 @@
 //
 // job: {"modules": "<dir with @octavus/server-sdk>", "baseUrl": "...",
 //       "apiKey": "...", "sessionId": "...", "request": {...}}
+// or, instead of "modules", "sdkFile": "<the SDK as one ES module>" and
+// "sdkVersion": "6.4.0" (the oracle bundle server-sdk-6.4.0.mjs).
 //
 // Prints one JSON line: {"seconds", "bytes", "crc", "sdkVersion",
 // "maxRssKiB"}. The clock starts before execute and stops when the stream
@@ -17,9 +19,18 @@ import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 
 const job = JSON.parse(process.argv[2]);
-const pkgDir = join(job.modules, '@octavus', 'server-sdk');
-const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
-const { OctavusClient, toSSEStream } = await import(pathToFileURL(join(pkgDir, pkg.exports['.'].import)).href);
+let sdk, sdkVersion;
+if (job.sdkFile) {
+  // One ES module of the whole SDK (the oracle bundle of 6.4.0).
+  sdk = await import(pathToFileURL(job.sdkFile).href);
+  sdkVersion = job.sdkVersion;
+} else {
+  const pkgDir = join(job.modules, '@octavus', 'server-sdk');
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  sdk = await import(pathToFileURL(join(pkgDir, pkg.exports['.'].import)).href);
+  sdkVersion = pkg.version;
+}
+const { OctavusClient, toSSEStream } = sdk;
 
 const client = new OctavusClient({ baseUrl: job.baseUrl, apiKey: job.apiKey });
 const session = client.agentSessions.attach(job.sessionId, {
@@ -58,7 +69,7 @@ process.stdout.write(
     seconds,
     bytes,
     crc: crc32 ? crc >>> 0 : null,
-    sdkVersion: pkg.version,
+    sdkVersion,
     maxRssKiB: process.resourceUsage().maxRSS,
   }) + '\n',
 );

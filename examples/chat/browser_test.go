@@ -427,6 +427,22 @@ func TestChatInBrowser(t *testing.T) {
 		assert.Equal(t, 4, eval[int](p, `document.querySelectorAll('#messages > li').length`), "the kept question and answer, then the new ones")
 	})
 
+	t.Run("reload while the agent waits for the person", func(t *testing.T) {
+		p := openPage(t, browser, url)
+		p.sendMessage("Where is my order 1042? It arrived, but I want to return it.")
+		confirm := `document.querySelector('[data-tool-name="confirm-refund"] [data-testid="confirm"]')`
+		p.waitFor("the confirm prompt", jsStatus+` === 'awaiting-input' && `+confirm+`?.disabled === false`)
+		p.do("reload", chromedp.Reload())
+		p.waitFor("the prompt again", jsStatus+` === 'awaiting-input' && `+confirm+`?.disabled === false && `+confirm+`.checkVisibility()`)
+		assert.Equal(t, "Refund $129.00 for the Mechanical keyboard (order #1042)?",
+			eval[string](p, `document.querySelector('[data-tool-name="confirm-refund"] .tool-question').textContent`))
+		p.do("decline", chromedp.Click(chromedp.CSS(`[data-tool-name="confirm-refund"] [data-testid="decline"]`)))
+		p.waitFor("the final answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+		assert.Contains(t, eval[string](p, jsAnswerText),
+			"| Understood: you declined, so I did not refund $129.00 for the Mechanical keyboard (order #1042).")
+		assert.Equal(t, 2, eval[int](p, `document.querySelectorAll('#messages > li').length`), "the answer went on in the same message")
+	})
+
 	t.Run("expired", func(t *testing.T) {
 		p := openPage(t, browser, url)
 		p.sendMessage("What is the status of order 1043?")

@@ -71,7 +71,12 @@ function errorSentence(err) {
   return ERROR_CODE_SENTENCES[err.code] ?? ERROR_SENTENCES[err.errorType] ?? 'Something went wrong.';
 }
 
-/** Where the conversation is kept: {sessionId, messages: UIMessage[]}. */
+/**
+ * Where the conversation is kept: {sessionId, messages: UIMessage[],
+ * pending?}, pending being the client-tool-request the person has not
+ * answered yet ({executionId, serverToolResults, toolCalls}), so that a
+ * reload asks again instead of leaving the execution waiting.
+ */
 const STORAGE_KEY = 'octavus-chat';
 
 /** The kept conversation, or {}. */
@@ -83,10 +88,10 @@ function kept() {
   }
 }
 
-/** Keeps the conversation (storage may be full or off: then it is not kept). */
-function keep(conversation) {
+/** Keeps what changed of the conversation (storage may be full or off: then it is not kept). */
+function keep(changes) {
   try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(conversation));
+    localStorage.setItem(STORAGE_KEY, JSON.stringify({ ...kept(), ...changes }));
   } catch {
     // not kept
   }
@@ -430,6 +435,7 @@ function answer(t, call, outcome) {
 
 /** Sends the continue request: the server results, then the client ones. */
 function continueTurn(t) {
+  keep({ pending: undefined });
   const toolResults = [...t.serverToolResults, ...t.results];
   t.serverToolResults = [];
   t.results = [];
@@ -503,18 +509,24 @@ function handleEvent(t, leg, ev) {
     case 'tool-output-error':
       setToolError(toolFor(t, ev.toolCallId), ev.error);
       break;
-    case 'client-tool-request':
+    case 'client-tool-request': {
       t.executionId = ev.executionId ?? t.executionId;
       t.serverToolResults = ev.serverToolResults ?? [];
+      const asked = [];
       for (const call of ev.toolCalls ?? []) {
         const tool = toolFor(t, call.toolCallId, call.toolName);
         if (INTERACTIVE_TOOLS.has(call.toolName)) {
           askPerson(t, tool, call);
+          asked.push(call);
         } else {
           completeClientTool(t, call, { error: `No client handler for tool: ${call.toolName}` });
         }
       }
+      if (asked.length > 0) {
+        keep({ pending: { executionId: t.executionId, serverToolResults: t.serverToolResults, toolCalls: asked } });
+      }
       break;
+    }
     case 'finish':
       leg.ended = true;
       if (ev.finishReason === 'client-tool-calls') {
@@ -674,6 +686,7 @@ function settle(t, how) {
     turn = null;
   }
   if (!t.fromHistory) {
+    keep({ pending: undefined });
     void saveMessages();
   }
 }
@@ -812,22 +825,40 @@ ui.suggestions.addEventListener('click', (e) => {
 // ---------------------------------------------------------------------------
 // History
 
-/** Shows the messages of a kept session, as OctavusChat's initialMessages. */
-function renderHistory(messages) {
-  for (const m of messages) {
+/**
+ * Shows the messages of a kept session, as OctavusChat's initialMessages.
+ * When the last answer waits for the person (pending, kept from its
+ * client-tool-request), it is left open and asks again; it returns that
+ * turn, or null.
+ */
+function renderHistory(messages, pending) {
+  let waiting = null;
+  messages.forEach((m, i) => {
     if (m.role === 'user') {
       const text = m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
       addUserMessage(text);
-      continue;
+      return;
     }
     const t = newTurn();
     t.fromHistory = true;
     for (const p of m.parts) {
       renderPart(t, p);
     }
+    const open = (call) => ['pending', 'running'].includes(t.tools.get(call.toolCallId)?.status);
+    if (i === messages.length - 1 && pending?.toolCalls?.length > 0 && pending.toolCalls.every(open)) {
+      t.fromHistory = false;
+      t.executionId = pending.executionId;
+      t.serverToolResults = pending.serverToolResults ?? [];
+      for (const call of pending.toolCalls) {
+        askPerson(t, t.tools.get(call.toolCallId), call);
+      }
+      waiting = t;
+      return;
+    }
     settle(t, 'done');
-  }
+  });
   ui.scroller.scrollTop = ui.scroller.scrollHeight;
+  return waiting;
 }
 
 /** Shows one part of a kept assistant message (text, reasoning, tool calls). */
@@ -890,9 +921,10 @@ async function postJSON(url, body) {
 
 /** Shows an opened session: its messages, and a note when it was restored or lost. */
 function showSession(opened, keptId) {
+  const pending = opened.sessionId === keptId && opened.status === 'active' ? kept().pending : undefined;
   sessionId = opened.sessionId;
   const messages = Array.isArray(opened.messages) ? opened.messages : [];
-  keep({ sessionId, messages });
+  keep({ sessionId, messages, pending: undefined });
   lastMessageId = messages.at(-1)?.id ?? null;
   ui.chat.dataset.kept = String(messages.length);
   let how = opened.status;
@@ -900,9 +932,14 @@ function showSession(opened, keptId) {
     how = 'lost';
   }
   ui.chat.dataset.opened = how;
-  renderHistory(messages);
+  turn = renderHistory(messages, pending);
   ui.input.placeholder = 'Ask about an order…';
-  setStatus('idle', OPEN_NOTES[how]);
+  if (turn) {
+    keep({ pending });
+    setStatus('awaiting-input');
+  } else {
+    setStatus('idle', OPEN_NOTES[how]);
+  }
 }
 
 /** Empties the conversation and starts a new session. */

@@ -1,0 +1,802 @@
+package octavus_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/octavus-go/octavus"
+	"github.com/octavus-go/octavus/octavustest"
+)
+
+// execEnv is a fake platform with one session, an Executions on it and the
+// polling handler served over HTTP.
+type execEnv struct {
+	t        *testing.T
+	platform *octavustest.Server
+	client   *octavus.Client
+	session  string
+	execs    *octavus.Executions
+	srv      *httptest.Server
+}
+
+func newExecEnv(t *testing.T, opts octavus.ExecutionsOptions, popts octavus.PollingOptions, script ...octavustest.Turn) *execEnv {
+	t.Helper()
+	platform := octavustest.NewServer(octavustest.WithScript(script...))
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &execEnv{t: t, platform: platform, client: client, session: platform.AddSession(octavustest.Session{})}
+	env.execs = octavus.NewExecutions(client, opts)
+	env.srv = httptest.NewServer(http.StripPrefix("/api/chat", octavus.NewPollingHandler(env.execs, popts)))
+	t.Cleanup(func() {
+		env.srv.Close()
+		if err := env.execs.Close(); err != nil {
+			t.Error(err)
+		}
+		platform.Close()
+	})
+	return env
+}
+
+var userMessage = octavus.TriggerRequest{TriggerName: "user-message", Input: map[string]any{"USER_MESSAGE": "Hi"}}
+
+func (env *execEnv) start() octavus.ExecutionRecord {
+	env.t.Helper()
+	rec, err := env.execs.Start(context.Background(), env.session, userMessage)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	return rec
+}
+
+func (env *execEnv) url(route string, query ...string) string {
+	u := env.srv.URL + "/api/chat/" + route + "?sessionId=" + env.session
+	for _, q := range query {
+		u += "&" + q
+	}
+	return u
+}
+
+// pollOnce is one onPoll of createPollingTransport.
+func (env *execEnv) pollOnce(cursor int) octavus.PollResult {
+	env.t.Helper()
+	resp, err := http.Get(env.url("poll", "cursor="+strconv.Itoa(cursor)))
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		env.t.Fatalf("poll: %d %s", resp.StatusCode, b)
+	}
+	var res octavus.PollResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		env.t.Fatal(err)
+	}
+	return res
+}
+
+// pollAll runs the polling transport's loop from cursor until the status
+// is not streaming, and returns the events and the last answer. The
+// handler must have a PollWait, so that the loop waits on the server.
+func (env *execEnv) pollAll(cursor int) ([]map[string]any, octavus.PollResult) {
+	env.t.Helper()
+	var events []map[string]any
+	for {
+		res := env.pollOnce(cursor)
+		if res.Cursor < cursor {
+			env.t.Fatalf("cursor went back from %d to %d", cursor, res.Cursor)
+		}
+		cursor = res.Cursor
+		for _, raw := range res.Events {
+			var ev map[string]any
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				env.t.Fatal(err)
+			}
+			events = append(events, ev)
+		}
+		if res.Status != octavus.PollStreaming {
+			return events, res
+		}
+	}
+}
+
+func types(events []map[string]any) []string {
+	var out []string
+	for _, ev := range events {
+		out = append(out, fmt.Sprint(ev["type"]))
+	}
+	return out
+}
+
+func text(events []map[string]any) string {
+	var b strings.Builder
+	for _, ev := range events {
+		if ev["type"] == "text-delta" {
+			b.WriteString(fmt.Sprint(ev["delta"]))
+		}
+	}
+	return b.String()
+}
+
+func deltas(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("w%d ", i)
+	}
+	return out
+}
+
+func (env *execEnv) status() octavus.ExecutionRecord {
+	env.t.Helper()
+	p, err := env.execs.Read(context.Background(), octavus.LogRead{SessionID: env.session, Cursor: 1 << 30})
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	return p.Execution
+}
+
+var longPoll = octavus.PollingOptions{PollWait: time.Minute}
+
+func TestExecutionsLongAnswer(t *testing.T) {
+	words := deltas(300)
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll, octavustest.Stream(octavustest.Text(words...)))
+	rec := env.start()
+	if rec.Status != octavus.StatusRunning || rec.SessionID != env.session || rec.Owner != env.execs.Owner() {
+		t.Fatalf("record %+v", rec)
+	}
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || last.Cursor != len(events) {
+		t.Fatalf("last poll: status %s cursor %d after %d events", last.Status, last.Cursor, len(events))
+	}
+	want := append([]string{"start", "text-start"}, make([]string, 300)...)
+	for i := range 300 {
+		want[2+i] = "text-delta"
+	}
+	want = append(want, "text-end", "finish")
+	if got := types(events); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("events %v", got)
+	}
+	if got := text(events); got != strings.Join(words, "") {
+		t.Fatalf("text %q", got)
+	}
+	if st := env.status().Status; st != octavus.StatusDone {
+		t.Fatalf("status %s", st)
+	}
+}
+
+func TestExecutionsServerToolRound(t *testing.T) {
+	var calls atomic.Int32
+	env := newExecEnv(t, octavus.ExecutionsOptions{Tools: octavus.ToolHandlers{
+		"get-user": func(ctx context.Context, args map[string]any) (any, error) {
+			calls.Add(1)
+			return map[string]any{"name": "Ada"}, nil
+		},
+	}}, longPoll,
+		octavustest.Stream(octavustest.ToolCall{Name: "get-user"}),
+		octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+			return octavustest.Stream(octavustest.Text("Hello, ", fmt.Sprint(req.ToolResults[0].Result.(map[string]any)["name"])))
+		}))
+	env.start()
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle {
+		t.Fatalf("status %s", last.Status)
+	}
+	var output any
+	for _, ev := range events {
+		if ev["type"] == "tool-output-available" {
+			output = ev["output"]
+		}
+	}
+	if fmt.Sprint(output) != "map[name:Ada]" || text(events) != "Hello, Ada" {
+		t.Fatalf("events %v", events)
+	}
+	if calls.Load() != 1 || len(env.platform.Requests()) != 2 {
+		t.Fatalf("tool ran %d times, %d platform requests", calls.Load(), len(env.platform.Requests()))
+	}
+	// Reading again (another poller, a reload) runs nothing.
+	again, _ := env.pollAll(0)
+	if len(again) != len(events) || calls.Load() != 1 || len(env.platform.Requests()) != 2 {
+		t.Fatalf("a second read: %d events, tool ran %d times, %d platform requests", len(again), calls.Load(), len(env.platform.Requests()))
+	}
+}
+
+func TestExecutionsBrowserGone(t *testing.T) {
+	release := make(chan struct{})
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("before "), octavustest.Stall(release), octavustest.Text("after")))
+	// The trigger's request ends (the browser left) at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := env.execs.Start(ctx, env.session, userMessage); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	// The answer goes on: the first part is logged, then the rest.
+	first := env.pollOnce(0)
+	for first.Cursor < 4 { // start, text-start, text-delta, text-end
+		first = env.pollOnce(0)
+	}
+	close(release)
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || text(events) != "before after" {
+		t.Fatalf("status %s, text %q", last.Status, text(events))
+	}
+	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || req.Aborted {
+		t.Fatalf("platform request aborted %v, %v", req.Aborted, err)
+	}
+}
+
+func TestPollFromCursors(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{PollWait: time.Minute, MaxPollEvents: 4},
+		octavustest.Stream(octavustest.Text(deltas(10)...)))
+	env.start()
+	all, last := env.pollAll(0)
+	if len(all) != 14 || last.Status != octavus.PollIdle || last.Cursor != 14 {
+		t.Fatalf("%d events, last %+v", len(all), last)
+	}
+	for _, cursor := range []int{0, 3, 10, 13, 14, 20} {
+		res := env.pollOnce(cursor)
+		from := min(cursor, 14)
+		n := min(4, 14-from)
+		if len(res.Events) != n || res.Cursor != from+n {
+			t.Fatalf("poll from %d: %d events, cursor %d", cursor, len(res.Events), res.Cursor)
+		}
+		for i, raw := range res.Events {
+			var ev map[string]any
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ev) != fmt.Sprint(all[from+i]) {
+				t.Fatalf("poll from %d: event %d is %v, want %v", cursor, i, ev, all[from+i])
+			}
+		}
+		wantStatus := octavus.PollStreaming
+		if from+n == 14 {
+			wantStatus = octavus.PollIdle
+		}
+		if res.Status != wantStatus {
+			t.Fatalf("poll from %d: status %s, want %s", cursor, res.Status, wantStatus)
+		}
+	}
+}
+
+// sseEvent is one event of the SSE route.
+type sseEvent struct {
+	id   string
+	data string
+}
+
+// sseReader reads the SSE route's events.
+type sseReader struct {
+	resp *http.Response
+	sc   *bufio.Scanner
+}
+
+func (env *execEnv) openSSE(ctx context.Context, lastEventID string, query ...string) *sseReader {
+	env.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.url("events", query...), nil)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		env.t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return &sseReader{resp: resp, sc: bufio.NewScanner(resp.Body)}
+}
+
+// next returns the next event; ok is false at the end of the stream. It
+// skips comments.
+func (r *sseReader) next() (ev sseEvent, ok bool) {
+	for r.sc.Scan() {
+		line := r.sc.Text()
+		switch {
+		case line == "":
+			if ev.data != "" {
+				return ev, true
+			}
+		case strings.HasPrefix(line, "id: "):
+			ev.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+	return ev, false
+}
+
+func (r *sseReader) rest(t *testing.T) []sseEvent {
+	t.Helper()
+	defer r.resp.Body.Close()
+	var out []sseEvent
+	for {
+		ev, ok := r.next()
+		if !ok {
+			return out
+		}
+		out = append(out, ev)
+	}
+}
+
+func TestSSEResume(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	release := make(chan struct{})
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{},
+		octavustest.Stream(octavustest.Text("one ", "two "), octavustest.Stall(release), octavustest.Text("three ", "four")))
+	env.start()
+
+	// The first connection reads what there is, up to the stall, and drops.
+	ctx, cancel := context.WithCancel(context.Background())
+	first := env.openSSE(ctx, "")
+	var seen []sseEvent
+	for len(seen) < 5 { // start, text-start, 2 deltas, text-end
+		ev, ok := first.next()
+		if !ok {
+			t.Fatal("stream ended early")
+		}
+		seen = append(seen, ev)
+	}
+	cancel()
+	first.resp.Body.Close()
+	for i, ev := range seen {
+		if ev.id != strconv.Itoa(i+1) {
+			t.Fatalf("event %d has id %q", i, ev.id)
+		}
+	}
+
+	// The reconnect resumes after the last id: the tail, nothing twice.
+	second := env.openSSE(context.Background(), seen[len(seen)-1].id)
+	close(release)
+	rest := second.rest(t)
+	if len(rest) == 0 || rest[len(rest)-1].data != "[DONE]" {
+		t.Fatalf("resumed stream does not end with [DONE]: %v", rest)
+	}
+	rest = rest[:len(rest)-1]
+	var events []map[string]any
+	for i, ev := range append(seen, rest...) {
+		if ev.id != strconv.Itoa(i+1) {
+			t.Fatalf("event %d has id %q", i, ev.id)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(ev.data), &m); err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, m)
+	}
+	if text(events) != "one two three four" {
+		t.Fatalf("text %q", text(events))
+	}
+	if got := strings.Join(types(events), ","); got != "start,text-start,text-delta,text-delta,text-end,text-start,text-delta,text-delta,text-end,finish" {
+		t.Fatalf("events %s", got)
+	}
+	// ?cursor= resumes too, and a stream of an ended execution is its
+	// tail and [DONE].
+	tail := env.openSSE(context.Background(), "", "cursor=8").rest(t)
+	if len(tail) != 3 || tail[0].id != "9" || tail[2].data != "[DONE]" {
+		t.Fatalf("tail from cursor 8: %v", tail)
+	}
+	if err := env.execs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env.srv.Close()
+	env.platform.Close()
+}
+
+func TestSSENoExecution(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{})
+	resp, err := http.Get(env.url("events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("events of a session without execution: %d", resp.StatusCode)
+	}
+}
+
+func TestExecutionsStop(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))
+	env.start()
+	for env.pollOnce(0).Cursor < 4 {
+	}
+	resp, err := http.Post(env.url("stop"), "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "{}" {
+		t.Fatalf("stop: %d %s", resp.StatusCode, body)
+	}
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || events[len(events)-1]["type"] != "finish" || events[len(events)-1]["finishReason"] != "stop" {
+		t.Fatalf("after stop: status %s, events %v", last.Status, events)
+	}
+	if st := env.status().Status; st != octavus.StatusStopped {
+		t.Fatalf("status %s", st)
+	}
+	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+		t.Fatalf("the platform stream was not cancelled: aborted %v, %v", req.Aborted, err)
+	}
+}
+
+// replicas are two Executions on one store, as two processes on one Redis.
+func replicas(t *testing.T, env *execEnv, opts octavus.ExecutionsOptions) (a, b *octavus.Executions) {
+	t.Helper()
+	opts.Store = octavus.NewMemoryStore(octavus.MemoryStoreOptions{})
+	a = octavus.NewExecutions(env.client, opts)
+	b = octavus.NewExecutions(env.client, opts)
+	t.Cleanup(func() {
+		_ = a.Close()
+		_ = b.Close()
+	})
+	if a.Owner() == b.Owner() {
+		t.Fatalf("two replicas share the owner %q", a.Owner())
+	}
+	return a, b
+}
+
+func readAll(t *testing.T, e *octavus.Executions, session string) ([]map[string]any, octavus.ExecutionRecord) {
+	t.Helper()
+	cursor := 0
+	var events []map[string]any
+	for {
+		p, err := e.Read(context.Background(), octavus.LogRead{SessionID: session, Cursor: cursor, Wait: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range p.Entries {
+			var m map[string]any
+			if err := json.Unmarshal(en.Data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m["type"] != en.Type {
+				t.Fatalf("entry of type %q holds %s", en.Type, en.Data)
+			}
+			events = append(events, m)
+		}
+		cursor = p.Next
+		if p.Execution.Status != octavus.StatusRunning {
+			return events, p.Execution
+		}
+	}
+}
+
+func TestStopThroughAnotherReplica(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{},
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))
+	a, b := replicas(t, env, octavus.ExecutionsOptions{RenewInterval: 5 * time.Millisecond})
+	if _, err := a.Start(context.Background(), env.session, userMessage); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.Stop(context.Background(), env.session); !ok || err != nil {
+		t.Fatalf("Stop through b = %v, %v", ok, err)
+	}
+	events, rec := readAll(t, b, env.session)
+	if rec.Status != octavus.StatusStopped || rec.Owner != a.Owner() || events[len(events)-1]["finishReason"] != "stop" {
+		t.Fatalf("record %+v, events %v", rec, events)
+	}
+	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+		t.Fatalf("the platform stream was not cancelled: aborted %v, %v", req.Aborted, err)
+	}
+}
+
+func TestBusyReject(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{},
+		octavustest.Stream(octavustest.Text("first"), octavustest.Stall(release)))
+	first := env.start()
+	_, err := env.execs.Start(context.Background(), env.session, userMessage)
+	var apiErr *octavus.APIError
+	if !octavus.IsSessionBusyError(err) || !errors.As(err, &apiErr) || apiErr.Message != "The session is busy with another run. Please try again in a moment." {
+		t.Fatalf("second Start: %v", err)
+	}
+	resp, err := http.Post(env.srv.URL+"/api/chat/trigger", "application/json", strings.NewReader(`{"sessionId":"`+env.session+`","triggerName":"user-message","input":{"USER_MESSAGE":"again"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || string(body) != `{"error":"The session is busy with another run. Please try again in a moment.","code":"SESSION_BUSY"}` {
+		t.Fatalf("trigger while busy: %d %s", resp.StatusCode, body)
+	}
+	if rec := env.status(); rec.ID != first.ID || rec.Status != octavus.StatusRunning {
+		t.Fatalf("the busy trigger changed the log: %+v", rec)
+	}
+	if _, err := env.platform.WaitRequest(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(env.platform.Requests()); n != 1 {
+		t.Fatalf("%d platform requests", n)
+	}
+}
+
+func TestBusyWait(t *testing.T) {
+	release := make(chan struct{})
+	env := newExecEnv(t, octavus.ExecutionsOptions{Busy: octavus.BusyWait}, longPoll,
+		octavustest.Stream(octavustest.Text("first"), octavustest.Stall(release)),
+		octavustest.Stream(octavustest.Text("second")))
+	first := env.start()
+	started := make(chan error, 1)
+	go func() {
+		_, err := env.execs.Start(context.Background(), env.session, userMessage)
+		started <- err
+	}()
+	for env.pollOnce(0).Cursor < 4 {
+	}
+	select {
+	case err := <-started:
+		t.Fatalf("the second Start did not wait: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	events, last := env.pollAll(0)
+	rec := env.status()
+	if last.Status != octavus.PollIdle || text(events) != "second" || rec.ID == first.ID {
+		t.Fatalf("log after the wait: %s %q %+v", last.Status, text(events), rec)
+	}
+	if n := len(env.platform.Requests()); n != 2 {
+		t.Fatalf("%d platform requests", n)
+	}
+	// A waiting Start gives up with its ctx.
+	release2 := make(chan struct{})
+	defer close(release2)
+	env.platform.SetScript(env.session, octavustest.Stream(octavustest.Stall(release2)))
+	env.start()
+	ctx, cancel := context.WithCancel(context.Background())
+	go cancel()
+	if _, err := env.execs.Start(ctx, env.session, userMessage); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting Start with a cancelled ctx: %v", err)
+	}
+}
+
+func TestMaxDuration(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{MaxDuration: 50 * time.Millisecond}, longPoll,
+		octavustest.Stream(octavustest.Text("slow"), octavustest.Stall(nil)))
+	env.start()
+	events, last := env.pollAll(0)
+	end := events[len(events)-1]
+	if last.Status != octavus.PollError || end["type"] != "error" || !strings.Contains(fmt.Sprint(end["message"]), "MaxDuration") || end["retryable"] != false {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+	for _, ev := range events {
+		if ev["type"] == "finish" {
+			t.Fatalf("a finish event in the log of an execution cut by MaxDuration: %v", events)
+		}
+	}
+	if st := env.status().Status; st != octavus.StatusFailed {
+		t.Fatalf("status %s", st)
+	}
+}
+
+func TestDeadOwnerLeaseExpiry(t *testing.T) {
+	store := octavus.NewMemoryStore(octavus.MemoryStoreOptions{})
+	env := newExecEnv(t, octavus.ExecutionsOptions{Store: store}, longPoll, octavustest.Stream(octavustest.Text("fresh")))
+	// A replica claimed the session, logged two events and died: its lease
+	// ran out.
+	ctx := context.Background()
+	if _, err := store.Claim(ctx, octavus.Claim{SessionID: env.session, ID: "run_dead", Owner: "dead", LeaseUntil: time.Now().Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(ctx, env.session, "run_dead", "dead", []octavus.LoggedEvent{
+		{Type: "start", Data: json.RawMessage(`{"type":"start","messageId":"m1"}`)},
+		{Type: "text-start", Data: json.RawMessage(`{"type":"text-start","id":"t1"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A poller does not hang: the log is closed with a retryable error.
+	events, last := env.pollAll(0)
+	end := events[len(events)-1]
+	if last.Status != octavus.PollError || len(events) != 3 || end["type"] != "error" || end["retryable"] != true || !strings.Contains(fmt.Sprint(end["message"]), "abandoned") {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+	// The session runs again.
+	env.start()
+	events, last = env.pollAll(0)
+	if last.Status != octavus.PollIdle || text(events) != "fresh" {
+		t.Fatalf("next execution: %s %q", last.Status, text(events))
+	}
+
+	// A trigger finds a dead owner's execution too, and takes the slot.
+	if _, err := store.Claim(ctx, octavus.Claim{SessionID: "sess_other", ID: "run_dead", Owner: "dead", LeaseUntil: time.Now().Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	sid := env.platform.AddSession(octavustest.Session{ID: "sess_other", Script: []octavustest.Turn{octavustest.Stream(octavustest.Text("taken over"))}})
+	if _, err := env.execs.Start(ctx, sid, userMessage); err != nil {
+		t.Fatalf("Start over a dead owner's execution: %v", err)
+	}
+	events, _ = readAll(t, env.execs, sid)
+	if text(events) != "taken over" {
+		t.Fatalf("events %v", events)
+	}
+}
+
+// stallingStore is a store whose renewals hang, as on a replica cut off
+// from the store, until released.
+type stallingStore struct {
+	octavus.ExecutionStore
+	release chan struct{}
+}
+
+func (s *stallingStore) Renew(ctx context.Context, sessionID, id, owner string, leaseUntil time.Time) (bool, error) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	return s.ExecutionStore.Renew(ctx, sessionID, id, owner, leaseUntil)
+}
+
+func TestLeaseLostStopsTheOwner(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{},
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))
+	shared := octavus.NewMemoryStore(octavus.MemoryStoreOptions{})
+	stalled := &stallingStore{shared, make(chan struct{})}
+	a := octavus.NewExecutions(env.client, octavus.ExecutionsOptions{Store: stalled, Lease: 30 * time.Millisecond, RenewInterval: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	b := octavus.NewExecutions(env.client, octavus.ExecutionsOptions{Store: shared, Lease: 30 * time.Millisecond})
+	defer b.Close()
+	if _, err := a.Start(context.Background(), env.session, userMessage); err != nil {
+		t.Fatal(err)
+	}
+	// b reads until the lease runs out and closes the log.
+	events, rec := readAll(t, b, env.session)
+	if rec.Status != octavus.StatusFailed || events[len(events)-1]["type"] != "error" {
+		t.Fatalf("record %+v, events %v", rec, events)
+	}
+	// a comes back: its renewal is refused, it stops, and writes nothing.
+	close(stalled.release)
+	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+		t.Fatalf("the platform stream of the lost execution was not cancelled: aborted %v, %v", req.Aborted, err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := readAll(t, b, env.session)
+	if len(after) != len(events) {
+		t.Fatalf("the lost owner wrote on: %v", after[len(events):])
+	}
+}
+
+func TestClientToolEndsWithError(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("Let me ask the browser."), octavustest.ToolCall{Name: "pick-color"}))
+	env.start()
+	events, last := env.pollAll(0)
+	end := events[len(events)-1]
+	if last.Status != octavus.PollError || end["type"] != "error" || !strings.Contains(fmt.Sprint(end["message"]), `Tool "pick-color" has no handler on the server`) {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+	for _, ev := range events {
+		if ev["type"] == "client-tool-request" || ev["type"] == "finish" {
+			t.Fatalf("%s in the log: %v", ev["type"], events)
+		}
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))
+	env.start()
+	for env.pollOnce(0).Cursor < 4 {
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := env.execs.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	events, last := env.pollAll(0)
+	end := events[len(events)-1]
+	if last.Status != octavus.PollError || end["type"] != "error" || end["retryable"] != true || !strings.Contains(fmt.Sprint(end["message"]), "shut down") {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+	if _, err := env.execs.Start(context.Background(), env.session, userMessage); !errors.Is(err, octavus.ErrExecutionsClosed) {
+		t.Fatalf("Start after Shutdown: %v", err)
+	}
+	// Shutdown with time to spare waits for the executions to end.
+	env2 := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll, octavustest.Stream(octavustest.Text("whole")))
+	env2.start()
+	if err := env2.execs.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rec := env2.status(); rec.Status != octavus.StatusDone {
+		t.Fatalf("after a graceful Shutdown: %+v", rec)
+	}
+}
+
+func TestPollingHandlerRequests(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{
+		Authorize: func(r *http.Request, sessionID string) error {
+			if sessionID == "sess_forbidden" {
+				return errors.New("not yours")
+			}
+			return nil
+		},
+	})
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		answer             string
+	}{
+		{"GET", "/api/chat/poll?sessionId=" + env.session, "", 200, `{"events":[],"cursor":0,"status":"idle"}`},
+		{"GET", "/api/chat/status?sessionId=" + env.session, "", 200, `{"status":"idle","cursor":0}`},
+		{"POST", "/api/chat/stop?sessionId=" + env.session, "", 200, `{}`},
+		{"GET", "/api/chat/poll?sessionId=" + env.session + "&cursor=-1", "", 400, `{"error":"\"cursor\" must be a non-negative integer"}`},
+		{"GET", "/api/chat/poll", "", 400, `{"error":"\"sessionId\" must not be empty"}`},
+		{"GET", "/api/chat/poll?sessionId=sess_forbidden", "", 403, `{"error":"Forbidden"}`},
+		{"POST", "/api/chat/poll?sessionId=" + env.session, "", 405, `{"error":"method must be GET"}`},
+		{"GET", "/api/chat/trigger", "", 405, `{"error":"method must be POST"}`},
+		{"GET", "/api/chat/other", "", 404, `{"error":"unknown route \"other\": want trigger, poll, stop, status or events"}`},
+		{"POST", "/api/chat/trigger", `{"sessionId":"` + env.session + `","type":"continue","executionId":"e","toolResults":[]}`, 400, `{"error":"continue requests are not supported: under the polling transport every tool runs on the server"}`},
+		{"POST", "/api/chat/trigger", `{"sessionId":"sess_forbidden","triggerName":"user-message"}`, 403, `{"error":"Forbidden"}`},
+		{"POST", "/api/chat/trigger", `{"triggerName":"user-message"}`, 400, `{"error":"\"sessionId\" is required and must be a string"}`},
+	} {
+		req, _ := http.NewRequest(tc.method, env.srv.URL+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(body) != tc.answer {
+			t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, resp.StatusCode, body, tc.status, tc.answer)
+		}
+	}
+	if n := len(env.platform.Requests()); n != 0 {
+		t.Fatalf("%d platform requests", n)
+	}
+}
+
+func TestPollingTriggerRuns(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{
+		PollWait: time.Minute,
+		Sender: func(r *http.Request, sessionID string) (*octavus.MessageSender, error) {
+			return &octavus.MessageSender{ID: "u1", Name: "Ada"}, nil
+		},
+	}, octavustest.Stream(octavustest.Text("ok")))
+	resp, err := http.Post(env.srv.URL+"/api/chat/trigger", "application/json", strings.NewReader(`{"sessionId":"`+env.session+`","triggerName":"user-message","input":{"USER_MESSAGE":"Hi"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "{}" {
+		t.Fatalf("trigger: %d %s", resp.StatusCode, body)
+	}
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || text(events) != "ok" {
+		t.Fatalf("%s %v", last.Status, events)
+	}
+	var sent struct {
+		Input  map[string]any `json:"input"`
+		Sender map[string]any `json:"sender"`
+	}
+	if err := json.Unmarshal(env.platform.Requests()[0].Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sent.Sender) != "map[id:u1 name:Ada]" || sent.Input["USER_MESSAGE"] != "Hi" {
+		t.Fatalf("platform request %+v", sent)
+	}
+}
