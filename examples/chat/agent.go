@@ -11,8 +11,8 @@ import (
 	"github.com/octavus-go/octavus/octavustest"
 )
 
-// Tool names of the demo agent. get-order is a server tool (orders.go);
-// confirm-refund is a client tool: the browser asks the person.
+// Tool names of the demo agent. get-order looks an order up (orders.go);
+// confirm-refund asks the person (confirm.go). Both run in Go.
 const (
 	toolGetOrder      = "get-order"
 	toolConfirmRefund = "confirm-refund"
@@ -22,8 +22,7 @@ const (
 // message it thinks (reasoning), says what it does (text), looks the order
 // up with the get-order server tool, tells what it found and, for a
 // delivered order, asks the person to confirm a refund with the
-// confirm-refund client tool; after the browser's answer it replies
-// accordingly. Every text streams word by word at a visible pace.
+// confirm-refund tool; after the person's answer it replies accordingly. Every text streams word by word at a visible pace.
 //
 // Two messages are special, for trying the page out: one with the word
 // "long" streams a long answer slowly (press Stop during it, or reload the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,26 +100,28 @@ type demo struct {
 	t    *testing.T
 	a    *app
 	url  string
-	addr string       // the address it listens on, with its port
-	stop func() error // stops it and waits; idempotent
+	addr string        // the address it listens on, with its port
+	pace time.Duration // the demo agent's pace
+	stop func() error  // stops it and waits; idempotent
 }
 
 // startDemo serves the example with the demo platform on 127.0.0.1:0. It
 // stops the example, which must end cleanly, when the test ends.
 func startDemo(t *testing.T) *demo {
 	t.Helper()
-	return startDemoAt(t, "127.0.0.1:0")
+	return startDemoAt(t, "127.0.0.1:0", defaultPace)
 }
 
-// startDemoAt serves the example with a new demo platform on addr.
-func startDemoAt(t *testing.T, addr string) *demo {
+// startDemoAt serves the example with a new demo platform on addr, its
+// agent streaming a word every pace.
+func startDemoAt(t *testing.T, addr string, pace time.Duration) *demo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demo{t: t}
+	d := &demo{t: t, pace: pace}
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{pace: defaultPace}, addr, testWriter{t}, func(a *app, url string) {
+		done <- serve(ctx, config{pace: pace}, addr, testWriter{t}, func(a *app, url string) {
 			d.a, d.url = a, url
 			close(ready)
 		})
@@ -143,7 +147,7 @@ func startDemoAt(t *testing.T, addr string) *demo {
 func (d *demo) restart() {
 	d.t.Helper()
 	require.NoError(d.t, d.stop())
-	*d = *startDemoAt(d.t, d.addr)
+	*d = *startDemoAt(d.t, d.addr, d.pace)
 }
 
 // testWriter writes to the test log.
@@ -320,9 +324,10 @@ func triggerRequest(t *testing.T, fake *octavustest.Server, substr string) octav
 	return octavustest.Request{}
 }
 
-// TestChatInBrowser chats in a real browser: a full conversation with a
-// server tool and a confirmed client tool, a stopped stream, and a
-// platform error.
+// TestChatInBrowser chats in a real browser: a full conversation with two
+// tools and a confirmed refund, a stopped answer, retry after a platform
+// error, reloads (history back, a prompt asked again) and an expired
+// session restored.
 func TestChatInBrowser(t *testing.T) {
 	execPath := findBrowser(t)
 	d := startDemo(t)
@@ -333,7 +338,8 @@ func TestChatInBrowser(t *testing.T) {
 		p := openPage(t, browser, url)
 		converse(p)
 
-		// The platform got the person's answer in the continue request.
+		// The platform got the person's answer in the SDK's continue
+		// request, the result of the waiting confirm-refund tool.
 		var body struct {
 			ExecutionID string           `json:"executionId"`
 			ToolResults []map[string]any `json:"toolResults"`
@@ -466,6 +472,130 @@ func TestChatInBrowser(t *testing.T) {
 	})
 }
 
+// TestChatResumesAfterReload reloads the page in the middle of the long
+// answer: the execution goes on on the server, and the reloaded page
+// replays its log and follows the live tail, so the answer goes on where
+// it was and ends complete, once.
+func TestChatResumesAfterReload(t *testing.T) {
+	execPath := findBrowser(t)
+	// 800 words at 10 ms: some 8 s, time enough to reload mid-answer.
+	d := startDemoAt(t, "127.0.0.1:0", 10*time.Millisecond)
+	p := openPage(t, startBrowser(t, execPath), d.url)
+	p.sendMessage("Tell me a long story about keyboards.")
+	p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
+	partial := eval[string](p, jsAnswerText)
+	full := longAnswerText()
+	require.True(t, strings.HasPrefix(full, partial), "a start of the answer: %q", partial)
+
+	p.do("reload", chromedp.Reload())
+	p.waitFor("the resumed answer", `document.getElementById('chat').dataset.resumed === 'true'`)
+	assert.Equal(t, []string{"Tell me a long story about keyboards."},
+		eval[[]string](p, `[...document.querySelectorAll('[data-testid="user-message"] .part')].map((e) => e.textContent)`))
+	p.do("record the streamed text", chromedp.Evaluate[chromedp.Void](jsRecordFirstText))
+	p.waitFor("the end of the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	assert.Equal(t, full, eval[string](p, jsAnswerText), "the whole answer, once")
+	assert.Equal(t, 2, eval[int](p, `document.querySelectorAll('#messages > li').length`), "one question, one answer")
+	seen := eval[[]string](p, `window.seenTexts`)
+	require.NotEmpty(t, seen)
+	assert.Less(t, len(seen[0]), len(full), "after the reload the answer was still streaming: it grew in the page")
+
+	// The platform ran the trigger once: the reload started nothing.
+	var triggers int
+	for _, r := range d.a.fake.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/trigger") {
+			triggers++
+		}
+	}
+	assert.Equal(t, 1, triggers)
+	// And the kept history is the finished answer.
+	p.do("reload", chromedp.Reload())
+	p.waitFor("the page again", jsStatus+` === 'idle' && document.getElementById('chat').dataset.opened === 'active'`)
+	assert.Equal(t, full, eval[string](p, jsAnswerText))
+}
+
+// TestChatReconnects cuts the page's connections in the middle of the long
+// answer, as a flaky network does: the EventSource reconnects with
+// Last-Event-ID and gets the events it missed, then the live tail, so the
+// answer ends complete and once. (A replay from the start would show the
+// text twice: the page does not reset the answer on a reconnect.)
+func TestChatReconnects(t *testing.T) {
+	execPath := findBrowser(t)
+	d := startDemoAt(t, "127.0.0.1:0", 10*time.Millisecond)
+	proxy := startCutter(t, d.addr)
+	p := openPage(t, startBrowser(t, execPath), "http://"+proxy.addr+"/")
+	p.sendMessage("Tell me a long story about keyboards.")
+	p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
+	proxy.cut()
+	p.waitFor("the end of the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	assert.Equal(t, longAnswerText(), eval[string](p, jsAnswerText), "the whole answer, once")
+	assert.Equal(t, "1", eval[string](p, `document.getElementById('chat').dataset.reconnects`), "the event stream was cut once")
+	assert.Greater(t, proxy.accepted(), 1, "the page connected again")
+}
+
+// cutter is a TCP proxy whose connections the test can cut.
+type cutter struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+	count int
+}
+
+// startCutter proxies a listener on 127.0.0.1 to target until the test ends.
+func startCutter(t *testing.T, target string) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := &cutter{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		c.cut()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.count++
+			c.mu.Unlock()
+			for _, pipe := range [][2]net.Conn{{in, out}, {out, in}} {
+				wg.Go(func() {
+					_, _ = io.Copy(pipe[0], pipe[1])
+					_ = pipe[0].Close()
+					_ = pipe[1].Close()
+				})
+			}
+		}
+	})
+	return c
+}
+
+// cut closes every open connection.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		_ = conn.Close()
+	}
+	c.conns = nil
+}
+
+// accepted is how many connections the proxy took.
+func (c *cutter) accepted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count
+}
+
 // TestChatAfterServerRestart restarts the example (and so its in-memory
 // demo platform) under an open page: a reload starts a new chat, saying
 // so, and a message sent from a page that still shows the lost chat ends in
@@ -501,7 +631,7 @@ func TestChatAfterServerRestart(t *testing.T) {
 }
 
 // converse plays a full conversation in p: a message, streamed reasoning
-// and text, the get-order server tool's result, the confirm-refund client
+// and text, the get-order server tool's result, the confirm-refund
 // tool confirmed in the page, and the final answer.
 func converse(p *page) {
 	t := p.t
