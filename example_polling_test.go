@@ -19,15 +19,27 @@ import (
 // (after a reload too, with observe()). Here Go plays the browser's part:
 //
 //	const q = `sessionId=${encodeURIComponent(sessionId)}`;
+//	let executionId = null; // the execution this page watches
 //	const transport = createPollingTransport({
-//	  onTrigger: async (triggerName, input) =>
-//	    (await fetch('/api/chat/trigger', {
+//	  onTrigger: async (triggerName, input) => {
+//	    const res = await (await fetch('/api/chat/trigger', {
 //	      method: 'POST',
 //	      headers: { 'Content-Type': 'application/json' },
 //	      body: JSON.stringify({ sessionId, triggerName, input }),
-//	    })).json(),
-//	  onPoll: async (cursor) => (await fetch(`/api/chat/poll?${q}&cursor=${cursor}`)).json(),
-//	  onStop: () => { void fetch(`/api/chat/stop?${q}`, { method: 'POST' }); },
+//	    })).json();
+//	    executionId = res.executionId ?? null;
+//	    return res;
+//	  },
+//	  onPoll: async (cursor) => {
+//	    const res = await (await fetch(`/api/chat/poll?${q}&cursor=${cursor}`)).json();
+//	    executionId = res.executionId ?? executionId;
+//	    return res;
+//	  },
+//	  onStop: () => {
+//	    // send() calls it before each trigger: name the execution to stop.
+//	    if (executionId === null) return;
+//	    void fetch(`/api/chat/stop?${q}&executionId=${encodeURIComponent(executionId)}`, { method: 'POST' });
+//	  },
 //	});
 func ExampleNewPollingHandler() {
 	platform := newDemoPlatform()
@@ -63,10 +75,10 @@ func ExampleNewPollingHandler() {
 	if err != nil {
 		panic(err)
 	}
-	var triggered map[string]any
+	var triggered struct{ ExecutionID, Error string }
 	_ = json.NewDecoder(resp.Body).Decode(&triggered)
 	resp.Body.Close()
-	fmt.Println("trigger:", triggered)
+	fmt.Printf("trigger: error %q, execution started: %v\n", triggered.Error, triggered.ExecutionID != "")
 
 	// onPoll, from cursor 0 until the status is not "streaming".
 	cursor, answer := 0, ""
@@ -96,7 +108,7 @@ func ExampleNewPollingHandler() {
 		}
 	}
 	// Output:
-	// trigger: map[]
+	// trigger: error "", execution started: true
 	// tool-output-available
 	// finish
 	// answer: Hello, Ada!

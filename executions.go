@@ -315,14 +315,21 @@ func (e *Executions) Read(ctx context.Context, r LogRead) (LogPage, error) {
 // (ExecutionsOptions.RenewInterval). Its log then ends with finish {stop}
 // and status stopped. It reports whether an execution was running.
 func (e *Executions) Stop(ctx context.Context, sessionID string) (bool, error) {
-	ok, err := e.store.RequestStop(ctx, sessionID, "")
+	return e.StopExecution(ctx, sessionID, "")
+}
+
+// StopExecution is Stop for the execution id only (ExecutionRecord.ID, as
+// Start returned it): a stop meant for an execution that already ended
+// does not stop the session's next one. id "" is Stop.
+func (e *Executions) StopExecution(ctx context.Context, sessionID, id string) (bool, error) {
+	ok, err := e.store.RequestStop(ctx, sessionID, id)
 	if err != nil {
 		return false, fmt.Errorf("octavus: stop the execution of session %q: %w", sessionID, err)
 	}
 	e.mu.Lock()
 	r := e.runs[sessionID]
 	e.mu.Unlock()
-	if r != nil {
+	if r != nil && (id == "" || r.rec.ID == id) {
 		r.cancel(errStopRequested)
 	}
 	return ok, nil
@@ -458,9 +465,8 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		held []LoggedEvent
 		// lost is set once the log cannot be written: no more writes.
 		lost bool
-		// discard drops the events after the execution was ended here
-		// (a client tool call, a limit): the finish {stop} of the
-		// cancellation above all.
+		// discard drops the events after a client tool call ended the
+		// execution here (the finish {client-tool-calls} above all).
 		discard bool
 		last    []LoggedEvent
 		status  = StatusDone

@@ -780,12 +780,16 @@ func TestPollingTriggerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	var answer map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&answer)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "{}" {
-		t.Fatalf("trigger: %d %s", resp.StatusCode, body)
+	if err != nil || resp.StatusCode != 200 || len(answer) != 1 || answer["executionId"] != env.status().ID {
+		t.Fatalf("trigger: %d %v %v", resp.StatusCode, answer, err)
 	}
 	events, last := env.pollAll(0)
+	if last.ExecutionID != answer["executionId"] {
+		t.Fatalf("poll of execution %q, triggered %q", last.ExecutionID, answer["executionId"])
+	}
 	if last.Status != octavus.PollIdle || text(events) != "ok" {
 		t.Fatalf("%s %v", last.Status, events)
 	}
@@ -798,5 +802,38 @@ func TestPollingTriggerRuns(t *testing.T) {
 	}
 	if fmt.Sprint(sent.Sender) != "map[id:u1 name:Ada]" || sent.Input["USER_MESSAGE"] != "Hi" {
 		t.Fatalf("platform request %+v", sent)
+	}
+}
+
+// OctavusChat.send calls onStop before each trigger: a stop that names the
+// previous execution, arriving after the next trigger, stops nothing.
+func TestStopNamesItsExecution(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("first")),
+		octavustest.Stream(octavustest.Text("second"), octavustest.Stall(nil)))
+	first := env.start()
+	if _, last := env.pollAll(0); last.Status != octavus.PollIdle {
+		t.Fatalf("first execution: %s", last.Status)
+	}
+	second := env.start()
+	stop := func(id string) {
+		t.Helper()
+		resp, err := http.Post(env.url("stop", "executionId="+id), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stop: %d", resp.StatusCode)
+		}
+	}
+	stop(first.ID)
+	if rec := env.status(); rec.ID != second.ID || rec.Status != octavus.StatusRunning || rec.StopRequested {
+		t.Fatalf("a stop of the previous execution reached the next: %+v", rec)
+	}
+	stop(second.ID)
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || events[len(events)-1]["finishReason"] != "stop" || env.status().Status != octavus.StatusStopped {
+		t.Fatalf("after the stop: %s %v", last.Status, events)
 	}
 }

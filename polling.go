@@ -54,6 +54,9 @@ type PollResult struct {
 	Events []json.RawMessage `json:"events"`
 	Cursor int               `json:"cursor"`
 	Status string            `json:"status"`
+	// ExecutionID is the id of the execution read (absent before any),
+	// for the page's stop to name (see NewPollingHandler).
+	ExecutionID string `json:"executionId,omitempty"`
 }
 
 // The statuses of a PollResult.
@@ -70,13 +73,15 @@ const (
 // element:
 //
 //	POST .../trigger  {"sessionId","triggerName","input"?}: starts an execution
-//	                  (Executions.Start); answers {} once it runs, or
-//	                  {"error": "..."} (429 SESSION_BUSY while another runs,
-//	                  4xx for a malformed request)
+//	                  (Executions.Start); answers {"executionId"} once it
+//	                  runs, or {"error": "..."} (429 SESSION_BUSY while
+//	                  another runs, 4xx for a malformed request)
 //	GET  .../poll?sessionId=&cursor=N: a PollResult
-//	POST .../stop?sessionId=: stops the running execution (Executions.Stop); {}
-//	GET  .../status?sessionId=: {"status": "idle|streaming|error", "cursor": N}
-//	                  (N: the log's length)
+//	POST .../stop?sessionId=&executionId=: stops that execution
+//	                  (Executions.StopExecution; without executionId,
+//	                  whichever runs); {}
+//	GET  .../status?sessionId=: {"status": "idle|streaming|error",
+//	                  "cursor": N, "executionId"} (N: the log's length)
 //	GET  .../events?sessionId=&cursor=N: the log as Server-Sent Events
 //
 // The SSE route writes each event as "id: <cursor>\ndata: <JSON>\n\n", the
@@ -90,19 +95,32 @@ const (
 // The browser side, with the official client (cursor 0 is the start of the
 // session's current or latest execution, so observe() after a reload
 // replays it from its start; leave that in-progress assistant message out
-// of initialMessages):
+// of initialMessages). OctavusChat.send calls onStop before every trigger,
+// and a stop without executionId could arrive after the new trigger and
+// stop it: name the execution the page watches.
 //
 //	const base = '/api/chat';
 //	const q = `sessionId=${encodeURIComponent(sessionId)}`;
+//	let executionId = null; // the execution this page watches
 //	const transport = createPollingTransport({
-//	  onTrigger: async (triggerName, input) =>
-//	    (await fetch(`${base}/trigger`, {
+//	  onTrigger: async (triggerName, input) => {
+//	    const res = await (await fetch(`${base}/trigger`, {
 //	      method: 'POST',
 //	      headers: { 'Content-Type': 'application/json' },
 //	      body: JSON.stringify({ sessionId, triggerName, input }),
-//	    })).json(),
-//	  onPoll: async (cursor) => (await fetch(`${base}/poll?${q}&cursor=${cursor}`)).json(),
-//	  onStop: () => { void fetch(`${base}/stop?${q}`, { method: 'POST' }); },
+//	    })).json();
+//	    executionId = res.executionId ?? null;
+//	    return res;
+//	  },
+//	  onPoll: async (cursor) => {
+//	    const res = await (await fetch(`${base}/poll?${q}&cursor=${cursor}`)).json();
+//	    executionId = res.executionId ?? executionId;
+//	    return res;
+//	  },
+//	  onStop: () => {
+//	    if (executionId === null) return;
+//	    void fetch(`${base}/stop?${q}&executionId=${encodeURIComponent(executionId)}`, { method: 'POST' });
+//	  },
 //	});
 //	const chat = new OctavusChat({ transport, initialMessages });
 //	// After a reload, while the session still streams:
@@ -161,7 +179,7 @@ func (h *pollingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "poll":
 		h.poll(w, r, sessionID)
 	case "stop":
-		if _, err := h.execs.Stop(r.Context(), sessionID); err != nil {
+		if _, err := h.execs.StopExecution(r.Context(), sessionID, r.URL.Query().Get("executionId")); err != nil {
 			h.serverError(w, err)
 			return
 		}
@@ -173,9 +191,10 @@ func (h *pollingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, struct {
-			Status string `json:"status"`
-			Cursor int    `json:"cursor"`
-		}{pollStatus(p.Execution.Status), p.Next})
+			Status      string `json:"status"`
+			Cursor      int    `json:"cursor"`
+			ExecutionID string `json:"executionId,omitempty"`
+		}{pollStatus(p.Execution.Status), p.Next, p.Execution.ID})
 	case "events":
 		h.events(w, r, sessionID)
 	}
@@ -221,7 +240,8 @@ func (h *pollingHandler) trigger(w http.ResponseWriter, r *http.Request) {
 		}
 		tr.Sender = sender
 	}
-	if _, err := h.execs.Start(r.Context(), sessionID, tr); err != nil {
+	rec, err := h.execs.Start(r.Context(), sessionID, tr)
+	if err != nil {
 		var apiErr *APIError
 		var reqErr *RequestError
 		switch {
@@ -243,7 +263,9 @@ func (h *pollingHandler) trigger(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	writeJSON(w, http.StatusOK, struct {
+		ExecutionID string `json:"executionId"`
+	}{rec.ID})
 }
 
 // pollStatus is the PollResult status of an execution status.
@@ -275,7 +297,7 @@ func (h *pollingHandler) poll(w http.ResponseWriter, r *http.Request, sessionID 
 		h.serverError(w, err)
 		return
 	}
-	res := PollResult{Events: make([]json.RawMessage, 0, len(p.Entries)), Status: pollStatus(p.Execution.Status)}
+	res := PollResult{Events: make([]json.RawMessage, 0, len(p.Entries)), Status: pollStatus(p.Execution.Status), ExecutionID: p.Execution.ID}
 	entries := p.Entries
 	if len(entries) > h.maxEvents {
 		// More past this answer: the status (an error above all, whose

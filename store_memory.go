@@ -87,7 +87,8 @@ func (m *MemoryStore) sweep() {
 		n++
 	}
 	if n > 0 {
-		m.ended = append(m.ended[:0:0], m.ended[n:]...)
+		clear(m.ended[:n])
+		m.ended = m.ended[n:]
 	}
 }
 

@@ -39,31 +39,71 @@ type pollingApp struct {
 	// once a poll of the second page (&page=2) was answered "streaming".
 	release chan struct{}
 	once    sync.Once
+
+	// mu guards the counts of the polling triggers answered and the
+	// stops received; changed is closed (and replaced) when one grows.
+	mu       sync.Mutex
+	triggers int
+	stops    int
+	changed  chan struct{}
 }
 
-// pollingScript: reasoning and a server tool, then an answer that stalls
-// halfway until release is closed.
-func pollingScript(release <-chan struct{}) []octavustest.Turn {
-	return []octavustest.Turn{
-		octavustest.Stream(octavustest.Reasoning("Let me ", "look you up."), octavustest.ToolCall{Name: "get-user", Args: map[string]any{"id": "u1"}}),
-		octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
-			name := fmt.Sprint(req.ToolResults[0].Result.(map[string]any)["name"])
-			return octavustest.Stream(octavustest.Text("Hello ", name, ", "), octavustest.Stall(release), octavustest.Text("how ", "can I help?"))
-		}),
+// holdStop holds the i-th stop request until the i+1-th polling trigger
+// was answered. OctavusChat.send calls onStop before each trigger, so the
+// i-th stop (none is sent before the first execution) is sent just before
+// trigger i+1; held, it arrives after it, the late stop a slow network
+// makes, which must stop nothing but the execution it names.
+func (app *pollingApp) holdStop(ctx context.Context) {
+	app.mu.Lock()
+	app.stops++
+	want := app.stops + 1
+	for app.triggers < want {
+		ch := app.changed
+		app.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+		app.mu.Lock()
 	}
+	app.mu.Unlock()
+}
+
+func (app *pollingApp) triggered() {
+	app.mu.Lock()
+	app.triggers++
+	close(app.changed)
+	app.changed = make(chan struct{})
+	app.mu.Unlock()
+}
+
+// pollingScript: per send, reasoning and a server tool, then an answer
+// that stalls halfway until release is closed.
+func pollingScript(release <-chan struct{}, sends int) []octavustest.Turn {
+	var turns []octavustest.Turn
+	for range sends {
+		turns = append(turns,
+			octavustest.Stream(octavustest.Reasoning("Let me ", "look you up."), octavustest.ToolCall{Name: "get-user", Args: map[string]any{"id": "u1"}}),
+			octavustest.Respond(func(req octavustest.TriggerRequest) octavustest.Turn {
+				name := fmt.Sprint(req.ToolResults[0].Result.(map[string]any)["name"])
+				return octavustest.Stream(octavustest.Text("Hello ", name, ", "), octavustest.Stall(release), octavustest.Text("how ", "can I help?"))
+			}))
+	}
+	return turns
 }
 
 const pollingAnswer = "Hello Ada, how can I help?"
 
-func newPollingApp(t *testing.T, gated bool) *pollingApp {
+func newPollingApp(t *testing.T, gated bool, sends int) *pollingApp {
 	t.Helper()
-	app := &pollingApp{release: make(chan struct{})}
+	app := &pollingApp{release: make(chan struct{}), changed: make(chan struct{})}
 	if !gated {
 		close(app.release)
 	}
 	app.platform = octavustest.NewServer()
 	t.Cleanup(app.platform.Close)
-	agentID := app.platform.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: pollingScript(app.release)})
+	agentID := app.platform.AddAgent(octavustest.Agent{Name: "Demo assistant", Script: pollingScript(app.release, sends)})
 	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: app.platform.URL, APIKey: app.platform.APIKey, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +125,14 @@ func newPollingApp(t *testing.T, gated bool) *pollingApp {
 		_ = json.NewEncoder(w).Encode(map[string]string{"sessionId": id})
 	})
 	mux.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
+	mux.HandleFunc("/api/chat/trigger", func(w http.ResponseWriter, r *http.Request) {
+		polling.ServeHTTP(w, r)
+		app.triggered()
+	})
+	mux.HandleFunc("/api/chat/stop", func(w http.ResponseWriter, r *http.Request) {
+		app.holdStop(r.Context())
+		polling.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/api/chat/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("page") != "2" {
 			polling.ServeHTTP(w, r)
@@ -126,13 +174,14 @@ type pollingOutput struct {
 	Messages          json.RawMessage   `json:"messages"`
 	Statuses          []string          `json:"statuses"`
 	Polls             map[string][]int  `json:"polls"`
+	Stops             []*string         `json:"stops"`
 	FirstPageMessages []json.RawMessage `json:"firstPageMessages"`
 }
 
-func runPollingDriver(t *testing.T, ctx context.Context, app *pollingApp, mode string) (pollingOutput, []byte) {
+func runPollingDriver(t *testing.T, ctx context.Context, app *pollingApp, mode string, sends int) (pollingOutput, []byte) {
 	t.Helper()
 	job, err := json.Marshal(map[string]any{
-		"url": app.srv.URL, "mode": mode, "triggerName": "user-message",
+		"url": app.srv.URL, "mode": mode, "sends": sends, "triggerName": "user-message",
 		"input": map[string]any{"USER_MESSAGE": "Who am I?"}, "userMessage": "Who am I?",
 		"timeoutMs": chatClientTimeout.Milliseconds(),
 	})
@@ -193,41 +242,60 @@ func TestPollingTransport(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), clientCaseTimeout)
 	defer cancel()
 
-	// The plain SSE chat of the same script.
-	plainApp := newPollingApp(t, false)
-	plainOut, plainRaw := runChatClient(t, ctx, chatClient64, chatJob{
-		URL:   plainApp.srv.URL,
-		Sends: []chatSend{{TriggerName: "user-message", Input: map[string]any{"USER_MESSAGE": "Who am I?"}, UserMessage: "Who am I?"}},
-	}, func() string { return joinLines(requestLog(plainApp.platform)) })
-	plain := endState(t, "plain SSE chat", plainOut.Status, plainOut.Error, plainOut.Messages)
-	if plainOut.Status != "idle" || answerText(t, plainOut.Messages) != pollingAnswer {
-		t.Fatalf("the plain SSE chat did not end with the answer:\n%s", plainRaw)
+	// The plain SSE chats of the same script: one send, and two.
+	plain := map[int]jsonValue{}
+	plainRaw := map[int][]byte{}
+	for _, sends := range []int{1, 2} {
+		app := newPollingApp(t, false, sends)
+		send := chatSend{TriggerName: "user-message", Input: map[string]any{"USER_MESSAGE": "Who am I?"}, UserMessage: "Who am I?"}
+		job := chatJob{URL: app.srv.URL}
+		for range sends {
+			job.Sends = append(job.Sends, send)
+		}
+		out, raw := runChatClient(t, ctx, chatClient64, job, func() string { return joinLines(requestLog(app.platform)) })
+		if out.Status != "idle" || answerText(t, out.Messages) != pollingAnswer {
+			t.Fatalf("the plain SSE chat did not end with the answer:\n%s", raw)
+		}
+		plain[sends], plainRaw[sends] = endState(t, "plain SSE chat", out.Status, out.Error, out.Messages), raw
 	}
 
-	for _, mode := range []string{"send", "reload"} {
-		t.Run(mode, func(t *testing.T) {
-			app := newPollingApp(t, mode == "reload")
-			out, raw := runPollingDriver(t, ctx, app, mode)
+	for _, c := range []struct {
+		name  string
+		mode  string
+		sends int
+	}{
+		{"send", "send", 1},
+		// The second send's onStop names the first execution; the server
+		// holds it until the second trigger ran: it stops nothing.
+		{"two-sends-late-stop", "send", 2},
+		{"reload", "reload", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app := newPollingApp(t, c.mode == "reload", c.sends)
+			out, raw := runPollingDriver(t, ctx, app, c.mode, c.sends)
 			got := endState(t, "polling chat", out.Status, out.Error, out.Messages)
-			if !got.equal(plain) {
+			if !got.equal(plain[c.sends]) {
 				t.Errorf("the polling chat (%s) ends differently from the plain SSE chat:\n%s\npolling output:\n  %s\nplain output:\n  %s",
-					mode, pathDiff("plain SSE", plain, "polling", got), raw, plainRaw)
+					c.name, pathDiff("plain SSE", plain[c.sends], "polling", got), raw, plainRaw[c.sends])
 			}
-			// The execution ran once: one trigger and its continuation,
+			// Each execution ran once: one trigger and its continuation,
 			// the tool once, however the browser came and went.
 			triggers, err := triggerRequests(ctx, app.platform)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(triggers) != 2 || app.toolCalls.Load() != 1 {
-				t.Errorf("%d trigger POSTs and %d tool runs, want 2 and 1\n%s", len(triggers), app.toolCalls.Load(), joinLines(requestLog(app.platform)))
+			if len(triggers) != 2*c.sends || int(app.toolCalls.Load()) != c.sends {
+				t.Errorf("%d trigger POSTs and %d tool runs, want %d and %d\n%s", len(triggers), app.toolCalls.Load(), 2*c.sends, c.sends, joinLines(requestLog(app.platform)))
 			}
 			for _, r := range triggers {
 				if r.Aborted {
 					t.Errorf("trigger POST #%d was aborted", r.Seq)
 				}
 			}
-			if mode == "reload" {
+			if len(out.Stops) != c.sends || out.Stops[0] != nil || (c.sends == 2 && out.Stops[1] == nil) {
+				t.Errorf("the page's stops: %s, want none before the first execution and one naming it", raw)
+			}
+			if c.mode == "reload" {
 				// The first page saw part of the answer, not all of it; the
 				// second page observed from cursor 0.
 				if len(out.FirstPageMessages) != 2 || strings.Contains(string(out.FirstPageMessages[1]), "can I help") {

@@ -125,7 +125,7 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(c.ctx, method, r.url+"/api/exec/"+route+"?"+query.Encode(), rd)
+	req, err := http.NewRequestWithContext(c.ctx, method, r.url+"/api/chat/"+route+"?"+query.Encode(), rd)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -145,13 +145,14 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 }
 
 // trigger sends the polling transport's onTrigger to r and checks that it
-// answered {}.
+// answered {"executionId": "..."} (no error).
 func (c *cluster) trigger(r *replica, sessionID string) {
 	c.t.Helper()
 	status, body := c.do(r, http.MethodPost, "trigger", nil, map[string]any{
 		"sessionId": sessionID, "triggerName": "user-message", "input": map[string]any{"USER_MESSAGE": "hello"},
 	})
-	if status != http.StatusOK || strings.TrimSpace(string(body)) != "{}" {
+	var answer map[string]any
+	if status != http.StatusOK || json.Unmarshal(body, &answer) != nil || len(answer) != 1 || answer["executionId"] == "" || answer["executionId"] == nil {
 		c.t.Fatalf("trigger on %s: %d %s\n%s", r.name, status, body, r.logs())
 	}
 }
@@ -213,7 +214,7 @@ type sseEvent struct {
 // resume reads the SSE route of r with Last-Event-ID: lastEventID, as a
 // reconnecting EventSource does, to its end.
 func (c *cluster) resume(r *replica, sessionID string, lastEventID int) ([]sseEvent, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.url+"/api/exec/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.url+"/api/chat/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}

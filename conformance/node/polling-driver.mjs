@@ -10,11 +10,12 @@
 //                                      creates the session; the polling
 //                                      routes are under {url}/api/chat/
 //    "mode": "send" | "reload",
+//    "sends": 1,                       mode "send": how many sends, one after the other
 //    "triggerName": "user-message", "input": {...}, "userMessage": "Hi",
 //    "timeoutMs": 20000}
 //
 // mode "send": one chat; chat.send(triggerName, input, {userMessage}) and
-// wait until it settled (idle or error).
+// wait until it settled (idle or error), "sends" times.
 //
 // mode "reload": a page refresh mid-answer. The first chat sends; once its
 // assistant message has some text the page is gone: its polls never answer
@@ -26,12 +27,16 @@
 //
 // Every poll is GET {url}/api/chat/poll?sessionId=...&cursor=N[&page=2],
 // the trigger POST {url}/api/chat/trigger {sessionId, triggerName, input},
-// the stop POST {url}/api/chat/stop?sessionId=...; pollIntervalMs is 20.
+// the stop POST {url}/api/chat/stop?sessionId=...&executionId=... (the
+// execution the page watches, from the trigger's and the polls' answers;
+// none before the first: send() calls onStop before each trigger);
+// pollIntervalMs is 20.
 //
 // Writes one JSON object on stdout: {"sessionId", "status", "error" (null
 // or the OctavusError's fields), "messages" (the last chat's messages),
 // "statuses" (each status the last chat took), "polls" (the cursors polled,
-// per page), "firstPageMessages" (reload: the first chat's messages when
+// per page), "stops" (the executionId of each onStop, null for none),
+// "firstPageMessages" (reload: the first chat's messages when
 // the page was dropped)}. Exit code 0 unless the job could not be run; on
 // timeout it prints the state so far on stderr and exits 2.
 
@@ -69,7 +74,7 @@ const settled = (chat) => chat.status === 'idle' || chat.status === 'error';
 
 runMain('polling-driver', async () => {
   const { job } = await stdinJob();
-  const out = { sessionId: null, status: null, error: null, messages: [], statuses: [], polls: { 1: [], 2: [] }, firstPageMessages: null };
+  const out = { sessionId: null, status: null, error: null, messages: [], statuses: [], polls: { 1: [], 2: [] }, stops: [], firstPageMessages: null };
   let chat = null;
   const snapshot = () => ({
     ...out,
@@ -99,14 +104,16 @@ runMain('polling-driver', async () => {
   // hang forever, as a closed tab's.
   const transport = (page) => {
     let isGone = false;
+    let executionId = null; // the execution this page watches (NewPollingHandler's docs)
     const t = createPollingTransport({
       onTrigger: async (triggerName, input) => {
-        const res = await fetch(`${base}/trigger`, {
+        const res = await (await fetch(`${base}/trigger`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ sessionId, triggerName, input }),
-        });
-        return res.json();
+        })).json();
+        executionId = res.executionId ?? null;
+        return res;
       },
       onPoll: async (cursor) => {
         if (isGone) {
@@ -117,10 +124,16 @@ runMain('polling-driver', async () => {
         if (!res.ok) {
           throw new Error(`poll: ${res.status} ${await res.text()}`);
         }
-        return res.json();
+        const result = await res.json();
+        executionId = result.executionId ?? executionId;
+        return result;
       },
       onStop: () => {
-        void fetch(`${base}/stop?${q}`, { method: 'POST' });
+        // send() calls it before each trigger: name the execution to stop,
+        // so that a late stop cannot stop the next one.
+        out.stops.push(executionId);
+        if (executionId === null) return;
+        void fetch(`${base}/stop?${q}&executionId=${encodeURIComponent(executionId)}`, { method: 'POST' });
       },
       pollIntervalMs: 20,
     });
@@ -140,8 +153,10 @@ runMain('polling-driver', async () => {
   if (job.mode === 'send') {
     chat = new OctavusChat({ transport: transport(1).transport });
     watchStatuses(chat);
-    await chat.send(job.triggerName, job.input, sendOptions);
-    await waitFor(chat, settled);
+    for (let i = 0; i < (job.sends ?? 1); i++) {
+      await chat.send(job.triggerName, job.input, sendOptions);
+      await waitFor(chat, settled);
+    }
   } else if (job.mode === 'reload') {
     const first = transport(1);
     const page1 = new OctavusChat({ transport: first.transport });
