@@ -115,7 +115,7 @@ func init() {
 	flag.IntVar(&o.toolEvery, "scale-tool-every", 200, "a server tool round after every this many deltas of a scale stream (0: none)")
 	flag.StringVar(&o.proto, "platform-proto", "h2c", "how the octavus-go app server talks to the platform: h2c (HTTP/2, as over TLS to the real platform) or h1 (the Node SDK's fetch speaks HTTP/1.1)")
 	flag.StringVar(&o.servers, "scale-servers", "go,node", "app servers of the scale run: go (octavus-go), node (official server SDK 6.4.0 under node:http)")
-	flag.StringVar(&o.knee, "knee", "2000,3000,4000,6000,8000,12000,16000", "the knee search's ladder of streams (after the -scale-n runs; stops at the first N whose p99 is 50 ms or more)")
+	flag.StringVar(&o.knee, "knee", "50,100,200,300,2000,3000,4000,6000,8000,12000,16000", "the knee search's ladder of streams: up from the smallest -scale-n to the first N whose p99 is 50 ms or more (or, when that one misses, down to the first that holds)")
 	flag.IntVar(&o.kneeMax, "knee-max", 8000, "the knee search goes no higher than this many streams (0: no knee search)")
 	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
 	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server to this file (streaming phase of an extra run at the largest -scale-n, after the table)")
@@ -571,23 +571,44 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 			continue
 		}
 		var k kneeResult
-		steps := slices.Concat(su.ns, ladder)
-		slices.Sort(steps)
-		for _, n := range slices.Compact(steps) {
-			if n > o.kneeMax {
-				break
-			}
+		held := func(n int) bool {
 			r := su.runs[s][n]
 			if r == nil {
 				fmt.Fprintf(os.Stderr, "bench: knee %s N=%d\n", s, n)
 				r = runScale(env, cfg(s, n, o.kneeDuration))
 				su.runs[s][n] = r
 			}
-			if !r.ok() || r.p99() >= kneeP99 {
+			return r.ok() && r.p99() < kneeP99
+		}
+		// Up from the table's smallest N to the first N that misses...
+		var up, down []int
+		for _, n := range slices.Concat(su.ns, ladder) {
+			if n >= su.ns[0] && n <= o.kneeMax {
+				up = append(up, n)
+			} else if n < su.ns[0] {
+				down = append(down, n)
+			}
+		}
+		slices.Sort(up)
+		for _, n := range slices.Compact(up) {
+			if !held(n) {
 				k.failedN = n
 				break
 			}
 			k.n = n
+		}
+		// ... or, when even that one missed, down the ladder to the first
+		// N that holds.
+		if k.n == 0 {
+			slices.Sort(down)
+			down = slices.Compact(down)
+			for i := len(down) - 1; i >= 0; i-- {
+				if held(down[i]) {
+					k.n = down[i]
+					break
+				}
+				k.failedN = down[i]
+			}
 		}
 		su.knee[s] = k
 	}
@@ -704,7 +725,7 @@ func (su *scaleSuite) print() {
 func (su *scaleSuite) kneeText(s string) string {
 	k := su.knee[s]
 	if k.n == 0 {
-		return fmt.Sprintf("below %d", su.ns[0])
+		return fmt.Sprintf("below %d", k.failedN)
 	}
 	return strconv.Itoa(k.n)
 }
