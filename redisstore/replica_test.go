@@ -125,7 +125,7 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(c.ctx, method, r.url+"/api/exec/"+route+"?"+query.Encode(), rd)
+	req, err := http.NewRequestWithContext(c.ctx, method, r.url+"/api/chat/"+route+"?"+query.Encode(), rd)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ type sseEvent struct {
 // resume reads the SSE route of r with Last-Event-ID: lastEventID, as a
 // reconnecting EventSource does, to its end.
 func (c *cluster) resume(r *replica, sessionID string, lastEventID int) ([]sseEvent, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.url+"/api/exec/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.url+"/api/chat/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -51,10 +51,11 @@ type Store struct {
 
 var _ octavus.ExecutionStore = (*Store)(nil)
 
-// New returns a Store on rdb (a *redis.Client, *redis.ClusterClient or
-// *redis.Ring... any redis.UniversalClient). The Store does not own rdb:
-// close it after Store.Close. New panics when opts.Prefix
-// contains '{' or '}'.
+// New returns a Store on rdb, any redis.UniversalClient: a *redis.Client
+// (what the tests use), a failover client, or a *redis.ClusterClient (a
+// session's keys share a hash tag, and its channel is named as one of
+// them). The Store does not own rdb: close rdb after Store.Close. New
+// panics when opts.Prefix contains '{' or '}'.
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		panic(fmt.Sprintf("redisstore: Prefix %q contains a brace", opts.Prefix))

@@ -1,30 +1,33 @@
 // Command chat serves a chat page for an Octavus agent: plain HTML, CSS and
-// JavaScript that speak the HTTP transport of @octavus/client-sdk, on a Go
-// backend built with octavus-go.
+// JavaScript on a Go backend built with octavus-go. Each answer runs as an
+// execution detached from the page's request (octavus.Executions), logged
+// event by event: the page reads it as Server-Sent Events, and a reload
+// mid-answer picks the stream up where it was.
 //
 //	go run ./examples/chat                 # then open http://localhost:8080/
 //	go run ./examples/chat -addr :9000     # or ADDR=:9000
 //
 // The page streams the agent's reasoning and text as they arrive, shows each
 // tool call in words with its state and result, asks the person to confirm a
-// client tool, stops a stream with its Stop button (the Go side then cancels
-// the execution) and shows errors as sentences, with a Retry button for a
-// retryable one. The conversation survives a reload: the browser keeps the
-// session id and its UIMessages, and the server opens the session again,
-// restoring it when it expired or starting a new chat when it is gone
-// (history.go).
+// refund (a server tool that waits for the answer, confirm.go), stops an
+// answer with its Stop button (the server then cancels the execution) and
+// shows errors as sentences, with a Retry button for a retryable one. The
+// conversation survives a reload: the browser keeps the session id and its
+// UIMessages, and the server opens the session again, restoring it when it
+// expired or starting a new chat when it is gone (history.go); an answer in
+// progress is replayed from the execution log and goes on streaming.
 //
 // With OCTAVUS_API_URL and OCTAVUS_API_KEY unset it runs against a built-in
 // fake platform (octavustest) with a scripted order-support agent: ask about
 // an order ("Where is order 1042?"), and it looks the order up with the
-// get-order server tool, then asks you to confirm a refund with the
-// confirm-refund client tool. A message with the word "long" streams a long
-// answer to stop, one with "error" ends in a retryable platform error (its
+// get-order tool, then asks you to confirm a refund with the confirm-refund
+// tool. A message with the word "long" streams a long
+// answer to stop (or to reload the page during), one with "error" ends in a retryable platform error (its
 // retry answers).
 //
 // Set OCTAVUS_API_URL, OCTAVUS_API_KEY and OCTAVUS_AGENT_ID to chat with a
-// real agent instead; give it the tools get-order {orderId} (run here, in
-// Go) and confirm-refund {question} (answered in the browser).
+// real agent instead; give it the tools get-order {orderId} and
+// confirm-refund {question}, both run here, in Go.
 //
 // Routes:
 //
@@ -34,7 +37,12 @@
 //	POST /api/sessions/{id}/open       opens a kept session again: {"messages"?: [...]}
 //	                                   -> {"sessionId", "status": "active" | "restored" | "new", "messages"}
 //	GET  /api/sessions/{id}/messages   the session's UIMessages, for the browser to keep
-//	POST /api/trigger   the HTTP transport's route: {sessionId, type, ...} -> SSE
+//	POST /api/sessions/{id}/confirm    the person's answer to confirm-refund: {"confirmed": bool}
+//	POST /api/chat/trigger             starts an execution: {sessionId, triggerName, input, rollbackAfterMessageId?} -> {executionId}
+//	GET  /api/chat/events?sessionId=   its events as SSE, each with its cursor as id; resumes from Last-Event-ID or ?cursor=
+//	GET  /api/chat/status?sessionId=   {"status": "idle" | "streaming" | "error", "cursor", "executionId"}
+//	POST /api/chat/stop?sessionId=&executionId=   stops it
+//	GET  /api/chat/poll?sessionId=&cursor=   the polling transport's poll (createPollingTransport)
 package main
 
 import (
@@ -92,6 +100,11 @@ type config struct {
 	baseURL, apiKey, agentID string
 	// pace is the demo agent's pause before each streamed word.
 	pace time.Duration
+	// hold, when not nil, stops the demo agent's long answer after its
+	// first longHoldWords words until hold is closed: a test reloads the
+	// page or cuts its connections there, mid-answer whatever the
+	// machine's speed, then lets the answer go on.
+	hold <-chan struct{}
 }
 
 // configFromEnv reads the config from OCTAVUS_API_URL, OCTAVUS_API_KEY and
@@ -155,8 +168,8 @@ func serve(ctx context.Context, cfg config, addr string, out io.Writer, ready fu
 	}
 
 	// Close cuts open streams at once; their handlers see their request
-	// context cancelled (which cancels the execution) and return, and serve
-	// waits for them.
+	// context cancelled and return, and serve waits for them. The
+	// executions, detached from the requests, are cancelled by a.Close.
 	var inflight handlers
 	// ReadHeaderTimeout and ReadTimeout cut off a browser that trickles
 	// its request; no WriteTimeout, which would cut the event streams
@@ -224,6 +237,10 @@ type app struct {
 	client  *octavus.Client
 	agentID string
 	orders  *orderStore
+	// execs runs the chat's executions detached from the page's requests,
+	// logged in memory: a reload reads what it missed, then the live tail.
+	execs         *octavus.Executions
+	confirmations *confirmations
 	// fake is the built-in demo platform; nil against the real one.
 	fake *octavustest.Server
 	// done is closed by Close; the demo agent's pacing stops.
@@ -234,9 +251,9 @@ type app struct {
 // newApp connects to the platform cfg names, starting the demo platform
 // when it names none. The caller must Close the app.
 func newApp(cfg config) (*app, error) {
-	a := &app{orders: newOrderStore(), done: make(chan struct{})}
+	a := &app{orders: newOrderStore(), confirmations: newConfirmations(), done: make(chan struct{})}
 	if cfg.baseURL == "" && cfg.apiKey == "" {
-		agent := newDemoAgent(cfg.pace, a.done)
+		agent := newDemoAgent(cfg.pace, cfg.hold, a.done)
 		a.fake = octavustest.NewServer()
 		cfg.baseURL, cfg.apiKey = a.fake.URL, a.fake.APIKey
 		cfg.agentID = a.fake.AddAgent(octavustest.Agent{
@@ -250,13 +267,37 @@ func newApp(cfg config) (*app, error) {
 		return nil, err
 	}
 	a.client, a.agentID = client, cfg.agentID
+	a.execs = octavus.NewExecutions(client, octavus.ExecutionsOptions{
+		// A message sent right after Stop waits for the stopped execution
+		// to end, rather than being refused SESSION_BUSY.
+		Busy: octavus.BusyWait,
+		// In a real app, check here (or in PollingOptions.Authorize) that
+		// the signed-in user owns the session.
+		Attach: func(_ context.Context, sessionID string) (*octavus.AgentSession, error) {
+			return client.AgentSessions.Attach(sessionID, octavus.AttachOptions{Tools: a.tools(sessionID)}), nil
+		},
+	})
 	return a, nil
 }
 
-// Close stops the demo platform, if any.
+// tools are the server tools of a session: get-order, and confirm-refund,
+// which waits for the person (confirm.go).
+func (a *app) tools(sessionID string) octavus.ToolHandlers {
+	tools := a.orders.tools()
+	tools[toolConfirmRefund] = a.confirmations.tool(sessionID)
+	return tools
+}
+
+// Close cancels the running executions and stops the demo platform, if
+// any.
 func (a *app) Close() {
 	a.closeOnce.Do(func() {
 		close(a.done)
+		if a.execs != nil {
+			if err := a.execs.Close(); err != nil {
+				log.Printf("chat: closing the executions: %v", err)
+			}
+		}
 		if a.fake != nil {
 			a.fake.Close()
 		}
@@ -275,11 +316,14 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("POST /api/sessions", a.createSession)
 	mux.HandleFunc("POST /api/sessions/{id}/open", a.openSession)
 	mux.HandleFunc("GET /api/sessions/{id}/messages", a.sessionMessages)
-	// The passthrough route of the HTTP transport. In a real app, set
-	// Authorize to check that the signed-in user owns the session.
-	mux.Handle("POST /api/trigger", a.client.AgentSessions.Handler(octavus.HandlerOptions{
-		Tools: a.orders.tools(),
-	}))
+	mux.HandleFunc("POST /api/sessions/{id}/confirm", a.confirm)
+	// The execution log's routes: trigger, poll, stop, status and events
+	// (SSE that resumes from Last-Event-ID). In a real app, set Authorize
+	// to check that the signed-in user owns the session.
+	chat := octavus.NewPollingHandler(a.execs, octavus.PollingOptions{})
+	for _, route := range []string{"POST /api/chat/trigger", "GET /api/chat/events", "GET /api/chat/status", "POST /api/chat/stop", "GET /api/chat/poll"} {
+		mux.Handle(route, chat)
+	}
 	return securityHeaders(mux)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,10 +80,11 @@ func startRun(t *testing.T) string {
 	}
 }
 
-// sse is one answer of POST /api/trigger.
+// sse is the events of an execution as GET /api/chat/events streams them.
 type sse struct {
 	events []map[string]any
-	done   bool // it ended with data: [DONE]
+	ids    []int // each event's id: the log's cursor after it
+	done   bool  // it ended with data: [DONE]
 }
 
 // ofType returns the events of type typ.
@@ -113,6 +115,12 @@ func (s sse) last() map[string]any {
 	return s.events[len(s.events)-1]
 }
 
+// heldLongText is the text of the long answer that streams before a hold
+// (config.hold) stops it: its first longHoldWords words.
+func heldLongText() string {
+	return strings.Join(strings.SplitAfter(longAnswerText(), " ")[:longHoldWords], "")
+}
+
 // postJSON POSTs body to url and returns the answer.
 func postJSON(t *testing.T, url string, body any) *http.Response {
 	t.Helper()
@@ -124,31 +132,103 @@ func postJSON(t *testing.T, url string, body any) *http.Response {
 	return resp
 }
 
-// trigger POSTs body to the chat's /api/trigger, as the page does, and reads
-// the whole SSE answer.
-func trigger(t *testing.T, base string, body map[string]any) sse {
+// startTrigger POSTs body to /api/chat/trigger, as the page does: the
+// execution starts and the answer is {"executionId"}, the id Stop names.
+func startTrigger(t *testing.T, base string, body map[string]any) string {
 	t.Helper()
-	resp := postJSON(t, base+"api/trigger", body)
+	resp := postJSON(t, base+"api/chat/trigger", body)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var started map[string]any
+	require.NoError(t, json.Unmarshal(b, &started), string(b))
+	id, _ := started["executionId"].(string)
+	require.NotEmpty(t, id, "the answer names the execution: %s", b)
+	assert.Equal(t, map[string]any{"executionId": id}, started, "nothing else")
+	return id
+}
+
+// eventStream is GET /api/chat/events, read event by event.
+type eventStream struct {
+	t    *testing.T
+	resp *http.Response
+	sc   *bufio.Scanner
+	sse
+}
+
+// openEvents opens the session's event stream from the cursor the header
+// Last-Event-ID says (none: ?cursor=0, the start of the execution).
+func openEvents(t *testing.T, base, sessionID, lastEventID string) *eventStream {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+"api/chat/events?cursor=0&sessionId="+sessionID, nil)
+	require.NoError(t, err)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	var s sse
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+	return &eventStream{t: t, resp: resp, sc: bufio.NewScanner(resp.Body)}
+}
+
+// next reads the next event; false at the end of the stream.
+func (s *eventStream) next() bool {
+	s.t.Helper()
+	id := -1
+	for s.sc.Scan() {
+		line := s.sc.Text()
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(s.t, err, line)
+			id = n
+			continue
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
 		if !ok {
 			continue
 		}
-		require.False(t, s.done, "an event after [DONE]: %s", data)
+		require.False(s.t, s.done, "an event after [DONE]: %s", data)
 		if data == "[DONE]" {
 			s.done = true
 			continue
 		}
 		var ev map[string]any
-		require.NoError(t, json.Unmarshal([]byte(data), &ev), data)
+		require.NoError(s.t, json.Unmarshal([]byte(data), &ev), data)
 		s.events = append(s.events, ev)
+		s.ids = append(s.ids, id)
+		return true
 	}
-	require.NoError(t, sc.Err())
-	return s
+	require.NoError(s.t, s.sc.Err())
+	return false
+}
+
+// until reads events until one of type typ (and, when name is set, of
+// toolName name); it fails at the end of the stream.
+func (s *eventStream) until(typ, name string) map[string]any {
+	s.t.Helper()
+	for s.next() {
+		if ev := s.last(); ev["type"] == typ && (name == "" || ev["toolName"] == name) {
+			return ev
+		}
+	}
+	s.t.Fatalf("no %s %s event in %v", typ, name, s.events)
+	return nil
+}
+
+// rest reads the stream to its end.
+func (s *eventStream) rest() sse {
+	for s.next() {
+	}
+	return s.sse
+}
+
+// trigger starts an execution as the page does and reads all its events.
+func trigger(t *testing.T, base string, body map[string]any) sse {
+	t.Helper()
+	startTrigger(t, base, body)
+	return openEvents(t, base, body["sessionId"].(string), "").rest()
 }
 
 // newSession creates a session through the chat's POST /api/sessions.
@@ -200,7 +280,7 @@ func TestRunServesThePage(t *testing.T) {
 	assert.NotContains(t, body, "http", "no CDN: every asset is served by the example")
 
 	for _, asset := range []struct{ path, contentType, contains string }{
-		{"app.js", "text/javascript; charset=utf-8", "type: 'continue'"},
+		{"app.js", "text/javascript; charset=utf-8", "new EventSource("},
 		{"style.css", "text/css; charset=utf-8", ".part.tool"},
 	} {
 		resp, body := get(t, base+asset.path)
@@ -214,10 +294,11 @@ func TestRunServesThePage(t *testing.T) {
 	assert.JSONEq(t, `{"platform":"demo"}`, body)
 }
 
-// TestRunChatRoundTrip plays the page's requests: a user message streams
-// reasoning and text, runs the get-order server tool and ends with the
-// confirm-refund client tool for the browser; the continue request with the
-// person's answer streams a final answer that reflects it.
+// TestRunChatRoundTrip plays the page's requests: a user message starts an
+// execution whose events stream reasoning and text, run the get-order
+// server tool and then the confirm-refund tool, which waits for the
+// person's answer (POST /api/sessions/{id}/confirm); the answer that
+// follows reflects it.
 func TestRunChatRoundTrip(t *testing.T) {
 	base := startRun(t)
 
@@ -231,47 +312,69 @@ func TestRunChatRoundTrip(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sessionID := newSession(t, base)
-			first := trigger(t, base, userMessage(sessionID, "Where is my order 1042?"))
-			require.True(t, first.done, "the stream ends with [DONE]")
+			startTrigger(t, base, userMessage(sessionID, "Where is my order 1042?"))
+			s := openEvents(t, base, sessionID, "")
+			ask := s.until("tool-input-available", "confirm-refund")
+			assert.Equal(t, "Refund $129.00 for the Mechanical keyboard (order #1042)?", ask["input"].(map[string]any)["question"])
 
-			assert.Greater(t, len(first.ofType("reasoning-delta")), 5, "reasoning streams in small deltas")
-			assert.Greater(t, len(first.ofType("text-delta")), 5, "text streams in small deltas")
-			assert.Contains(t, first.text("reasoning-delta"), "fetch order #1042 with get-order")
-			assert.Contains(t, first.text("text-delta"), "Let me look up order #1042 for you.")
-			assert.Empty(t, first.ofType("tool-request"), "the SDK consumes tool requests")
-
-			outputs := first.ofType("tool-output-available")
+			assert.Greater(t, len(s.ofType("reasoning-delta")), 5, "reasoning streams in small deltas")
+			assert.Greater(t, len(s.ofType("text-delta")), 5, "text streams in small deltas")
+			assert.Contains(t, s.text("reasoning-delta"), "fetch order #1042 with get-order")
+			assert.Contains(t, s.text("text-delta"), "Let me look up order #1042 for you.")
+			outputs := s.ofType("tool-output-available")
 			require.Len(t, outputs, 1, "the get-order server tool ran")
 			assert.Equal(t, map[string]any{
 				"orderId": "1042", "item": "Mechanical keyboard", "total": "$129.00", "status": "delivered", "date": "2026-03-02",
 			}, outputs[0]["output"])
 
-			requests := first.ofType("client-tool-request")
-			require.Len(t, requests, 1, "confirm-refund goes to the browser")
-			calls := requests[0]["toolCalls"].([]any)
-			require.Len(t, calls, 1)
-			call := calls[0].(map[string]any)
-			assert.Equal(t, "confirm-refund", call["toolName"])
-			assert.Equal(t, "Refund $129.00 for the Mechanical keyboard (order #1042)?", call["args"].(map[string]any)["question"])
-			assert.Equal(t, map[string]any{"type": "finish", "finishReason": "client-tool-calls", "executionId": requests[0]["executionId"]}, first.last())
+			resp := postJSON(t, base+"api/sessions/"+sessionID+"/confirm", map[string]any{"confirmed": tc.confirmed})
+			require.Equal(t, http.StatusOK, resp.StatusCode)
 
-			// The page's continue request: the server results the event
-			// carried (none here) and the person's answer.
-			second := trigger(t, base, map[string]any{
-				"sessionId":   sessionID,
-				"type":        "continue",
-				"executionId": requests[0]["executionId"],
-				"toolResults": []any{map[string]any{
-					"toolCallId": call["toolCallId"],
-					"toolName":   "confirm-refund",
-					"result":     map[string]any{"confirmed": tc.confirmed},
-				}},
-			})
-			require.True(t, second.done)
-			assert.Contains(t, second.text("text-delta"), tc.answer)
-			assert.Equal(t, "stop", second.last()["finishReason"])
+			all := s.rest()
+			require.True(t, all.done, "the stream ends with [DONE]")
+			assert.Empty(t, all.ofType("tool-request"), "the SDK consumes tool requests")
+			assert.Empty(t, all.ofType("client-tool-request"), "every tool runs on the server")
+			outputs = all.ofType("tool-output-available")
+			require.Len(t, outputs, 2)
+			assert.Equal(t, map[string]any{"confirmed": tc.confirmed}, outputs[1]["output"])
+			assert.Contains(t, all.text("text-delta"), tc.answer)
+			assert.Equal(t, "stop", all.ofType("finish")[0]["finishReason"])
+			for i, id := range all.ids {
+				assert.Equal(t, i+1, id, "each event's id is the cursor after it")
+			}
 		})
 	}
+}
+
+// TestRunResumesTheStream checks what a reloaded page gets: the browser
+// leaves mid-answer and the execution goes on; a stream opened again with
+// Last-Event-ID gets exactly the events it missed, then the live tail.
+func TestRunResumesTheStream(t *testing.T) {
+	// The long answer waits after its first words until the page left.
+	hold := make(chan struct{})
+	_, base := startAppWith(t, config{pace: 2 * time.Millisecond, hold: hold})
+	sessionID := newSession(t, base)
+	startTrigger(t, base, userMessage(sessionID, "Tell me a long story about keyboards."))
+
+	first := openEvents(t, base, sessionID, "")
+	for len(first.ofType("text-delta")) < longHoldWords {
+		require.True(t, first.next(), "the stream ended early")
+	}
+	require.Equal(t, heldLongText(), first.text("text-delta"))
+	require.NoError(t, first.resp.Body.Close()) // the page reloads
+	close(hold)
+
+	// The execution goes on without the page (were it cancelled, the
+	// rest would end with finish "stop" before the end of the answer).
+	cursor := first.ids[len(first.ids)-1]
+	second := openEvents(t, base, sessionID, strconv.Itoa(cursor)).rest()
+	require.True(t, second.done)
+	assert.Equal(t, cursor+1, second.ids[0], "it goes on after the last event the page got")
+	assert.Equal(t, longAnswerText(), first.text("text-delta")+second.text("text-delta"), "the whole answer, once")
+
+	// From the start (a reloaded page that lost everything): the same log.
+	whole := openEvents(t, base, sessionID, "").rest()
+	assert.Equal(t, append(append([]map[string]any{}, first.events...), second.events...), whole.events)
 }
 
 // TestRunToolError checks that a failing server tool reaches the browser as
@@ -301,14 +404,21 @@ func TestRunPlatformError(t *testing.T) {
 	assert.Equal(t, "Let me think about that...", s.text("text-delta"))
 }
 
-// TestRunRefusesMalformedRequests checks that the passthrough route answers
-// a malformed body with a 4xx JSON error.
+// TestRunRefusesMalformedRequests checks that the trigger route answers a
+// malformed body with a 4xx JSON error, and the confirm route an answer
+// nothing waits for with 409.
 func TestRunRefusesMalformedRequests(t *testing.T) {
 	base := startRun(t)
-	resp := postJSON(t, base+"api/trigger", map[string]any{"type": "trigger", "triggerName": "user-message"})
+	resp := postJSON(t, base+"api/chat/trigger", map[string]any{"type": "trigger", "triggerName": "user-message"})
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	b, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, string(b), "sessionId")
+
+	id := newSession(t, base)
+	resp = postJSON(t, base+"api/sessions/"+id+"/confirm", map[string]any{"confirmed": true})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	resp = postJSON(t, base+"api/sessions/"+id+"/confirm", map[string]any{"yes": true})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
 
 // TestConfigFromEnv checks which platform the environment selects.
@@ -353,16 +463,23 @@ func TestChatURL(t *testing.T) {
 	}
 }
 
-// startApp serves the example's routes with the demo platform on an
-// httptest-like server and returns the app and the base URL (ending in /).
+// startApp serves the example's routes with the demo platform, streaming
+// a word every 2 ms, on 127.0.0.1:0 and returns the app and the base URL
+// (ending in /).
 func startApp(t *testing.T) (*app, string) {
+	t.Helper()
+	return startAppWith(t, config{pace: 2 * time.Millisecond})
+}
+
+// startAppWith is startApp with the demo platform's config cfg.
+func startAppWith(t *testing.T, cfg config) (*app, string) {
 	t.Helper()
 	var a *app
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{pace: time.Millisecond}, "127.0.0.1:0", io.Discard, func(started *app, url string) {
+		done <- serve(ctx, cfg, "127.0.0.1:0", io.Discard, func(started *app, url string) {
 			a = started
 			ready <- url
 		})

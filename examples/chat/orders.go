@@ -62,9 +62,8 @@ func (s *orderStore) getOrder(ctx context.Context, args getOrderArgs) (Order, er
 	return o, nil
 }
 
-// tools returns the server tools of the chat: get-order, made with the
-// typed octavus.Tool helper. confirm-refund has no handler on purpose: the
-// SDK hands it to the browser as a client-tool-request.
+// tools returns get-order, made with the typed octavus.Tool helper.
+// (confirm-refund, which asks the person, is in confirm.go.)
 func (s *orderStore) tools() octavus.ToolHandlers {
 	return octavus.ToolHandlers{
 		"get-order": octavus.Tool(s.getOrder),

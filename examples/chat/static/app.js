@@ -1,27 +1,35 @@
-// The chat page: plain JavaScript that speaks the HTTP transport of
-// @octavus/client-sdk, without the SDK.
+// The chat page: plain JavaScript, without the SDK, on the Go server's
+// execution log (octavus.Executions and NewPollingHandler, mounted at
+// /api/chat/).
 //
-// Like createHttpTransport it POSTs to /api/trigger
+// A message POSTs /api/chat/trigger
 //   {sessionId, type: "trigger", triggerName: "user-message", input: {USER_MESSAGE}}
-// and, once the person answered the client tools of a client-tool-request,
-//   {sessionId, type: "continue", executionId, toolResults: [...serverToolResults, ...clientResults]}
-// and reads the Server-Sent Events of the answer with fetch and a
-// ReadableStream: each "data: <json>" line is one event, "data: [DONE]" ends
-// the stream. Like OctavusChat it builds the assistant's message from the
-// events (text, reasoning, tool calls), stops with an AbortController and
-// turns an error event into an error the page shows, in words, with a
-// Retry button when it is retryable (retry() of OctavusChat: the last trigger
-// again, with rollbackAfterMessageId).
+// which starts an execution on the server, detached from the page, and
+// answers {executionId}, the id Stop names. The page then follows the execution's log with an EventSource
+// on /api/chat/events?sessionId=...&cursor=0: each event comes with its
+// cursor as its id, "data: [DONE]" ends it. When the connection drops, the
+// EventSource reconnects by itself with Last-Event-ID, and the server sends
+// what was missed, then the live tail. Like OctavusChat the page builds the
+// assistant's message from the events (text, reasoning, tool calls), stops
+// with POST /api/chat/stop, and turns an error event into an error the page
+// shows, in words, with a Retry button when it is retryable (retry() of
+// OctavusChat: the last trigger again, with rollbackAfterMessageId).
 //
 // The conversation survives a reload: the session id and the session's
 // UIMessages are kept in localStorage, and on load the page asks the server
 // to open the session again (POST /api/sessions/{id}/open): it answers with
 // the messages (GetMessages), restores an expired session from the kept
 // messages (Restore), or starts a new chat when the platform no longer
-// knows the session.
+// knows the session. When the session is still answering
+// (GET /api/chat/status), the page leaves the answer in progress out of the
+// history and replays it from the log's start (cursor 0), as OctavusChat's
+// observe() does: the answer goes on streaming where it was.
 
-/** Client tools the person answers in the page, like clientTools: {name: 'interactive'}. */
-const INTERACTIVE_TOOLS = new Set(['confirm-refund']);
+/**
+ * Tools that ask the person: the server's handler waits for the answer the
+ * page posts to /api/sessions/{id}/confirm (confirm.go).
+ */
+const ASK_TOOLS = new Set(['confirm-refund']);
 
 /** What each tool call reads as, from its arguments (args is {} until they arrive). */
 const TOOL_TITLES = {
@@ -71,12 +79,7 @@ function errorSentence(err) {
   return ERROR_CODE_SENTENCES[err.code] ?? ERROR_SENTENCES[err.errorType] ?? 'Something went wrong.';
 }
 
-/**
- * Where the conversation is kept: {sessionId, messages: UIMessage[],
- * pending?}, pending being the client-tool-request the person has not
- * answered yet ({executionId, serverToolResults, toolCalls}), so that a
- * reload asks again instead of leaving the execution waiting.
- */
+/** Where the conversation is kept: {sessionId, messages: UIMessage[]}. */
 const STORAGE_KEY = 'octavus-chat';
 
 /** The kept conversation, or {}. */
@@ -143,8 +146,6 @@ let sessionId = null;
 let status = 'connecting';
 /** The assistant answer being built, or null. */
 let turn = null;
-/** Aborts the request in flight. */
-let controller = null;
 /** The id of the conversation's last message as the server has it, or null. */
 let lastMessageId = null;
 /**
@@ -162,8 +163,7 @@ function setStatus(next, note) {
   status = next;
   ui.chat.dataset.status = next;
   // While the agent waits for the person, the prompt is the way on: no
-  // new message, and no Stop (as in the SDK docs), so that the execution is
-  // never left waiting for tool results.
+  // new message, and no Stop (as in the SDK docs).
   const busy = next === 'streaming' || next === 'awaiting-input';
   ui.messages.setAttribute('aria-busy', String(next === 'streaming'));
   ui.send.hidden = next === 'streaming';
@@ -241,10 +241,10 @@ function newTurn() {
     reasoning: null, // the reasoning part being streamed
     streaming: [], // every text and reasoning part not yet done
     tools: new Map(), // toolCallId -> tool
-    executionId: null,
-    serverToolResults: [],
-    results: [], // this leg's client tool results
+    executionId: null, // the platform's, from the start event
+    runId: null, // the server's execution (its log), which Stop names
     pending: new Set(), // toolCallIds waiting for the person
+    source: null, // the EventSource that follows the execution
     settled: false,
   };
 }
@@ -385,71 +385,57 @@ function setToolError(tool, error) {
   setToolStatus(tool, 'error');
 }
 
-/** Shows the Confirm / Decline prompt of an interactive client tool. */
-function askPerson(t, tool, call) {
-  t.pending.add(call.toolCallId);
+/** Shows the Confirm / Decline prompt of a tool that asks the person. */
+function askPerson(t, tool, args) {
+  t.pending.add(tool.toolCallId);
   const prompt = tool.el.querySelector('.tool-prompt');
-  const args = call.args ?? {};
   prompt.querySelector('.tool-question').textContent =
-    typeof args.question === 'string' ? args.question : `Allow ${call.toolName}?`;
+    typeof args?.question === 'string' ? args.question : `Allow ${tool.toolName}?`;
   for (const button of prompt.querySelectorAll('button')) {
-    button.disabled = true; // until the leg finished: see setStatus
-    button.onclick = () => answer(t, call, { result: { confirmed: button.dataset.action === 'confirm' } });
+    button.disabled = true; // until the status is awaiting-input: see setStatus
+    button.onclick = () => void answer(t, tool, button.dataset.action === 'confirm');
   }
   setToolStatus(tool, 'running', 'waiting for you');
   keepScrolled(() => {
     prompt.hidden = false;
   });
+  setStatus('awaiting-input');
 }
 
-/** Records a client tool's outcome ({result} or {error}) as OctavusChat does. */
-function completeClientTool(t, call, outcome) {
-  t.results.push({
-    toolCallId: call.toolCallId,
-    toolName: call.toolName,
-    result: outcome.error === undefined ? outcome.result : undefined,
-    error: outcome.error,
-    outputVariable: call.outputVariable,
-    blockIndex: call.blockIndex,
-  });
-  const tool = toolFor(t, call.toolCallId, call.toolName);
-  if (outcome.error !== undefined) {
-    setToolError(tool, outcome.error);
-  } else {
-    setToolResult(tool, outcome.result);
+/** The prompt of a tool call is answered (or the call ended): it goes away. */
+function closePrompt(t, tool) {
+  tool.el.querySelector('.tool-prompt').hidden = true;
+  if (t.pending.delete(tool.toolCallId) && t.pending.size === 0 && status === 'awaiting-input') {
+    setStatus('streaming');
   }
 }
 
-/** The person answered a prompt; once all are answered, continue. */
-function answer(t, call, outcome) {
-  if (t !== turn || status !== 'awaiting-input' || !t.pending.has(call.toolCallId)) {
+/** The person answered a prompt: the server's waiting tool gets it. */
+async function answer(t, tool, confirmed) {
+  if (t !== turn || status !== 'awaiting-input' || !t.pending.has(tool.toolCallId)) {
     return;
   }
-  t.pending.delete(call.toolCallId);
-  toolFor(t, call.toolCallId).el.querySelector('.tool-prompt').hidden = true;
-  completeClientTool(t, call, outcome);
-  if (t.pending.size === 0) {
-    continueTurn(t);
+  closePrompt(t, tool);
+  setToolStatus(tool, 'running');
+  try {
+    const res = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/confirm`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ confirmed }),
+    });
+    if (!res.ok) {
+      throw new Error(await errorText(res));
+    }
+  } catch (err) {
+    setToolError(tool, `Your answer did not reach the server: ${err instanceof Error ? err.message : err}`);
   }
-}
-
-/** Sends the continue request: the server results, then the client ones. */
-function continueTurn(t) {
-  keep({ pending: undefined });
-  const toolResults = [...t.serverToolResults, ...t.results];
-  t.serverToolResults = [];
-  t.results = [];
-  void request(t, { type: 'continue', executionId: t.executionId, toolResults });
 }
 
 // ---------------------------------------------------------------------------
 // Events
 
-/**
- * Applies one stream event to the turn. leg.ended is set by the events that
- * end a leg (finish, error); a true return value stops reading.
- */
-function handleEvent(t, leg, ev) {
+/** Applies one stream event to the turn; a true return value ends the turn (finish, error). */
+function handleEvent(t, ev) {
   switch (ev.type) {
     case 'start':
       t.executionId = ev.executionId ?? t.executionId;
@@ -501,47 +487,28 @@ function handleEvent(t, leg, ev) {
       const tool = toolFor(t, ev.toolCallId, ev.toolName);
       setToolArgs(tool, ev.input);
       setToolStatus(tool, 'running');
+      if (ASK_TOOLS.has(tool.toolName)) {
+        askPerson(t, tool, ev.input);
+      }
       break;
     }
-    case 'tool-output-available':
-      setToolResult(toolFor(t, ev.toolCallId), ev.output);
+    case 'tool-output-available': {
+      const tool = toolFor(t, ev.toolCallId);
+      closePrompt(t, tool);
+      setToolResult(tool, ev.output);
       break;
-    case 'tool-output-error':
-      setToolError(toolFor(t, ev.toolCallId), ev.error);
-      break;
-    case 'client-tool-request': {
-      t.executionId = ev.executionId ?? t.executionId;
-      t.serverToolResults = ev.serverToolResults ?? [];
-      const asked = [];
-      for (const call of ev.toolCalls ?? []) {
-        const tool = toolFor(t, call.toolCallId, call.toolName);
-        if (INTERACTIVE_TOOLS.has(call.toolName)) {
-          askPerson(t, tool, call);
-          asked.push(call);
-        } else {
-          completeClientTool(t, call, { error: `No client handler for tool: ${call.toolName}` });
-        }
-      }
-      if (asked.length > 0) {
-        keep({ pending: { executionId: t.executionId, serverToolResults: t.serverToolResults, toolCalls: asked } });
-      }
+    }
+    case 'tool-output-error': {
+      const tool = toolFor(t, ev.toolCallId);
+      closePrompt(t, tool);
+      setToolError(tool, ev.error);
       break;
     }
     case 'finish':
-      leg.ended = true;
-      if (ev.finishReason === 'client-tool-calls') {
-        if (t.pending.size > 0) {
-          setStatus('awaiting-input');
-        } else {
-          leg.continueAfter = true;
-        }
-      } else {
-        settle(t, 'done');
-        setStatus('idle');
-      }
-      break;
+      settle(t, 'done');
+      setStatus('idle');
+      return true;
     case 'error':
-      leg.ended = true;
       fail(t, ev);
       return true;
     default:
@@ -552,94 +519,87 @@ function handleEvent(t, leg, ev) {
 }
 
 /**
- * Reads a text/event-stream body, calling onEvent with each parsed event
- * until "data: [DONE]", the end of the body, or onEvent returning true.
+ * Starts a trigger on the server, then follows its events. A refused
+ * trigger (429 SESSION_BUSY, 4xx, 5xx) fails the turn with its error.
  */
-async function readEvents(body, onEvent) {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        return;
-      }
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const raw of lines) {
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        if (!line.startsWith('data: ')) {
-          continue;
-        }
-        const data = line.slice('data: '.length);
-        if (data === '[DONE]') {
-          return;
-        }
-        let ev;
-        try {
-          ev = JSON.parse(data);
-        } catch {
-          continue; // not an event: skipped, as the SDK does
-        }
-        if (ev !== null && typeof ev === 'object' && typeof ev.type === 'string' && onEvent(ev)) {
-          return;
-        }
-      }
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
-/** POSTs one request of the turn to /api/trigger and applies its events. */
 async function request(t, payload) {
-  const ac = new AbortController();
-  controller = ac;
   setStatus('streaming');
-  const leg = { ended: false, continueAfter: false };
+  let res;
   try {
-    const res = await fetch('/api/trigger', {
+    res = await fetch('/api/chat/trigger', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ sessionId, ...payload }),
-      signal: ac.signal,
     });
-    if (!res.ok) {
-      throw new Error(await errorText(res));
-    }
-    if (!res.body) {
-      throw new Error('Response body is empty');
-    }
-    await readEvents(res.body, (ev) => t.settled || ac.signal.aborted || handleEvent(t, leg, ev));
   } catch (err) {
-    if (!ac.signal.aborted && !t.settled) {
-      // fetch rejects with a TypeError when the server cannot be reached.
-      const network = err instanceof TypeError;
-      fail(t, {
-        errorType: network ? 'network_error' : 'internal_error',
-        message: err instanceof Error ? err.message : 'Unknown error',
-        source: 'client',
-        retryable: network,
-      });
-    }
-    return;
-  } finally {
-    if (controller === ac) {
-      controller = null;
-    }
-  }
-  if (t.settled || ac.signal.aborted) {
+    // fetch rejects with a TypeError when the server cannot be reached.
+    fail(t, { errorType: 'network_error', message: err instanceof Error ? err.message : String(err), source: 'client', retryable: true });
     return;
   }
-  if (leg.continueAfter) {
-    continueTurn(t);
-  } else if (!leg.ended) {
-    // The stream ended without finish or error: keep what came.
-    settle(t, 'done');
-    setStatus('idle');
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    fail(t, {
+      errorType: res.status === 429 ? 'rate_limit_error' : 'internal_error',
+      code: body.code,
+      message: body.error ?? `Request failed: ${res.status}`,
+      source: 'server',
+      retryable: res.status === 429 || res.status >= 500,
+    });
+    return;
   }
+  const started = await res.json().catch(() => ({}));
+  t.runId = typeof started.executionId === 'string' ? started.executionId : null;
+  if (!t.settled) {
+    follow(t, 0);
+  }
+}
+
+/**
+ * Follows the session's execution log from cursor with an EventSource:
+ * each message is one event, "[DONE]" ends it. The EventSource reconnects
+ * by itself after a dropped connection, with Last-Event-ID, and the server
+ * goes on from there.
+ */
+function follow(t, cursor) {
+  const source = new EventSource(`/api/chat/events?sessionId=${encodeURIComponent(sessionId)}&cursor=${cursor}`);
+  t.source = source;
+  source.onmessage = (e) => {
+    if (t.settled) {
+      source.close();
+      return;
+    }
+    if (e.data === '[DONE]') {
+      source.close();
+      settle(t, 'done'); // a log that ended without finish: keep what came
+      setStatus('idle');
+      return;
+    }
+    let ev;
+    try {
+      ev = JSON.parse(e.data);
+    } catch {
+      return; // not an event: skipped, as the SDK does
+    }
+    if (ev !== null && typeof ev === 'object' && typeof ev.type === 'string' && handleEvent(t, ev)) {
+      source.close();
+    }
+  };
+  source.onopen = () => {
+    if (!t.settled && turn === t) {
+      setStatus(status); // the status line again, after "Reconnecting…"
+    }
+  };
+  source.onerror = () => {
+    if (t.settled) {
+      source.close();
+    } else if (source.readyState === EventSource.CLOSED) {
+      // The server has no execution to follow (204), or refused.
+      fail(t, { errorType: 'network_error', message: 'The answer stream was lost.', source: 'client', retryable: true });
+    } else {
+      ui.chat.dataset.reconnects = String(Number(ui.chat.dataset.reconnects ?? 0) + 1);
+      ui.status.textContent = 'Reconnecting…';
+    }
+  };
 }
 
 /** The message of a non-2xx answer: its JSON "error", else its text. */
@@ -685,8 +645,8 @@ function settle(t, how) {
   if (turn === t) {
     turn = null;
   }
+  t.source?.close();
   if (!t.fromHistory) {
-    keep({ pending: undefined });
     void saveMessages();
   }
 }
@@ -737,16 +697,19 @@ function fail(t, err) {
   setStatus('error');
 }
 
-/** Stops the answer being streamed, like OctavusChat.stop(). */
+/**
+ * Stops the answer being streamed, like OctavusChat.stop(): the server stops
+ * the execution (its platform request is cancelled), and the page stops
+ * reading it.
+ */
 function stop() {
-  if (status !== 'streaming') {
+  if (status !== 'streaming' || !turn) {
     return;
   }
-  controller?.abort();
-  controller = null;
-  if (turn) {
-    settle(turn, 'stopped');
-  }
+  // Name the execution: a stop arriving late must not stop the next one.
+  const run = turn.runId === null ? '' : `&executionId=${encodeURIComponent(turn.runId)}`;
+  void fetch(`/api/chat/stop?sessionId=${encodeURIComponent(sessionId)}${run}`, { method: 'POST' }).catch(() => {});
+  settle(turn, 'stopped');
   setStatus('idle', 'Stopped.');
 }
 
@@ -825,40 +788,21 @@ ui.suggestions.addEventListener('click', (e) => {
 // ---------------------------------------------------------------------------
 // History
 
-/**
- * Shows the messages of a kept session, as OctavusChat's initialMessages.
- * When the last answer waits for the person (pending, kept from its
- * client-tool-request), it is left open and asks again; it returns that
- * turn, or null.
- */
-function renderHistory(messages, pending) {
-  let waiting = null;
-  messages.forEach((m, i) => {
+/** Shows the messages of a kept session, as OctavusChat's initialMessages. */
+function renderHistory(messages) {
+  for (const m of messages) {
     if (m.role === 'user') {
-      const text = m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
-      addUserMessage(text);
-      return;
+      addUserMessage(m.parts.filter((p) => p.type === 'text').map((p) => p.text).join(''));
+      continue;
     }
     const t = newTurn();
     t.fromHistory = true;
     for (const p of m.parts) {
       renderPart(t, p);
     }
-    const open = (call) => ['pending', 'running'].includes(t.tools.get(call.toolCallId)?.status);
-    if (i === messages.length - 1 && pending?.toolCalls?.length > 0 && pending.toolCalls.every(open)) {
-      t.fromHistory = false;
-      t.executionId = pending.executionId;
-      t.serverToolResults = pending.serverToolResults ?? [];
-      for (const call of pending.toolCalls) {
-        askPerson(t, t.tools.get(call.toolCallId), call);
-      }
-      waiting = t;
-      return;
-    }
     settle(t, 'done');
-  });
+  }
   ui.scroller.scrollTop = ui.scroller.scrollHeight;
-  return waiting;
 }
 
 /** Shows one part of a kept assistant message (text, reasoning, tool calls). */
@@ -919,12 +863,17 @@ async function postJSON(url, body) {
   return res.json();
 }
 
-/** Shows an opened session: its messages, and a note when it was restored or lost. */
-function showSession(opened, keptId) {
-  const pending = opened.sessionId === keptId && opened.status === 'active' ? kept().pending : undefined;
+/**
+ * Shows an opened session: its messages, and a note when it was restored or
+ * lost. When the session is still answering (a reload mid-answer), the
+ * answer is followed from the start of its execution's log, as observe()
+ * does; the answer in progress is left out of the history, which the log
+ * rebuilds.
+ */
+async function showSession(opened, keptId) {
   sessionId = opened.sessionId;
   const messages = Array.isArray(opened.messages) ? opened.messages : [];
-  keep({ sessionId, messages, pending: undefined });
+  keep({ sessionId, messages });
   lastMessageId = messages.at(-1)?.id ?? null;
   ui.chat.dataset.kept = String(messages.length);
   let how = opened.status;
@@ -932,14 +881,23 @@ function showSession(opened, keptId) {
     how = 'lost';
   }
   ui.chat.dataset.opened = how;
-  turn = renderHistory(messages, pending);
   ui.input.placeholder = 'Ask about an order…';
-  if (turn) {
-    keep({ pending });
-    setStatus('awaiting-input');
-  } else {
-    setStatus('idle', OPEN_NOTES[how]);
+  const q = `sessionId=${encodeURIComponent(sessionId)}`;
+  const current = how === 'active' ? await fetch(`/api/chat/status?${q}`).then((r) => (r.ok ? r.json() : {})) : {};
+  const running = current.status === 'streaming';
+  if (running && messages.at(-1)?.role === 'assistant') {
+    messages.pop();
   }
+  renderHistory(messages);
+  if (running) {
+    turn = newTurn();
+    turn.runId = typeof current.executionId === 'string' ? current.executionId : null;
+    ui.chat.dataset.resumed = 'true';
+    setStatus('streaming');
+    follow(turn, 0);
+    return;
+  }
+  setStatus('idle', OPEN_NOTES[how]);
 }
 
 /** Empties the conversation and starts a new session. */
@@ -947,8 +905,7 @@ async function newChat() {
   if (status === 'connecting') {
     return;
   }
-  controller?.abort();
-  controller = null;
+  turn?.source?.close();
   turn = null;
   lastTrigger = null;
   sessionId = null;
@@ -957,7 +914,7 @@ async function newChat() {
   setStatus('connecting');
   try {
     const { sessionId: id } = await postJSON('/api/sessions', { input: {} });
-    showSession({ sessionId: id, status: 'new', messages: [] });
+    await showSession({ sessionId: id, status: 'new', messages: [] });
   } catch (err) {
     ui.input.placeholder = 'No session';
     setStatus('error', `Could not start a chat: ${err instanceof Error ? err.message : err}`);
@@ -979,10 +936,10 @@ async function start() {
       const opened = await postJSON(`/api/sessions/${encodeURIComponent(keptId)}/open`, {
         messages: Array.isArray(messages) ? messages : [],
       });
-      showSession(opened, keptId);
+      await showSession(opened, keptId);
     } else {
       const { sessionId: id } = await postJSON('/api/sessions', { input: {} });
-      showSession({ sessionId: id, status: 'new', messages: [] });
+      await showSession({ sessionId: id, status: 'new', messages: [] });
     }
   } catch (err) {
     ui.input.placeholder = 'No session';

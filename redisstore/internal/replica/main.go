@@ -1,7 +1,8 @@
 // Command replica is one app-server replica of the multi-replica tests of
 // redisstore: an octavus.Executions on a Redis store, served by
-// octavus.NewPollingHandler under /api/exec/, with one server tool,
-// "record", that reports each of its runs to the test.
+// octavus.NewPollingHandler under /api/chat/, and the plain HTTP
+// transport's POST /api/trigger, with one server tool, "record", that
+// reports each of its runs to the test and answers {"name": "Ada"}.
 //
 // It is configured by its environment:
 //
@@ -64,32 +65,36 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tools := octavus.ToolHandlers{
+		"record": func(ctx context.Context, args map[string]any) (any, error) {
+			body, err := json.Marshal(Record{Owner: owner, Args: args})
+			if err != nil {
+				return nil, err
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, recordURL, bytes.NewReader(body))
+			if err != nil {
+				return nil, err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return nil, fmt.Errorf("record: %w", err)
+			}
+			resp.Body.Close()
+			// The same on every replica: the browser's messages must not
+			// tell which ran it.
+			return map[string]any{"name": "Ada"}, nil
+		},
+	}
 	execs := octavus.NewExecutions(client, octavus.ExecutionsOptions{
 		Store: store,
 		Owner: owner,
 		Lease: lease,
-		Tools: octavus.ToolHandlers{
-			"record": func(ctx context.Context, args map[string]any) (any, error) {
-				body, err := json.Marshal(Record{Owner: owner, Args: args})
-				if err != nil {
-					return nil, err
-				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, recordURL, bytes.NewReader(body))
-				if err != nil {
-					return nil, err
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					return nil, fmt.Errorf("record: %w", err)
-				}
-				resp.Body.Close()
-				return map[string]any{"recordedBy": owner}, nil
-			},
-		},
+		Tools: tools,
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/exec/", octavus.NewPollingHandler(execs, octavus.PollingOptions{PollWait: 2 * time.Second}))
+	mux.Handle("/api/chat/", octavus.NewPollingHandler(execs, octavus.PollingOptions{PollWait: 2 * time.Second}))
+	mux.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
