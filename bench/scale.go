@@ -119,7 +119,7 @@ func init() {
 	flag.IntVar(&o.kneeMax, "knee-max", 8000, "the knee search goes no higher than this many streams (0: no knee search)")
 	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
 	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server to this file (streaming phase of an extra run at the largest -scale-n, after the table)")
-	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server to this file (streams open and idle, every allocation recorded; the same extra run)")
+	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server to this file (streams open and idle, every allocation recorded; an extra run of its own)")
 	flag.BoolVar(&o.exactHeap, "server-exact-heap", false, "internal: the app server records every allocation (MemProfileRate 1) for -server-heapprofile")
 }
 
@@ -489,13 +489,13 @@ func cpuSeconds() float64 {
 // scaleSuite is the scale runs of every app server: the -scale-n table and
 // the knee search.
 type scaleSuite struct {
-	ns      []int
-	servers []string
-	runs    map[string]map[int]*scaleResult
-	knee    map[string]kneeResult
-	skipped map[string]string // app server -> why it did not run
-	kneeOff bool
-	profile *scaleResult // the profile run, or nil
+	ns       []int
+	servers  []string
+	runs     map[string]map[int]*scaleResult
+	knee     map[string]kneeResult
+	skipped  map[string]string // app server -> why it did not run
+	kneeOff  bool
+	profiles []*scaleResult // the profile runs
 }
 
 type kneeResult struct {
@@ -612,13 +612,21 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 		}
 		su.knee[s] = k
 	}
-	// The profiles: a run of its own (profiling costs CPU, recording
-	// every allocation more), not in the table.
-	if (o.cpuProfile != "" || o.heapProfile != "") && slices.Contains(su.servers, "go") {
-		c := cfg("go", top, o.duration)
-		c.profile, c.heapProfile = o.cpuProfile, o.heapProfile
-		fmt.Fprintf(os.Stderr, "bench: profile run go N=%d\n", top)
-		su.profile = runScale(env, c)
+	// The profiles: runs of their own (profiling costs CPU, recording
+	// every allocation far more), not in the table.
+	if slices.Contains(su.servers, "go") {
+		if o.cpuProfile != "" {
+			c := cfg("go", top, o.duration)
+			c.profile = o.cpuProfile
+			fmt.Fprintf(os.Stderr, "bench: CPU profile run go N=%d\n", top)
+			su.profiles = append(su.profiles, runScale(env, c))
+		}
+		if o.heapProfile != "" {
+			c := cfg("go", top, o.kneeDuration)
+			c.heapProfile = o.heapProfile
+			fmt.Fprintf(os.Stderr, "bench: heap profile run go N=%d\n", top)
+			su.profiles = append(su.profiles, runScale(env, c))
+		}
 	}
 	su.print()
 	return su
@@ -694,19 +702,15 @@ func (su *scaleSuite) print() {
 				float64(int64(r.goIdle.HeapInuse)-int64(r.goBase.HeapInuse))/1024/f)
 		}
 	}
-	if r := su.profile; r != nil {
+	for _, r := range su.profiles {
 		fmt.Printf("\nProfile run (octavus-go, N=%d, not in the table): ", r.cfg.streams)
-		if r.err != nil {
+		switch {
+		case r.err != nil:
 			fmt.Printf("failed: %v\n", r.err)
-		} else {
-			var what []string
-			if r.cfg.profile != "" {
-				what = append(what, "CPU profile of the streaming phase in "+r.cfg.profile)
-			}
-			if r.cfg.heapProfile != "" {
-				what = append(what, "heap profile of the idle streams in "+r.cfg.heapProfile)
-			}
-			fmt.Printf("%s (go tool pprof -top <binary> <file>)\n", strings.Join(what, ", "))
+		case r.cfg.profile != "":
+			fmt.Printf("CPU profile of the streaming phase in %s (go tool pprof -top %s)\n", r.cfg.profile, r.cfg.profile)
+		default:
+			fmt.Printf("heap profile of the idle streams, every allocation, in %s (go tool pprof -top -sample_index=inuse_space %s)\n", r.cfg.heapProfile, r.cfg.heapProfile)
 		}
 	}
 	if !su.kneeOff {
