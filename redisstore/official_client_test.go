@@ -89,15 +89,13 @@ type balancer struct {
 	// answered "streaming".
 	releaseOn func(r *http.Request) bool
 
-	mu        sync.Mutex
-	sessions  []string
-	served    map[string]int  // requests per replica
-	triggered map[string]bool // sessions whose trigger was answered
-	swallowed int             // stops answered here
+	mu       sync.Mutex
+	sessions []string
+	served   map[string]int // requests per replica
 }
 
 func newBalancer(c *cluster, gated bool, route func(r *http.Request) *replica) *balancer {
-	lb := &balancer{c: c, route: route, release: make(chan struct{}), served: map[string]int{}, triggered: map[string]bool{}}
+	lb := &balancer{c: c, route: route, release: make(chan struct{}), served: map[string]int{}}
 	if !gated {
 		close(lb.release)
 	}
@@ -117,50 +115,11 @@ func (lb *balancer) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"sessionId": id})
 		return
 	}
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/stop") {
-		// OctavusChat.send() calls transport.stop() before every trigger,
-		// and createPollingTransport's stop() calls onStop, which the
-		// driver sends without waiting: that POST races the trigger
-		// behind it and, arriving second, would stop the new execution.
-		// A page that polls nothing has nothing to stop: the stop of a
-		// session whose trigger is not answered yet ends here.
-		lb.mu.Lock()
-		early := !lb.triggered[r.URL.Query().Get("sessionId")]
-		if early {
-			lb.swallowed++
-		}
-		lb.mu.Unlock()
-		if early {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, "{}")
-			return
-		}
-	}
-	var triggerOf string
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/trigger") {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		var tb struct {
-			SessionID string `json:"sessionId"`
-		}
-		_ = json.Unmarshal(body, &tb)
-		triggerOf = tb.SessionID
-	}
 	to := lb.route(r)
 	lb.mu.Lock()
 	lb.served[to.name]++
 	lb.mu.Unlock()
-	if triggerOf != "" {
-		defer func() {
-			lb.mu.Lock()
-			lb.triggered[triggerOf] = true
-			lb.mu.Unlock()
-		}()
-	}
+
 	target, err := url.Parse(to.url)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
