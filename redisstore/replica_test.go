@@ -86,17 +86,17 @@ func newCluster(t *testing.T, lease time.Duration) *cluster {
 	return c
 }
 
-// start starts a replica named name.
-func (c *cluster) start(name string) *replica {
+// start starts a replica named name, with env added to its environment.
+func (c *cluster) start(name string, env ...string) *replica {
 	c.t.Helper()
-	return startReplica(c.t, name,
+	return startReplica(c.t, name, append(env,
 		"OCTAVUS_API_URL="+c.platform.URL,
 		"OCTAVUS_API_KEY="+c.platform.APIKey,
 		"REDIS_SOCKET="+c.redis.Socket,
 		"REDIS_PREFIX=test:",
 		"REPLICA_LEASE="+c.lease.String(),
 		"RECORD_URL="+c.recorder.URL,
-	)
+	)...)
 }
 
 // session adds a session whose triggers answer turns.
