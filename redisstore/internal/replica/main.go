@@ -14,6 +14,7 @@
 //	RECORD_URL                        where "record" POSTs each run
 //	OCTAVUS_AGENT_ID                  optional: POST /api/sessions creates
 //	                                  a session of this agent
+//
 // It prints "Listening on http://127.0.0.1:<port>" once it accepts
 // requests, and shuts down on SIGINT or SIGTERM.
 package main
