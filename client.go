@@ -344,6 +344,9 @@ func (c *Client) key(ctx context.Context) (string, error) {
 // newRequest builds a request to path (which starts with "/") with the
 // SDK's headers. body, when not nil, is encoded as JSON. It is called once
 // per attempt, so APIKeyFunc is asked for each one.
+// userAgent is the User-Agent of every platform request.
+const userAgent = "octavus-go/" + Version
+
 func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
 	key, err := c.key(ctx)
 	if err != nil {
@@ -361,15 +364,24 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	if err != nil {
 		return nil, fmt.Errorf("octavus: %s %s: %w", method, path, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "octavus-go/"+Version)
-	req.Header.Set("X-Octavus-Sdk-Version", "4") // the v4 message shapes (step-start parts)
+	// One map sized for the headers and one backing array for their
+	// values, instead of a map that grows and a slice per Set: a
+	// stream's request lives as long as the stream.
+	vals := make([]string, 5)
+	vals[0], vals[1], vals[2] = "application/json", userAgent, "4"
+	h := make(http.Header, 5)
+	h["Content-Type"] = vals[0:1:1]
+	h["User-Agent"] = vals[1:2:2]
+	h["X-Octavus-Sdk-Version"] = vals[2:3:3] // the v4 message shapes (step-start parts)
 	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+		vals[3] = "Bearer " + key
+		h["Authorization"] = vals[3:4:4]
 	}
 	if c.trace {
-		req.Header.Set("X-Octavus-Trace", "true")
+		vals[4] = "true"
+		h["X-Octavus-Trace"] = vals[4:5:5]
 	}
+	req.Header = h
 	return req, nil
 }
 

@@ -465,9 +465,8 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		held []LoggedEvent
 		// lost is set once the log cannot be written: no more writes.
 		lost bool
-		// discard drops the events after the execution was ended here
-		// (a client tool call, a limit): the finish {stop} of the
-		// cancellation above all.
+		// discard drops the events after a client tool call ended the
+		// execution here (the finish {client-tool-calls} above all).
 		discard bool
 		last    []LoggedEvent
 		status  = StatusDone

@@ -54,7 +54,10 @@ func checkVerbatim(t testing.TB, line []byte) {
 	lr := newLineReader(strings.NewReader(stream), defaultMaxEventSize)
 	var got []string
 	for {
-		if v := lr.nextVerbatim(); v != nil {
+		if v, whole := lr.nextVerbatim(); v != nil {
+			if !whole {
+				t.Fatalf("%q: the block was taken, but not whole", line)
+			}
 			got = append(got, "verbatim "+string(v))
 			continue
 		}

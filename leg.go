@@ -51,13 +51,17 @@ func (x *execution) readLeg(body io.Reader, executionID *string) (leg, error) {
 	lr := newLineReader(body, x.s.c.maxEvent)
 	lr.wait = func() bool {
 		if d := x.direct.Load(); d != nil {
+			d.local = lr.takeSpan(d.local)
 			return x.publish(d)
 		}
 		return true
 	}
 	l, err := x.readLines(lr, executionID)
-	if d := x.direct.Load(); d != nil && !x.publish(d) {
-		l.cancelled = true
+	if d := x.direct.Load(); d != nil {
+		d.local = lr.takeSpan(d.local)
+		if !x.publish(d) {
+			l.cancelled = true
+		}
 	}
 	return l, err
 }
@@ -73,11 +77,22 @@ func (x *execution) readLines(lr *lineReader, executionID *string) (leg, error) 
 	for {
 		d := x.direct.Load()
 		if d != nil {
-			if data := lr.nextVerbatim(); data != nil {
+			if data, whole := lr.nextVerbatim(); data != nil {
 				// A flat event as the encoder writes it: nothing in it to
 				// act on, and its bytes are what ToSSEStream would write.
+				// When they came as the SSE block ToSSEStream writes, a
+				// run of such blocks is copied at once (lineReader.span).
 				l.stream = true
-				d.addVerbatim(data)
+				if d.failed {
+					continue // nothing more is written (see directSink.add)
+				}
+				if !whole || !lr.extendSpan(len(ssePrefix)+len(data)+len(sseEnd)) {
+					d.local = lr.takeSpan(d.local)
+					d.addVerbatim(data)
+				}
+				if len(d.local)+lr.spanLen() >= sseBatch {
+					d.local = lr.takeSpan(d.local)
+				}
 				if len(d.local) >= sseBatch && !x.publish(d) {
 					l.cancelled = true
 					return l, nil
@@ -86,6 +101,9 @@ func (x *execution) readLines(lr *lineReader, executionID *string) (leg, error) 
 			}
 		}
 		line, err := lr.next()
+		if d != nil {
+			d.local = lr.takeSpan(d.local)
+		}
 		if err != nil {
 			switch err {
 			case io.EOF:
@@ -277,7 +295,10 @@ type lineReader struct {
 	// wait, when set, is called before each read that may wait for the
 	// stream; when it returns false, next returns errWaitCancelled.
 	wait func() bool
-	err  error
+	// buf[spanLo:spanHi] are SSE blocks taken by nextVerbatim that go
+	// out as they are (see extendSpan).
+	spanLo, spanHi int
+	err            error
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
@@ -348,13 +369,15 @@ func (lr *lineReader) next() ([]byte, error) {
 // is not (or may not be: a CR in the buffer, the first line), and next
 // returns that line. An empty line right after it (the end of the event)
 // is skipped with it: readLeg skips empty lines.
-func (lr *lineReader) nextVerbatim() []byte {
+//
+// whole is set when the bytes taken were exactly "data: <value>\n\n".
+func (lr *lineReader) nextVerbatim() (data []byte, whole bool) {
 	if lr.cr || lr.skipLF || lr.first {
-		return nil
+		return nil, false
 	}
 	b := lr.buf[lr.start:lr.end]
 	if len(b) < len(ssePrefix)+2 || string(b[:len(ssePrefix)]) != string(ssePrefix) {
-		return nil
+		return nil, false
 	}
 	end, ok := verbatimTextDelta(b[len(ssePrefix):])
 	if !ok {
@@ -362,13 +385,41 @@ func (lr *lineReader) nextVerbatim() []byte {
 	}
 	n := len(ssePrefix) + end + 1 // the line's length
 	if !ok || n >= len(b) || b[n] != '\n' || n > lr.max {
-		return nil
+		return nil, false
 	}
 	lr.start += n + 1
 	if n+1 < len(b) && b[n+1] == '\n' {
 		lr.start++ // the empty line that ends the event: nothing to return
+		whole = true
 	}
-	return b[len(ssePrefix):n]
+	return b[len(ssePrefix):n], whole
+}
+
+// extendSpan adds the n bytes just taken (buf[start-n:start]) to the span
+// of bytes to be copied as they are, when they follow it or it is empty;
+// false leaves the span as it is. The span is valid until the next read
+// (the wait hook takes it first).
+func (lr *lineReader) extendSpan(n int) bool {
+	switch lo := lr.start - n; {
+	case lr.spanHi == lr.spanLo:
+		lr.spanLo, lr.spanHi = lo, lr.start
+	case lr.spanHi == lo:
+		lr.spanHi = lr.start
+	default:
+		return false
+	}
+	return true
+}
+
+func (lr *lineReader) spanLen() int { return lr.spanHi - lr.spanLo }
+
+// takeSpan appends the span to dst and empties it.
+func (lr *lineReader) takeSpan(dst []byte) []byte {
+	if lr.spanHi > lr.spanLo {
+		dst = append(dst, lr.buf[lr.spanLo:lr.spanHi]...)
+	}
+	lr.spanLo, lr.spanHi = 0, 0
+	return dst
 }
 
 // line checks a complete line's length and takes a leading BOM off the

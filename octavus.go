@@ -76,6 +76,15 @@
 // [AttachOptions] and [HandlerOptions] change them, and a zero field means
 // its default.
 //
+// # Scaling out
+//
+// By default an execution lives as long as the request that started it.
+// [Executions] runs executions detached from the request, logged event by
+// event in an [ExecutionStore] ([NewMemoryStore] in one process, package
+// github.com/octavus-go/octavus/redisstore across replicas), so a browser can
+// reload or reach another replica and read on; [NewPollingHandler] serves it
+// to the browser's polling transport.
+//
 // # Testing
 //
 // Package github.com/octavus-go/octavus/octavustest is a fake platform over

@@ -314,7 +314,9 @@ func (h sseHandler) serveDirect(r *http.Request, events <-chan StreamEvent, d *d
 		// its events all came before the first one: take what is pending.
 		var terminal bool
 		if failed {
-			buf, terminal = d.take(nil)
+			// The stream ended on the channel: what was handed over
+			// after it is dropped.
+			_, terminal = d.take(nil)
 			buf = b.Bytes()
 		} else {
 			buf, terminal = d.take(b.Bytes())

@@ -51,6 +51,8 @@ type sseWriter struct {
 	quiet  bool // nothing written since the last heartbeat tick
 	closed bool // the handler returns: the heartbeat writes nothing
 	timer  *time.Timer
+	// deadlineSet is when the write deadline was last moved.
+	deadlineSet time.Time
 }
 
 func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOptions) *sseWriter {
@@ -80,9 +82,18 @@ func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOp
 }
 
 func (sw *sseWriter) deadline() {
-	if sw.writeTimeout > 0 {
-		_ = sw.rc.SetWriteDeadline(time.Now().Add(sw.writeTimeout))
+	if sw.writeTimeout <= 0 {
+		return
 	}
+	// Moving the deadline costs a poller timer update; a write that comes
+	// soon after the last move keeps it: every write still has at least
+	// 7/8 of WriteTimeout.
+	now := time.Now()
+	if now.Before(sw.deadlineSet.Add(sw.writeTimeout / 8)) {
+		return
+	}
+	sw.deadlineSet = now
+	_ = sw.rc.SetWriteDeadline(now.Add(sw.writeTimeout))
 }
 
 // browserGone reports whether the browser's request is over.

@@ -174,3 +174,24 @@ func TestHandlerHeartbeatWhileThePlatformIsQuiet(t *testing.T) {
 	assert.Equal(t, `data: {"type":"start","executionId":"e1"}`, lines[0])
 	assert.Equal(t, "data: [DONE]", lines[len(lines)-1])
 }
+
+// Every write of the Handler has a write deadline of at least 7/8 of
+// WriteTimeout ahead (it is moved at most every WriteTimeout/8), and the
+// deadline is lifted at the end.
+func TestHandlerWriteDeadlines(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(`{"type":"start","executionId":"e1"}`, `{"type":"text-delta","id":"t","delta":"a"}`,
+		`{"type":"finish","finishReason":"stop"}`))
+	w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
+	start := time.Now()
+	f.client(t).AgentSessions.Handler(HandlerOptions{WriteTimeout: time.Minute}).ServeHTTP(w,
+		postJSON(`{"sessionId":"s","type":"trigger","triggerName":"t"}`))
+	end := time.Now()
+	require.NotEmpty(t, w.writes)
+	for i, d := range w.writes {
+		assert.False(t, d.Before(start.Add(time.Minute*7/8)), "write %d: deadline %v", i, d)
+		assert.False(t, d.After(end.Add(time.Minute)), "write %d: deadline %v", i, d)
+	}
+	assert.True(t, w.deadline.IsZero(), "the deadline is lifted at the end")
+	assert.Contains(t, w.Body.String(), "data: [DONE]")
+}

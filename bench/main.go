@@ -37,7 +37,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -256,20 +255,6 @@ func best(rs []result) result {
 		b.Err = "no run"
 	}
 	return b
-}
-
-func median(rs []result) float64 {
-	var s []float64
-	for _, r := range rs {
-		if r.Err == "" {
-			s = append(s, r.Seconds)
-		}
-	}
-	if len(s) == 0 {
-		return 0
-	}
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func perRound(r result, rounds int) string {

@@ -83,6 +83,8 @@ type throughputResult struct {
 	// Median runs.
 	raw, gos, node64, node20 result
 	goTools, node64Tools     result
+	// The best runs' times of the raw copy and octavus-go.
+	bestRaw, bestGo float64
 }
 
 // throughput runs and prints the throughput and tool-round tables.
@@ -103,6 +105,7 @@ func (b *bench) throughput(p *platform, events, runs, rounds int) *throughputRes
 	}
 	th.streamBytes = int64(len(startSSE)+len(finishSSE)+len(doneSSE)) + int64(events)*int64(len("data: "+deltaJSON+"\n\n"))
 	th.raw, th.gos, th.node64, th.node20 = medianRun(raws), medianRun(gos), medianRun(n64s), medianRun(n20s)
+	th.bestRaw, th.bestGo = best(raws).Seconds, best(gos).Seconds
 
 	fmt.Printf("\nThroughput: one stream of %d text-delta events (%.1f MB of SSE), each client in its own process, %d runs in turn; the median run counts\n\n",
 		events, float64(th.streamBytes)/1e6, runs)
@@ -174,7 +177,8 @@ func (th *throughputResult) targets(t targets) {
 	}
 	if goRes.Err == "" && raw.Err == "" {
 		x := goRes.Seconds / raw.Seconds
-		t.line("throughput-vs-copy", fmt.Sprintf("%.2fx the raw copy's time (medians of %d runs)", x, th.runs), fmt.Sprintf("<= %gx", goalVsCopy), x <= goalVsCopy)
+		t.line("throughput-vs-copy", fmt.Sprintf("%.2fx the raw copy's time (medians of %d runs; best runs %.2fx)", x, th.runs, th.bestGo/th.bestRaw),
+			fmt.Sprintf("<= %gx", goalVsCopy), x <= goalVsCopy)
 		per := float64(goRes.Allocs) / float64(th.events)
 		t.line("allocs-per-event", fmt.Sprintf("%.2f (whole process, live run; go test -bench ForwardTextDelta reports the same path)", per), "<= 2", per <= 2.005)
 		t.line("peak-rss-stream", fmt.Sprintf("%.1f MiB for %d events (VmHWM of the octavus-go process)", float64(goRes.MaxRSSKiB)/1024, th.events), "< 30 MiB", goRes.MaxRSSKiB < 30<<10)

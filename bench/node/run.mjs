@@ -10,8 +10,8 @@
 // "sdkVersion": "6.4.0" (the oracle bundle server-sdk-6.4.0.mjs).
 //
 // Prints one JSON line: {"seconds", "bytes", "crc", "sdkVersion",
-// "maxRssKiB"}. The clock starts before execute and stops when the stream
-// is drained, so Node's start-up is not counted.
+// "heartbeats", "maxRssKiB"}. The clock starts before execute and stops
+// when the stream is drained, so Node's start-up is not counted.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,9 +50,19 @@ function sum() {
 const t0 = process.hrtime.bigint();
 const reader = toSSEStream(session.execute(job.request)).getReader();
 let bytes = 0;
+// toSSEStream enqueues ": heartbeat\n\n" as a chunk of its own every 15 s
+// however fast events flow (octavus-go writes one only after 15 s without
+// an event): a run that slow gets them between events. They are counted,
+// not summed, so that the CRC compares the events.
+const heartbeat = ': heartbeat\n\n';
+let heartbeats = 0;
 for (;;) {
   const { done, value } = await reader.read();
   if (done) break;
+  if (value.length === heartbeat.length && Buffer.from(value).toString('latin1') === heartbeat) {
+    heartbeats++;
+    continue;
+  }
   bytes += value.length;
   for (let off = 0; off < value.length; ) {
     const k = Math.min(value.length - off, piece.length - filled);
@@ -70,6 +80,7 @@ process.stdout.write(
     bytes,
     crc: crc32 ? crc >>> 0 : null,
     sdkVersion,
+    heartbeats,
     maxRssKiB: process.resourceUsage().maxRSS,
   }) + '\n',
 );

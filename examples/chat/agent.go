@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ const (
 // succeeds).
 type demoAgent struct {
 	pace time.Duration   // pause before each streamed word
+	hold <-chan struct{} // when not nil, the long answer waits for it after longHoldWords words
 	done <-chan struct{} // closed on shutdown; pending pauses are dropped
 	ids  atomic.Int64    // numbers the text and reasoning parts
 
@@ -38,9 +40,11 @@ type demoAgent struct {
 	refunds map[string]map[string]any // executionId -> order waiting for confirm-refund
 }
 
-// newDemoAgent returns an agent that streams one word every pace.
-func newDemoAgent(pace time.Duration, done <-chan struct{}) *demoAgent {
-	return &demoAgent{pace: pace, done: done, refunds: map[string]map[string]any{}}
+// newDemoAgent returns an agent that streams one word every pace; with a
+// hold, its long answer stops after longHoldWords words until hold is
+// closed (config.hold).
+func newDemoAgent(pace time.Duration, hold, done <-chan struct{}) *demoAgent {
+	return &demoAgent{pace: pace, hold: hold, done: done, refunds: map[string]map[string]any{}}
 }
 
 // script is the agent's script: it answers every POST of every session.
@@ -162,11 +166,21 @@ func (a *demoAgent) providerError() octavustest.Turn {
 	return p.stream(parts)
 }
 
-// longAnswer streams many paragraphs slowly, for trying Stop.
+// longAnswer streams many paragraphs slowly, for trying Stop. With a hold
+// it stops after longHoldWords words until the hold is closed.
 func (a *demoAgent) longAnswer() octavustest.Turn {
 	p := a.newPacer()
-	return p.stream(p.text(longAnswerText()))
+	parts := p.text(longAnswerText())
+	if a.hold != nil {
+		// The text-start event, then a pause and a delta per word.
+		parts = slices.Insert(parts, 1+2*longHoldWords, octavustest.Stall(a.hold))
+	}
+	return p.stream(parts)
 }
+
+// longHoldWords is how many words of the long answer stream before a hold
+// (config.hold) stops it.
+const longHoldWords = 10
 
 // longAnswerText is the long answer: about 800 words, some 25 seconds at
 // the default pace.

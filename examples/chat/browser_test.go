@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -49,49 +49,18 @@ var browserFlags = []chromedp.ExecAllocatorOption{
 }
 
 // findBrowser returns the path of Chromium or Chrome. Without one the test
-// is skipped, except on CI (CI=true) where it fails.
-//
-// The skip is cache-aware: go test replays a cached result until a file or
-// environment variable the test read changed, but it does not recheck the
-// files it stat'ed outside the module (exec.LookPath's stats of PATH
-// entries). It does recheck the directories the test changed into, by
-// their mtime, which a file created in them changes. So before skipping,
-// findBrowser changes into each PATH directory and back: once chromium is
-// installed, the same go test command runs the test again instead of
-// printing "(cached)".
+// is skipped, except under CI=true, where it fails (testtool.Skip, which
+// also keeps go test from caching the skip: once chromium is installed,
+// the same go test command runs the test instead of printing "(cached)").
 func findBrowser(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(name); err == nil {
+		if path, err := testtool.Look(name); err == nil {
 			return path
 		}
 	}
-	const msg = "no chromium, chromium-browser or google-chrome in PATH (on Debian: apt-get install chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	recordPathDirs(t)
-	t.Skip(msg)
+	testtool.Skip(t, "no chromium, chromium-browser or google-chrome in PATH (on Debian: apt-get install chromium)")
 	return ""
-}
-
-// recordPathDirs changes into each directory of PATH and back, which go
-// test records as inputs of the test (see findBrowser). The tests that call
-// it do not run in parallel, so no other test sees the change.
-func recordPathDirs(t *testing.T) {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Logf("the skip will be cached: %v", err)
-		return
-	}
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		if !filepath.IsAbs(dir) || os.Chdir(dir) != nil {
-			continue
-		}
-		if err := os.Chdir(wd); err != nil {
-			t.Fatalf("changing back to %s: %v", wd, err)
-		}
-	}
 }
 
 // demo is the example served in-process with the demo platform, as run
@@ -100,28 +69,30 @@ type demo struct {
 	t    *testing.T
 	a    *app
 	url  string
-	addr string        // the address it listens on, with its port
-	pace time.Duration // the demo agent's pace
-	stop func() error  // stops it and waits; idempotent
+	addr string       // the address it listens on, with its port
+	cfg  config       // the demo platform's pace and hold
+	stop func() error // stops it and waits; idempotent
 }
 
-// startDemo serves the example with the demo platform on 127.0.0.1:0. It
-// stops the example, which must end cleanly, when the test ends.
+// startDemo serves the example with the demo platform, at its default
+// pace, on 127.0.0.1:0. It stops the example, which must end cleanly, when
+// the test ends.
 func startDemo(t *testing.T) *demo {
 	t.Helper()
-	return startDemoAt(t, "127.0.0.1:0", defaultPace)
+	return startDemoWith(t, "127.0.0.1:0", config{pace: defaultPace})
 }
 
-// startDemoAt serves the example with a new demo platform on addr, its
-// agent streaming a word every pace.
-func startDemoAt(t *testing.T, addr string, pace time.Duration) *demo {
+// startDemoWith serves the example with a new demo platform on addr, its
+// agent streaming a word every cfg.pace and holding the long answer at
+// cfg.hold.
+func startDemoWith(t *testing.T, addr string, cfg config) *demo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demo{t: t, pace: pace}
+	d := &demo{t: t, cfg: cfg}
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{pace: pace}, addr, testWriter{t}, func(a *app, url string) {
+		done <- serve(ctx, cfg, addr, testWriter{t}, func(a *app, url string) {
 			d.a, d.url = a, url
 			close(ready)
 		})
@@ -147,7 +118,7 @@ func startDemoAt(t *testing.T, addr string, pace time.Duration) *demo {
 func (d *demo) restart() {
 	d.t.Helper()
 	require.NoError(d.t, d.stop())
-	*d = *startDemoAt(d.t, d.addr, d.pace)
+	*d = *startDemoWith(d.t, d.addr, d.cfg)
 }
 
 // testWriter writes to the test log.
@@ -288,7 +259,8 @@ const (
 	// jsAnswerText is the text of the last answer's text parts.
 	jsAnswerText = `[...` + jsLastAnswer + `.querySelectorAll('[data-testid="text-part"]')].map((e) => e.textContent).join(' | ')`
 	// jsRecordFirstText records each distinct text the first text part of
-	// the last answer shows, at every DOM change, in window.seenTexts.
+	// the last answer shows, now and at every DOM change, in
+	// window.seenTexts.
 	jsRecordFirstText = `(() => {
 		window.seenTexts = [];
 		const record = () => {
@@ -300,8 +272,18 @@ const (
 		};
 		new MutationObserver(record).observe(document.getElementById('messages'),
 			{ subtree: true, childList: true, characterData: true });
+		record();
 	})()`
 )
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // a string always marshals
+	}
+	return string(b)
+}
 
 // sendMessage types text into the composer and presses Send.
 func (p *page) sendMessage(text string) {
@@ -330,7 +312,9 @@ func triggerRequest(t *testing.T, fake *octavustest.Server, substr string) octav
 // session restored.
 func TestChatInBrowser(t *testing.T) {
 	execPath := findBrowser(t)
-	d := startDemo(t)
+	// The long answer (the stop flow) stops after its first words until
+	// Stop: the hold is never released.
+	d := startDemoWith(t, "127.0.0.1:0", config{pace: defaultPace, hold: make(chan struct{})})
 	a, url := d.a, d.url
 	browser := startBrowser(t, execPath)
 
@@ -354,7 +338,8 @@ func TestChatInBrowser(t *testing.T) {
 	t.Run("stop", func(t *testing.T) {
 		p := openPage(t, browser, url)
 		p.sendMessage("Tell me a long story about keyboards.")
-		p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
+		held := heldLongText()
+		p.waitFor("the answer's first words", jsStatus+` === 'streaming' && `+jsAnswerText+` === `+jsString(held))
 		p.do("press Stop", chromedp.Click(chromedp.ID("stop")))
 
 		p.waitFor("the stopped answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'stopped'`)
@@ -363,6 +348,7 @@ func TestChatInBrowser(t *testing.T) {
 		assert.True(t, eval[bool](p, `document.getElementById('stop').hidden && !document.getElementById('send').hidden`))
 		stopped := eval[string](p, jsAnswerText)
 		full := longAnswerText()
+		assert.Equal(t, held, stopped, "the partial answer is kept")
 		assert.Greater(t, len(stopped), 40, "the partial answer is kept")
 		assert.Less(t, len(stopped), len(full), "the answer stopped mid-stream")
 		assert.True(t, strings.HasPrefix(full, stopped), "the partial answer is the start of the answer: %q", stopped)
@@ -475,29 +461,33 @@ func TestChatInBrowser(t *testing.T) {
 // TestChatResumesAfterReload reloads the page in the middle of the long
 // answer: the execution goes on on the server, and the reloaded page
 // replays its log and follows the live tail, so the answer goes on where
-// it was and ends complete, once.
+// it was and ends complete, once. The demo platform holds the answer after
+// its first words until the reloaded page shows them again, so the reload
+// is mid-answer however slow the machine.
 func TestChatResumesAfterReload(t *testing.T) {
 	execPath := findBrowser(t)
-	// 800 words at 10 ms: some 8 s, time enough to reload mid-answer.
-	d := startDemoAt(t, "127.0.0.1:0", 10*time.Millisecond)
+	hold := make(chan struct{})
+	d := startDemoWith(t, "127.0.0.1:0", config{pace: 2 * time.Millisecond, hold: hold})
 	p := openPage(t, startBrowser(t, execPath), d.url)
 	p.sendMessage("Tell me a long story about keyboards.")
-	p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
-	partial := eval[string](p, jsAnswerText)
-	full := longAnswerText()
-	require.True(t, strings.HasPrefix(full, partial), "a start of the answer: %q", partial)
+	held := heldLongText()
+	p.waitFor("the answer's first words", jsStatus+` === 'streaming' && `+jsAnswerText+` === `+jsString(held))
 
 	p.do("reload", chromedp.Reload())
-	p.waitFor("the resumed answer", `document.getElementById('chat').dataset.resumed === 'true'`)
+	p.waitFor("the resumed answer, replayed up to where it waits",
+		`document.getElementById('chat').dataset.resumed === 'true' && `+jsStatus+` === 'streaming' && `+jsAnswerText+` === `+jsString(held))
 	assert.Equal(t, []string{"Tell me a long story about keyboards."},
 		eval[[]string](p, `[...document.querySelectorAll('[data-testid="user-message"] .part')].map((e) => e.textContent)`))
 	p.do("record the streamed text", chromedp.Evaluate[chromedp.Void](jsRecordFirstText))
+	close(hold) // the answer goes on
 	p.waitFor("the end of the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
+	full := longAnswerText()
 	assert.Equal(t, full, eval[string](p, jsAnswerText), "the whole answer, once")
 	assert.Equal(t, 2, eval[int](p, `document.querySelectorAll('#messages > li').length`), "one question, one answer")
 	seen := eval[[]string](p, `window.seenTexts`)
 	require.NotEmpty(t, seen)
-	assert.Less(t, len(seen[0]), len(full), "after the reload the answer was still streaming: it grew in the page")
+	assert.Equal(t, held, seen[0], "after the reload the answer was still streaming: it grew in the page")
+	assert.Equal(t, full, seen[len(seen)-1])
 
 	// The platform ran the trigger once: the reload started nothing.
 	var triggers int
@@ -517,20 +507,35 @@ func TestChatResumesAfterReload(t *testing.T) {
 // answer, as a flaky network does: the EventSource reconnects with
 // Last-Event-ID and gets the events it missed, then the live tail, so the
 // answer ends complete and once. (A replay from the start would show the
-// text twice: the page does not reset the answer on a reconnect.)
+// text twice: the page does not reset the answer on a reconnect.) The demo
+// platform holds the answer after its first words until the page has
+// reconnected.
 func TestChatReconnects(t *testing.T) {
 	execPath := findBrowser(t)
-	d := startDemoAt(t, "127.0.0.1:0", 10*time.Millisecond)
+	hold := make(chan struct{})
+	d := startDemoWith(t, "127.0.0.1:0", config{pace: 2 * time.Millisecond, hold: hold})
 	proxy := startCutter(t, d.addr)
 	p := openPage(t, startBrowser(t, execPath), "http://"+proxy.addr+"/")
 	p.sendMessage("Tell me a long story about keyboards.")
-	p.waitFor("some streamed text", jsStatus+` === 'streaming' && `+jsAnswerText+`.length > 40`)
+	held := heldLongText()
+	p.waitFor("the answer's first words", jsStatus+` === 'streaming' && `+jsAnswerText+` === `+jsString(held))
+	before := proxy.accepted()
 	proxy.cut()
+	// onerror counts the reconnect and says "Reconnecting…"; onopen, once
+	// the EventSource is connected again, puts the status line back.
+	p.waitFor("the event stream open again", `document.getElementById('chat').dataset.reconnects === '1' && `+
+		`document.getElementById('status').textContent === `+jsString(statusStreaming))
+	assert.Greater(t, proxy.accepted(), before, "the page connected again")
+	assert.Equal(t, held, eval[string](p, jsAnswerText), "nothing new yet")
+	close(hold) // the answer goes on
 	p.waitFor("the end of the answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'done'`)
 	assert.Equal(t, longAnswerText(), eval[string](p, jsAnswerText), "the whole answer, once")
 	assert.Equal(t, "1", eval[string](p, `document.getElementById('chat').dataset.reconnects`), "the event stream was cut once")
-	assert.Greater(t, proxy.accepted(), 1, "the page connected again")
 }
+
+// statusStreaming is the page's status line while an answer streams
+// (STATUS_TEXT.streaming in static/app.js).
+const statusStreaming = "The agent is answering…"
 
 // cutter is a TCP proxy whose connections the test can cut.
 type cutter struct {

@@ -38,10 +38,10 @@
 //	                                   -> {"sessionId", "status": "active" | "restored" | "new", "messages"}
 //	GET  /api/sessions/{id}/messages   the session's UIMessages, for the browser to keep
 //	POST /api/sessions/{id}/confirm    the person's answer to confirm-refund: {"confirmed": bool}
-//	POST /api/chat/trigger             starts an execution: {sessionId, triggerName, input, rollbackAfterMessageId?} -> {}
+//	POST /api/chat/trigger             starts an execution: {sessionId, triggerName, input, rollbackAfterMessageId?} -> {executionId}
 //	GET  /api/chat/events?sessionId=   its events as SSE, each with its cursor as id; resumes from Last-Event-ID or ?cursor=
-//	GET  /api/chat/status?sessionId=   {"status": "idle" | "streaming" | "error", "cursor"}
-//	POST /api/chat/stop?sessionId=     stops it
+//	GET  /api/chat/status?sessionId=   {"status": "idle" | "streaming" | "error", "cursor", "executionId"}
+//	POST /api/chat/stop?sessionId=&executionId=   stops it
 //	GET  /api/chat/poll?sessionId=&cursor=   the polling transport's poll (createPollingTransport)
 package main
 
@@ -100,6 +100,11 @@ type config struct {
 	baseURL, apiKey, agentID string
 	// pace is the demo agent's pause before each streamed word.
 	pace time.Duration
+	// hold, when not nil, stops the demo agent's long answer after its
+	// first longHoldWords words until hold is closed: a test reloads the
+	// page or cuts its connections there, mid-answer whatever the
+	// machine's speed, then lets the answer go on.
+	hold <-chan struct{}
 }
 
 // configFromEnv reads the config from OCTAVUS_API_URL, OCTAVUS_API_KEY and
@@ -248,7 +253,7 @@ type app struct {
 func newApp(cfg config) (*app, error) {
 	a := &app{orders: newOrderStore(), confirmations: newConfirmations(), done: make(chan struct{})}
 	if cfg.baseURL == "" && cfg.apiKey == "" {
-		agent := newDemoAgent(cfg.pace, a.done)
+		agent := newDemoAgent(cfg.pace, cfg.hold, a.done)
 		a.fake = octavustest.NewServer()
 		cfg.baseURL, cfg.apiKey = a.fake.URL, a.fake.APIKey
 		cfg.agentID = a.fake.AddAgent(octavustest.Agent{

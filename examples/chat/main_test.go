@@ -115,6 +115,12 @@ func (s sse) last() map[string]any {
 	return s.events[len(s.events)-1]
 }
 
+// heldLongText is the text of the long answer that streams before a hold
+// (config.hold) stops it: its first longHoldWords words.
+func heldLongText() string {
+	return strings.Join(strings.SplitAfter(longAnswerText(), " ")[:longHoldWords], "")
+}
+
 // postJSON POSTs body to url and returns the answer.
 func postJSON(t *testing.T, url string, body any) *http.Response {
 	t.Helper()
@@ -127,14 +133,19 @@ func postJSON(t *testing.T, url string, body any) *http.Response {
 }
 
 // startTrigger POSTs body to /api/chat/trigger, as the page does: the
-// execution starts and the answer is {}.
-func startTrigger(t *testing.T, base string, body map[string]any) {
+// execution starts and the answer is {"executionId"}, the id Stop names.
+func startTrigger(t *testing.T, base string, body map[string]any) string {
 	t.Helper()
 	resp := postJSON(t, base+"api/chat/trigger", body)
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	assert.JSONEq(t, `{}`, string(b))
+	var started map[string]any
+	require.NoError(t, json.Unmarshal(b, &started), string(b))
+	id, _ := started["executionId"].(string)
+	require.NotEmpty(t, id, "the answer names the execution: %s", b)
+	assert.Equal(t, map[string]any{"executionId": id}, started, "nothing else")
+	return id
 }
 
 // eventStream is GET /api/chat/events, read event by event.
@@ -339,15 +350,19 @@ func TestRunChatRoundTrip(t *testing.T) {
 // leaves mid-answer and the execution goes on; a stream opened again with
 // Last-Event-ID gets exactly the events it missed, then the live tail.
 func TestRunResumesTheStream(t *testing.T) {
-	_, base := startApp(t)
+	// The long answer waits after its first words until the page left.
+	hold := make(chan struct{})
+	_, base := startAppWith(t, config{pace: 2 * time.Millisecond, hold: hold})
 	sessionID := newSession(t, base)
 	startTrigger(t, base, userMessage(sessionID, "Tell me a long story about keyboards."))
 
 	first := openEvents(t, base, sessionID, "")
-	for len(first.ofType("text-delta")) < 5 {
+	for len(first.ofType("text-delta")) < longHoldWords {
 		require.True(t, first.next(), "the stream ended early")
 	}
+	require.Equal(t, heldLongText(), first.text("text-delta"))
 	require.NoError(t, first.resp.Body.Close()) // the page reloads
+	close(hold)
 
 	// The execution goes on without the page (were it cancelled, the
 	// rest would end with finish "stop" before the end of the answer).
@@ -448,16 +463,23 @@ func TestChatURL(t *testing.T) {
 	}
 }
 
-// startApp serves the example's routes with the demo platform on an
-// httptest-like server and returns the app and the base URL (ending in /).
+// startApp serves the example's routes with the demo platform, streaming
+// a word every 2 ms, on 127.0.0.1:0 and returns the app and the base URL
+// (ending in /).
 func startApp(t *testing.T) (*app, string) {
+	t.Helper()
+	return startAppWith(t, config{pace: 2 * time.Millisecond})
+}
+
+// startAppWith is startApp with the demo platform's config cfg.
+func startAppWith(t *testing.T, cfg config) (*app, string) {
 	t.Helper()
 	var a *app
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, config{pace: 2 * time.Millisecond}, "127.0.0.1:0", io.Discard, func(started *app, url string) {
+		done <- serve(ctx, cfg, "127.0.0.1:0", io.Discard, func(started *app, url string) {
 			a = started
 			ready <- url
 		})

@@ -67,6 +67,7 @@ func serverTools() octavus.ToolHandlers {
 // stream word by word, one word per pace.
 type demoAgent struct {
 	pace time.Duration   // pause before each streamed word; 0 streams at once
+	hold <-chan struct{} // when not nil, a turn's first text waits for it after its first word
 	done <-chan struct{} // closed on shutdown: pending pauses are dropped
 	ids  atomic.Int64    // numbers the text and reasoning parts
 
@@ -74,8 +75,11 @@ type demoAgent struct {
 	refunds map[string]Order // executionId -> order waiting for confirm-refund
 }
 
-func newDemoAgent(pace time.Duration, done <-chan struct{}) *demoAgent {
-	return &demoAgent{pace: pace, done: done, refunds: map[string]Order{}}
+// newDemoAgent returns an agent that streams one word every pace; with a
+// hold, the first text of each turn stops after its first word until hold
+// is closed (config.hold).
+func newDemoAgent(pace time.Duration, hold, done <-chan struct{}) *demoAgent {
+	return &demoAgent{pace: pace, hold: hold, done: done, refunds: map[string]Order{}}
 }
 
 // turn is the agent's script: it answers every trigger of every session.
@@ -149,6 +153,7 @@ func (a *demoAgent) afterConfirmation(p *pacer, execID string, r octavustest.Too
 type pacer struct {
 	a     *demoAgent
 	gates []chan struct{}
+	held  bool // the turn's first text has its hold (demoAgent.hold)
 }
 
 func (p *pacer) text(s string) []octavustest.Part      { return p.deltas("text", s) }
@@ -164,6 +169,10 @@ func (p *pacer) deltas(kind, s string) []octavustest.Part {
 			parts = append(parts, octavustest.Stall(gate))
 		}
 		parts = append(parts, octavustest.Event(map[string]any{"type": kind + "-delta", "id": id, "delta": word}))
+		if kind == "text" && p.a.hold != nil && !p.held {
+			p.held = true
+			parts = append(parts, octavustest.Stall(p.a.hold))
+		}
 	}
 	return append(parts, octavustest.Event(map[string]any{"type": kind + "-end", "id": id}))
 }

@@ -83,6 +83,10 @@ type config struct {
 	dist                     string // the built app's directory
 	baseURL, apiKey, agentID string
 	pace                     time.Duration // the demo agent's pause before each word
+	// hold, when not nil, stops the first text of each demo answer after
+	// its first word until hold is closed: a test sees the page show a
+	// partial text, whatever the machine's speed, then lets it go on.
+	hold <-chan struct{}
 }
 
 // configFromEnv reads the platform from OCTAVUS_API_URL, OCTAVUS_API_KEY
@@ -189,7 +193,7 @@ func newApp(cfg config) (*app, error) {
 		cfg.baseURL, cfg.apiKey = a.fake.URL, a.fake.APIKey
 		cfg.agentID = a.fake.AddAgent(octavustest.Agent{
 			Name:   "Order assistant",
-			Script: []octavustest.Turn{newDemoAgent(cfg.pace, a.done).turn()},
+			Script: []octavustest.Turn{newDemoAgent(cfg.pace, cfg.hold, a.done).turn()},
 		})
 	}
 	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: cfg.baseURL, APIKey: cfg.apiKey})

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -38,39 +39,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lookTool returns the path of the first of names in PATH (exec.LookPath,
-// inside the test, so go test's cache sees PATH). Without any it skips the
-// test, or fails it under CI=true.
-//
-// A skip is not cached: go test records the files a test stats, but
-// rechecks only those inside the module, so a tool installed into
-// /usr/bin later would not undo a cached skip. Before skipping, the test
-// writes and reads skipStamp, a file in this directory (git ignores it):
-// go test caches no result of a test that read a file changed less than
-// two seconds before it ended, so the next run looks for the tools again.
+// lookTool returns the path of the first of names in PATH. Without any it
+// skips the test, or fails it under CI=true (testtool.Skip, which also
+// keeps go test from caching the skip, so the next run looks again).
 func lookTool(t *testing.T, install string, names ...string) string {
 	t.Helper()
 	for _, name := range names {
-		if path, err := exec.LookPath(name); err == nil {
-			_ = os.Remove(skipStamp) // left by an earlier skip
+		if path, err := testtool.Look(name); err == nil {
 			return path
 		}
 	}
-	msg := fmt.Sprintf("no %s in PATH (%s)", strings.Join(names, " or "), install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	stamp := []byte(time.Now().String() + ": " + msg + "\n")
-	if err := os.WriteFile(skipStamp, stamp, 0o644); err == nil {
-		_, _ = os.ReadFile(skipStamp)
-	}
-	t.Skip(msg + "; not cached: the next run looks again")
+	testtool.Skip(t, fmt.Sprintf("no %s in PATH (%s)", strings.Join(names, " or "), install))
 	return ""
 }
-
-// skipStamp is the file a skipping test writes and reads so that go test
-// does not cache the skip (see lookTool).
-const skipStamp = ".test-skipped"
 
 // The app is built once per test run, into builtDir (removed by TestMain).
 var (
@@ -308,15 +289,19 @@ const (
 func TestReactAppInBrowser(t *testing.T) {
 	chromium := lookTool(t, "on Debian: apt-get install chromium", "chromium", "chromium-browser", "google-chrome")
 	dist := buildApp(t)
-	// The demo agent streams a word every 30 ms, as in the demo, so the
-	// page shows partial texts.
-	a, url := startServer(t, config{dist: dist, pace: defaultPace})
+	// The demo agent streams a word every 30 ms, as in the demo; its first
+	// text stops after one word until the page showed it.
+	hold := make(chan struct{})
+	a, url := startServer(t, config{dist: dist, pace: defaultPace, hold: hold})
 	p := openBrowser(t, chromium, url)
 
 	p.waitFor("a session", jsStatus+` === 'idle'`)
 	p.do("record the answer's texts", chromedp.Evaluate[chromedp.Void](jsRecordTexts))
 	const question = "Can I get a refund for order 1042?"
 	p.do("send a message", chromedp.SendKeys(chromedp.ID("input"), question), chromedp.Click(chromedp.ID("send")))
+	// The answer streams: the page shows its first word alone.
+	p.waitFor("the answer's first word", jsStatus+` === 'streaming' && `+jsLastAnswer+` !== undefined && `+jsAnswerText+` === 'Let '`)
+	close(hold)
 
 	getOrder := `document.querySelector('[data-tool-name="get-order"]')`
 	p.waitFor("the get-order result", getOrder+`?.dataset.status === 'done' && `+getOrder+`.querySelector('[data-testid="tool-result"]') !== null`)

@@ -5,7 +5,7 @@
 // A message POSTs /api/chat/trigger
 //   {sessionId, type: "trigger", triggerName: "user-message", input: {USER_MESSAGE}}
 // which starts an execution on the server, detached from the page, and
-// answers {}. The page then follows the execution's log with an EventSource
+// answers {executionId}, the id Stop names. The page then follows the execution's log with an EventSource
 // on /api/chat/events?sessionId=...&cursor=0: each event comes with its
 // cursor as its id, "data: [DONE]" ends it. When the connection drops, the
 // EventSource reconnects by itself with Last-Event-ID, and the server sends
@@ -241,7 +241,8 @@ function newTurn() {
     reasoning: null, // the reasoning part being streamed
     streaming: [], // every text and reasoning part not yet done
     tools: new Map(), // toolCallId -> tool
-    executionId: null,
+    executionId: null, // the platform's, from the start event
+    runId: null, // the server's execution (its log), which Stop names
     pending: new Set(), // toolCallIds waiting for the person
     source: null, // the EventSource that follows the execution
     settled: false,
@@ -546,6 +547,8 @@ async function request(t, payload) {
     });
     return;
   }
+  const started = await res.json().catch(() => ({}));
+  t.runId = typeof started.executionId === 'string' ? started.executionId : null;
   if (!t.settled) {
     follow(t, 0);
   }
@@ -703,7 +706,9 @@ function stop() {
   if (status !== 'streaming' || !turn) {
     return;
   }
-  void fetch(`/api/chat/stop?sessionId=${encodeURIComponent(sessionId)}`, { method: 'POST' }).catch(() => {});
+  // Name the execution: a stop arriving late must not stop the next one.
+  const run = turn.runId === null ? '' : `&executionId=${encodeURIComponent(turn.runId)}`;
+  void fetch(`/api/chat/stop?sessionId=${encodeURIComponent(sessionId)}${run}`, { method: 'POST' }).catch(() => {});
   settle(turn, 'stopped');
   setStatus('idle', 'Stopped.');
 }
@@ -878,13 +883,15 @@ async function showSession(opened, keptId) {
   ui.chat.dataset.opened = how;
   ui.input.placeholder = 'Ask about an order…';
   const q = `sessionId=${encodeURIComponent(sessionId)}`;
-  const running = how === 'active' && (await fetch(`/api/chat/status?${q}`).then((r) => (r.ok ? r.json() : {}))).status === 'streaming';
+  const current = how === 'active' ? await fetch(`/api/chat/status?${q}`).then((r) => (r.ok ? r.json() : {})) : {};
+  const running = current.status === 'streaming';
   if (running && messages.at(-1)?.role === 'assistant') {
     messages.pop();
   }
   renderHistory(messages);
   if (running) {
     turn = newTurn();
+    turn.runId = typeof current.executionId === 'string' ? current.executionId : null;
     ui.chat.dataset.resumed = 'true';
     setStatus('streaming');
     follow(turn, 0);
