@@ -153,6 +153,14 @@ func (env *execEnv) status() octavus.ExecutionRecord {
 
 var longPoll = octavus.PollingOptions{PollWait: time.Minute}
 
+// waitCtx bounds a wait on the platform, so that a test that goes wrong
+// fails instead of hanging.
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func TestExecutionsLongAnswer(t *testing.T) {
 	words := deltas(300)
 	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll, octavustest.Stream(octavustest.Text(words...)))
@@ -236,7 +244,7 @@ func TestExecutionsBrowserGone(t *testing.T) {
 	if last.Status != octavus.PollIdle || text(events) != "before after" {
 		t.Fatalf("status %s, text %q", last.Status, text(events))
 	}
-	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || req.Aborted {
+	if req, err := env.platform.WaitDone(waitCtx(t), 1); err != nil || req.Aborted {
 		t.Fatalf("platform request aborted %v, %v", req.Aborted, err)
 	}
 }
@@ -433,7 +441,7 @@ func TestExecutionsStop(t *testing.T) {
 	if st := env.status().Status; st != octavus.StatusStopped {
 		t.Fatalf("status %s", st)
 	}
-	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+	if req, err := env.platform.WaitDone(waitCtx(t), 1); err != nil || !req.Aborted {
 		t.Fatalf("the platform stream was not cancelled: aborted %v, %v", req.Aborted, err)
 	}
 }
@@ -487,6 +495,11 @@ func TestStopThroughAnotherReplica(t *testing.T) {
 	if _, err := a.Start(context.Background(), env.session, userMessage); err != nil {
 		t.Fatal(err)
 	}
+	// The platform has the trigger (a stop before it would cancel the
+	// execution before it posted anything).
+	if _, err := env.platform.WaitRequest(waitCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := b.Stop(context.Background(), env.session); !ok || err != nil {
 		t.Fatalf("Stop through b = %v, %v", ok, err)
 	}
@@ -494,7 +507,7 @@ func TestStopThroughAnotherReplica(t *testing.T) {
 	if rec.Status != octavus.StatusStopped || rec.Owner != a.Owner() || events[len(events)-1]["finishReason"] != "stop" {
 		t.Fatalf("record %+v, events %v", rec, events)
 	}
-	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+	if req, err := env.platform.WaitDone(waitCtx(t), 1); err != nil || !req.Aborted {
 		t.Fatalf("the platform stream was not cancelled: aborted %v, %v", req.Aborted, err)
 	}
 }
@@ -522,7 +535,7 @@ func TestBusyReject(t *testing.T) {
 	if rec := env.status(); rec.ID != first.ID || rec.Status != octavus.StatusRunning {
 		t.Fatalf("the busy trigger changed the log: %+v", rec)
 	}
-	if _, err := env.platform.WaitRequest(context.Background(), 1); err != nil {
+	if _, err := env.platform.WaitRequest(waitCtx(t), 1); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(env.platform.Requests()); n != 1 {
@@ -660,6 +673,9 @@ func TestLeaseLostStopsTheOwner(t *testing.T) {
 	if _, err := a.Start(context.Background(), env.session, userMessage); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := env.platform.WaitRequest(waitCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
 	// b reads until the lease runs out and closes the log.
 	events, rec := readAll(t, b, env.session)
 	if rec.Status != octavus.StatusFailed || events[len(events)-1]["type"] != "error" {
@@ -667,7 +683,7 @@ func TestLeaseLostStopsTheOwner(t *testing.T) {
 	}
 	// a comes back: its renewal is refused, it stops, and writes nothing.
 	close(stalled.release)
-	if req, err := env.platform.WaitDone(context.Background(), 1); err != nil || !req.Aborted {
+	if req, err := env.platform.WaitDone(waitCtx(t), 1); err != nil || !req.Aborted {
 		t.Fatalf("the platform stream of the lost execution was not cancelled: aborted %v, %v", req.Aborted, err)
 	}
 	if err := a.Close(); err != nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"math"
 	"net"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/octavus-go/octavus"
 	"github.com/octavus-go/octavus/internal/testtool"
 	"github.com/octavus-go/octavus/octavustest"
 )
@@ -285,6 +288,19 @@ func jsString(s string) string {
 	return string(b)
 }
 
+// jsRecordStops records the URL of each stop request the page makes, in
+// window.stopURLs (app.js calls the global fetch).
+const jsRecordStops = `(() => {
+	window.stopURLs = [];
+	const fetch = window.fetch;
+	window.fetch = (resource, ...rest) => {
+		if (String(resource).startsWith('/api/chat/stop')) {
+			window.stopURLs.push(String(resource));
+		}
+		return fetch(resource, ...rest);
+	};
+})()`
+
 // sendMessage types text into the composer and presses Send.
 func (p *page) sendMessage(text string) {
 	p.t.Helper()
@@ -340,9 +356,21 @@ func TestChatInBrowser(t *testing.T) {
 		p.sendMessage("Tell me a long story about keyboards.")
 		held := heldLongText()
 		p.waitFor("the answer's first words", jsStatus+` === 'streaming' && `+jsAnswerText+` === `+jsString(held))
+		p.do("record the stop request", chromedp.Evaluate[chromedp.Void](jsRecordStops))
 		p.do("press Stop", chromedp.Click(chromedp.ID("stop")))
 
 		p.waitFor("the stopped answer", jsStatus+` === 'idle' && `+jsLastAnswer+`.dataset.state === 'stopped'`)
+		// Stop named the execution it stops (a late stop must not stop
+		// the next one): the id the trigger answered, the log's latest.
+		stops := eval[[]string](p, `window.stopURLs`)
+		require.Len(t, stops, 1)
+		stopURL, err := neturl.Parse(stops[0])
+		require.NoError(t, err)
+		sessionID := eval[string](p, `JSON.parse(localStorage.getItem('octavus-chat')).sessionId`)
+		latest, err := a.execs.Read(p.ctx, octavus.LogRead{SessionID: sessionID, Cursor: math.MaxInt})
+		require.NoError(t, err)
+		require.NotEmpty(t, latest.Execution.ID)
+		assert.Equal(t, neturl.Values{"sessionId": {sessionID}, "executionId": {latest.Execution.ID}}, stopURL.Query())
 		assert.Equal(t, "Stopped", eval[string](p, jsLastAnswer+`.querySelector('[data-testid="stopped-note"]').textContent`))
 		assert.Equal(t, "Stopped.", eval[string](p, `document.getElementById('status').textContent`))
 		assert.True(t, eval[bool](p, `document.getElementById('stop').hidden && !document.getElementById('send').hidden`))
