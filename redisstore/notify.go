@@ -29,8 +29,13 @@ const (
 	retryEvery = 200 * time.Millisecond
 )
 
-// errStoreClosed is returned by a waiting Read after Close.
-var errStoreClosed = errors.New("redisstore: the store is closed")
+var (
+	// errStoreClosed is returned by a waiting Read after Close.
+	errStoreClosed = errors.New("redisstore: the store is closed")
+	// errNotSubscribed is subscribe's answer when the wait ran out before
+	// Redis confirmed the subscription.
+	errNotSubscribed = errors.New("redisstore: the subscription was not confirmed in time")
+)
 
 type notifier struct {
 	rdb redis.UniversalClient
@@ -61,8 +66,10 @@ type watch struct {
 }
 
 // subscribe registers a reader of channel and returns once the channel's
-// subscription is confirmed (or ctx is done). release unregisters it.
-func (n *notifier) subscribe(ctx context.Context, channel string) (*watch, func(), error) {
+// subscription is confirmed. When ctx is done first it returns ctx's
+// error; when giveUp fires first, errNotSubscribed. release unregisters
+// the reader.
+func (n *notifier) subscribe(ctx context.Context, channel string, giveUp <-chan time.Time) (*watch, func(), error) {
 	n.cmdMu.Lock()
 	n.mu.Lock()
 	if n.closed {
@@ -105,6 +112,9 @@ func (n *notifier) subscribe(ctx context.Context, channel string) (*watch, func(
 	case <-ctx.Done():
 		release()
 		return nil, nil, ctx.Err()
+	case <-giveUp:
+		release()
+		return nil, nil, errNotSubscribed
 	}
 }
 
@@ -133,10 +143,18 @@ func (n *notifier) isClosed() bool {
 	return n.closed
 }
 
-// changedChan returns the channel that the next wake-up of w closes.
+// closedChan is a closed channel.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// changedChan returns the channel that the next wake-up of w closes: a
+// closed one once the notifier is closed, so that no reader waits on a
+// channel that nothing will close.
 func (n *notifier) changedChan(w *watch) <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.closed {
+		return closedChan
+	}
 	return w.changed
 }
 

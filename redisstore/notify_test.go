@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -35,7 +36,8 @@ func TestWaitingReadsHoldNoConnection(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: srv.Socket, PoolSize: 2, PoolTimeout: time.Minute})
 	t.Cleanup(func() { _ = rdb.Close() })
 	s := newStore(t, rdb, redisstore.Options{})
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	const readers = 30
 	var waits []<-chan readResult
 	for i := range readers {
@@ -56,28 +58,37 @@ func TestWaitingReadsHoldNoConnection(t *testing.T) {
 }
 
 // TestCloseEndsWaitingReads: Close wakes the waiting reads, with an
-// error, and a read after Close that would wait fails at once.
+// error, whenever it comes (before, during or after their subscription),
+// and a read after Close that would wait fails at once.
 func TestCloseEndsWaitingReads(t *testing.T) {
 	checkLeaks(t)
 	rdb := newClient(t, redisserver.Start(t))
-	s := redisstore.New(rdb, redisstore.Options{})
-	claim(t, s, "sess_1", time.Now().Add(time.Hour))
-	ch := readAsync(context.Background(), s, octavus.LogRead{SessionID: "sess_1", Wait: time.Hour})
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if r := <-ch; r.err == nil {
-		t.Fatalf("a waiting read after Close returned %+v, want an error", r.page)
-	}
-	if _, err := s.Read(context.Background(), octavus.LogRead{SessionID: "sess_1", Wait: time.Hour}); err == nil {
-		t.Fatal("a waiting read after Close did not fail")
-	}
-	// A read that need not wait still works.
-	if p := read(t, s, "sess_1", 0); p.Execution.ID != "run_1" {
-		t.Fatalf("read after Close: %+v", p.Execution)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
+	for i := range 40 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		s := redisstore.New(rdb, redisstore.Options{Prefix: fmt.Sprintf("close%d:", i)})
+		claim(t, s, "sess_1", time.Now().Add(time.Hour))
+		ch := readAsync(ctx, s, octavus.LogRead{SessionID: "sess_1", Wait: time.Hour})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := <-ch
+		if errors.Is(r.err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: the waiting read was not woken by Close", i)
+		}
+		if r.err == nil {
+			t.Fatalf("round %d: a waiting read after Close returned %+v, want an error", i, r.page)
+		}
+		if _, err := s.Read(ctx, octavus.LogRead{SessionID: "sess_1", Wait: time.Hour}); err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: a waiting read after Close: %v, want the store's error", i, err)
+		}
+		// A read that need not wait still works.
+		if p := read(t, s, "sess_1", 0); p.Execution.ID != "run_1" {
+			t.Fatalf("read after Close: %+v", p.Execution)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		cancel()
 	}
 }
 
@@ -126,7 +137,8 @@ func TestWaitEndsOnExpire(t *testing.T) {
 	checkLeaks(t)
 	rdb := newClient(t, redisserver.Start(t))
 	s := newStore(t, rdb, redisstore.Options{})
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	claim(t, s, "sess_1", time.Now().Add(time.Hour))
 	ch := readAsync(ctx, s, octavus.LogRead{SessionID: "sess_1", Cursor: 0, Wait: time.Hour})
 	if ok, err := s.Expire(ctx, "sess_1", "run_1", time.Now().Add(2*time.Hour), nil); !ok || err != nil {

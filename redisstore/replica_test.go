@@ -86,17 +86,17 @@ func newCluster(t *testing.T, lease time.Duration) *cluster {
 	return c
 }
 
-// start starts a replica named name.
-func (c *cluster) start(name string) *replica {
+// start starts a replica named name, with env added to its environment.
+func (c *cluster) start(name string, env ...string) *replica {
 	c.t.Helper()
-	return startReplica(c.t, name,
+	return startReplica(c.t, name, append(env,
 		"OCTAVUS_API_URL="+c.platform.URL,
 		"OCTAVUS_API_KEY="+c.platform.APIKey,
 		"REDIS_SOCKET="+c.redis.Socket,
 		"REDIS_PREFIX=test:",
 		"REPLICA_LEASE="+c.lease.String(),
 		"RECORD_URL="+c.recorder.URL,
-	)
+	)...)
 }
 
 // session adds a session whose triggers answer turns.
@@ -144,32 +144,39 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 	return resp.StatusCode, b
 }
 
-// trigger sends the polling transport's onTrigger to r and checks that it
-// answered {"executionId": "..."} (no error).
-func (c *cluster) trigger(r *replica, sessionID string) {
+// trigger sends the polling transport's onTrigger to r, checks that it
+// answered {"executionId"} with no error, and returns the id.
+func (c *cluster) trigger(r *replica, sessionID string) string {
 	c.t.Helper()
 	status, body := c.do(r, http.MethodPost, "trigger", nil, map[string]any{
 		"sessionId": sessionID, "triggerName": "user-message", "input": map[string]any{"USER_MESSAGE": "hello"},
 	})
-	var answer map[string]any
-	if status != http.StatusOK || json.Unmarshal(body, &answer) != nil || len(answer) != 1 || answer["executionId"] == "" || answer["executionId"] == nil {
+	var res struct {
+		ExecutionID string  `json:"executionId"`
+		Error       *string `json:"error"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Error != nil || res.ExecutionID == "" {
 		c.t.Fatalf("trigger on %s: %d %s\n%s", r.name, status, body, r.logs())
 	}
+	return res.ExecutionID
 }
 
-// stop sends the polling transport's onStop to r.
-func (c *cluster) stop(r *replica, sessionID string) {
+// stop sends the polling transport's onStop to r, naming the execution
+// the page watches.
+func (c *cluster) stop(r *replica, sessionID, executionID string) {
 	c.t.Helper()
-	if status, body := c.do(r, http.MethodPost, "stop", url.Values{"sessionId": {sessionID}}, nil); status != http.StatusOK {
+	q := url.Values{"sessionId": {sessionID}, "executionId": {executionID}}
+	if status, body := c.do(r, http.MethodPost, "stop", q, nil); status != http.StatusOK {
 		c.t.Fatalf("stop on %s: %d %s", r.name, status, body)
 	}
 }
 
 // pollResult is the polling transport's PollResult.
 type pollResult struct {
-	Events []json.RawMessage `json:"events"`
-	Cursor int               `json:"cursor"`
-	Status string            `json:"status"`
+	Events      []json.RawMessage `json:"events"`
+	Cursor      int               `json:"cursor"`
+	Status      string            `json:"status"`
+	ExecutionID string            `json:"executionId"`
 }
 
 func (c *cluster) poll(r *replica, sessionID string, cursor int) pollResult {
@@ -421,12 +428,17 @@ func TestStopThroughB(t *testing.T) {
 	c := newCluster(t, 2*time.Second)
 	a, b := c.start("replica-a"), c.start("replica-b")
 	session := c.session(octavustest.Stream(octavustest.Text("a ", "b "), octavustest.Stall(nil), octavustest.Text("never")))
-	c.trigger(a, session)
+	execID := c.trigger(a, session)
 	early, res := c.pollUntil(b, session, 0, hasText("b "))
-	if res.Status != "streaming" {
-		t.Fatalf("B's poll before the stop: status %q", res.Status)
+	if res.Status != "streaming" || res.ExecutionID != execID {
+		t.Fatalf("B's poll before the stop: status %q, execution %q (A's trigger: %q)", res.Status, res.ExecutionID, execID)
 	}
-	c.stop(b, session)
+	// A stop naming another execution stops nothing.
+	c.stop(b, session, "run_other")
+	if again := c.poll(b, session, res.Cursor); again.Status != "streaming" {
+		t.Fatalf("a stop of another execution ended this one: status %q", again.Status)
+	}
+	c.stop(b, session, execID)
 	rest, res := c.pollUntil(b, session, res.Cursor, nil)
 	events := append(early, rest...)
 	if res.Status != "idle" {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,8 +219,12 @@ func (s *Store) Read(ctx context.Context, r octavus.LogRead) (octavus.LogPage, e
 	}
 	timer := time.NewTimer(r.Wait)
 	defer timer.Stop()
-	w, release, err := s.notify.subscribe(ctx, s.LogKey(r.SessionID))
-	if err != nil {
+	w, release, err := s.notify.subscribe(ctx, s.LogKey(r.SessionID), timer.C)
+	switch {
+	case errors.Is(err, errNotSubscribed):
+		// The wait ran out first: answer with what the log has now.
+		return s.read(ctx, r)
+	case err != nil:
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return octavus.LogPage{}, ctxErr
 		}

@@ -12,6 +12,8 @@
 //	REPLICA_OWNER                     the replica's name in the store
 //	REPLICA_LEASE                     the executions' lease (a Go duration)
 //	RECORD_URL                        where "record" POSTs each run
+//	OCTAVUS_AGENT_ID                  optional: POST /api/sessions creates
+//	                                  a session of this agent
 //
 // It prints "Listening on http://127.0.0.1:<port>" once it accepts
 // requests, and shuts down on SIGINT or SIGTERM.
@@ -95,6 +97,17 @@ func run() error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/chat/", octavus.NewPollingHandler(execs, octavus.PollingOptions{PollWait: 2 * time.Second}))
 	mux.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
+	if agentID := os.Getenv("OCTAVUS_AGENT_ID"); agentID != "" {
+		mux.HandleFunc("POST /api/sessions", func(w http.ResponseWriter, r *http.Request) {
+			id, err := client.AgentSessions.Create(r.Context(), agentID, map[string]any{})
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]string{"sessionId": id})
+		})
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
