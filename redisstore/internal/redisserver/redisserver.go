@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/octavus-go/octavus/internal/testtool"
 )
 
 // startTimeout bounds how long redis-server may take to accept connections.
@@ -36,16 +38,9 @@ type Server struct {
 // it is missing. Under CI=true a missing redis-server fails t instead.
 func Binary(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err == nil {
-		return bin
-	}
-	msg := "redis-server is not installed (Debian package redis-server; .ci/run installs it): " + err.Error()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: not skipping)")
-	}
-	t.Skip(msg)
-	return ""
+	// testtool.Require also keeps go test from replaying the skip from its
+	// cache once redis-server is installed.
+	return testtool.Require(t, "redis-server", "the redisstore tests start their own (Debian package redis-server; .ci/run installs it)")
 }
 
 // Start starts a redis-server on a unix socket in a temporary folder of t
