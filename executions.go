@@ -90,11 +90,12 @@ type ExecutionsOptions struct {
 	// 30 minutes; negative means no limit.
 	MaxDuration time.Duration
 	// Lease is how long an execution counts as alive in the store without
-	// a renewal. Zero means 10 s.
+	// a renewal. Zero or negative means 10 s.
 	Lease time.Duration
 	// RenewInterval is how often the running execution renews its lease
-	// and looks for a stop requested through another replica. Zero means
-	// a tenth of Lease (1 s by default).
+	// and looks for a stop requested through another replica. Zero or
+	// negative means a tenth of Lease (1 s by default). It is clamped to
+	// [1ms, Lease/2], so that a renewal comes well within each lease.
 	RenewInterval time.Duration
 	// Owner names this replica in the store. Empty means the host name,
 	// the process id and a random suffix.
@@ -122,15 +123,19 @@ func NewExecutions(client *Client, opts ExecutionsOptions) *Executions {
 		attach: opts.Attach,
 		busy:   opts.Busy,
 		maxDur: orDefault(opts.MaxDuration, defaultMaxDuration),
-		lease:  orDefault(opts.Lease, defaultLease),
+		lease:  opts.Lease,
 		owner:  opts.Owner,
 		log:    opts.Logger,
 		runs:   map[string]*detachedRun{},
 	}
-	e.renewEvery = orDefault(opts.RenewInterval, e.lease/10)
+	if e.lease <= 0 {
+		e.lease = defaultLease
+	}
+	e.renewEvery = opts.RenewInterval
 	if e.renewEvery <= 0 {
 		e.renewEvery = e.lease / 10
 	}
+	e.renewEvery = max(min(e.renewEvery, e.lease/2), time.Millisecond)
 	if e.store == nil {
 		e.store = NewMemoryStore(MemoryStoreOptions{})
 	}

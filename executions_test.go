@@ -853,3 +853,27 @@ func TestStopNamesItsExecution(t *testing.T) {
 		t.Fatalf("after the stop: %s %v", last.Status, events)
 	}
 }
+
+func TestLeaseOptionsNeverPanic(t *testing.T) {
+	for _, opts := range []octavus.ExecutionsOptions{
+		{Lease: -1},
+		{Lease: 5 * time.Nanosecond},
+		{Lease: time.Minute, RenewInterval: 2 * time.Minute},
+		{RenewInterval: -1},
+	} {
+		opts.Logger = slog.New(slog.DiscardHandler)
+		env := newExecEnv(t, opts, octavus.PollingOptions{}, octavustest.Stream(octavustest.Text("whole")))
+		env.start()
+		if _, err := env.platform.WaitDone(waitCtx(t), 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.execs.Shutdown(waitCtx(t)); err != nil {
+			t.Fatalf("%+v: %v", opts, err)
+		}
+		if opts.Lease == -1 {
+			if rec := env.status(); rec.Status != octavus.StatusDone {
+				t.Fatalf("Lease -1 (the default): %+v", rec)
+			}
+		}
+	}
+}
