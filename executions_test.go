@@ -877,3 +877,19 @@ func TestLeaseOptionsNeverPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestNegativeMaxPollEventsMeansTheDefault(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{PollWait: time.Minute, MaxPollEvents: -1, Heartbeat: -1},
+		octavustest.Stream(octavustest.Text("one ", "two")))
+	env.start()
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || text(events) != "one two" {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	all := env.openSSE(ctx, "").rest(t)
+	if len(all) != len(events)+1 || all[len(all)-1].data != "[DONE]" {
+		t.Fatalf("SSE with MaxPollEvents -1: %v", all)
+	}
+}

@@ -26,10 +26,11 @@ type PollingOptions struct {
 	Sender func(r *http.Request, sessionID string) (*MessageSender, error)
 	// PollWait is how long a poll waits for a new event while the
 	// execution runs and the log has nothing past its cursor (a long
-	// poll); zero answers at once.
+	// poll); zero or negative answers at once.
 	PollWait time.Duration
-	// MaxPollEvents bounds the events of one poll answer (the poll after
-	// it goes on from its cursor). Zero means 1000.
+	// MaxPollEvents bounds the events of one poll answer and of one
+	// read of the SSE route (the poll after it goes on from its cursor).
+	// Zero or negative means 1000.
 	MaxPollEvents int
 	// Heartbeat and WriteTimeout are those of the SSE route, as in
 	// SSEOptions: a ": heartbeat" comment after a quiet spell (zero
@@ -38,7 +39,8 @@ type PollingOptions struct {
 	Heartbeat    time.Duration
 	WriteTimeout time.Duration
 	// BodyReadTimeout bounds the read of a trigger's body, as
-	// HandlerOptions.BodyReadTimeout (zero means 30 s).
+	// HandlerOptions.BodyReadTimeout (zero means 30 s, negative no
+	// bound).
 	BodyReadTimeout time.Duration
 }
 
@@ -127,10 +129,15 @@ const (
 //	const { status } = await (await fetch(`${base}/status?${q}`)).json();
 //	if (status === 'streaming') await chat.observe();
 func NewPollingHandler(execs *Executions, opts PollingOptions) http.Handler {
+	maxEvents := opts.MaxPollEvents
+	if maxEvents <= 0 {
+		// 0 events a page would never advance: it means the default.
+		maxEvents = defaultMaxPollEvents
+	}
 	return &pollingHandler{
 		execs:        execs,
 		opts:         opts,
-		maxEvents:    orDefault(opts.MaxPollEvents, defaultMaxPollEvents),
+		maxEvents:    maxEvents,
 		heartbeat:    orDefault(opts.Heartbeat, defaultHeartbeat),
 		writeTimeout: orDefault(opts.WriteTimeout, defaultWriteTimeout),
 		readTimeout:  orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout),
