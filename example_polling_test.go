@@ -31,7 +31,8 @@ import (
 //	    return res;
 //	  },
 //	  onPoll: async (cursor) => {
-//	    const res = await (await fetch(`/api/chat/poll?${q}&cursor=${cursor}`)).json();
+//	    const exec = executionId === null ? '' : `&executionId=${encodeURIComponent(executionId)}`;
+//	    const res = await (await fetch(`/api/chat/poll?${q}&cursor=${cursor}${exec}`)).json();
 //	    executionId = res.executionId ?? executionId;
 //	    return res;
 //	  },

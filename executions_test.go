@@ -348,7 +348,7 @@ func TestSSEResume(t *testing.T) {
 	release := make(chan struct{})
 	env := newExecEnv(t, octavus.ExecutionsOptions{}, octavus.PollingOptions{},
 		octavustest.Stream(octavustest.Text("one ", "two "), octavustest.Stall(release), octavustest.Text("three ", "four")))
-	env.start()
+	rec := env.start()
 
 	// The first connection reads what there is, up to the stall, and drops.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -364,7 +364,7 @@ func TestSSEResume(t *testing.T) {
 	cancel()
 	first.resp.Body.Close()
 	for i, ev := range seen {
-		if ev.id != strconv.Itoa(i+1) {
+		if ev.id != rec.ID+":"+strconv.Itoa(i+1) {
 			t.Fatalf("event %d has id %q", i, ev.id)
 		}
 	}
@@ -379,7 +379,7 @@ func TestSSEResume(t *testing.T) {
 	rest = rest[:len(rest)-1]
 	var events []map[string]any
 	for i, ev := range append(seen, rest...) {
-		if ev.id != strconv.Itoa(i+1) {
+		if ev.id != rec.ID+":"+strconv.Itoa(i+1) {
 			t.Fatalf("event %d has id %q", i, ev.id)
 		}
 		var m map[string]any
@@ -397,7 +397,7 @@ func TestSSEResume(t *testing.T) {
 	// ?cursor= resumes too, and a stream of an ended execution is its
 	// tail and [DONE].
 	tail := env.openSSE(context.Background(), "", "cursor=8").rest(t)
-	if len(tail) != 3 || tail[0].id != "9" || tail[2].data != "[DONE]" {
+	if len(tail) != 3 || tail[0].id != rec.ID+":9" || tail[2].data != "[DONE]" {
 		t.Fatalf("tail from cursor 8: %v", tail)
 	}
 	if err := env.execs.Close(); err != nil {
@@ -405,6 +405,63 @@ func TestSSEResume(t *testing.T) {
 	}
 	env.srv.Close()
 	env.platform.Close()
+}
+
+func TestCursorOfAnotherExecution(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("a0 ", "a1 ", "a2 ", "a3")),
+		octavustest.Stream(octavustest.Text("b0 ", "b1 ", "b2 ", "b3 ", "b4 ", "b5")))
+	a := env.start()
+	eventsA, _ := env.pollAll(0)
+	b := env.start()
+	eventsB, last := env.pollAll(0)
+	if last.ExecutionID != b.ID || text(eventsB) != "b0 b1 b2 b3 b4 b5" {
+		t.Fatalf("B: %+v %v", last, eventsB)
+	}
+	// A poll with A's cursor, naming A, gets B from its start.
+	res := env.pollOnce2(3, "executionId="+a.ID)
+	if res.ExecutionID != b.ID || len(res.Events) != len(eventsB) || res.Cursor != len(eventsB) {
+		t.Fatalf("poll with A's cursor: %+v", res)
+	}
+	// Naming B (or nothing, as before) goes on from the cursor.
+	if res := env.pollOnce2(3, "executionId="+b.ID); len(res.Events) != len(eventsB)-3 {
+		t.Fatalf("poll with B's cursor: %+v", res)
+	}
+	if res := env.pollOnce2(3); len(res.Events) != len(eventsB)-3 {
+		t.Fatalf("poll with a bare cursor: %+v", res)
+	}
+	// A cursor of A past B's end does not wait: it is B from its start.
+	if res := env.pollOnce2(len(eventsB)+5, "executionId="+a.ID); res.Cursor != len(eventsB) || len(res.Events) != len(eventsB) {
+		t.Fatalf("poll with A's cursor past B's end: %+v", res)
+	}
+	// SSE: a Last-Event-ID of A restarts at B's 0; one of B resumes.
+	all := env.openSSE(context.Background(), a.ID+":"+strconv.Itoa(len(eventsA))).rest(t)
+	if len(all) != len(eventsB)+1 || all[0].id != b.ID+":1" {
+		t.Fatalf("SSE with A's Last-Event-ID: %v", all)
+	}
+	tail := env.openSSE(context.Background(), b.ID+":3").rest(t)
+	if len(tail) != len(eventsB)-3+1 || tail[0].id != b.ID+":4" {
+		t.Fatalf("SSE with B's Last-Event-ID: %v", tail)
+	}
+	bare := env.openSSE(context.Background(), "3").rest(t)
+	if len(bare) != len(tail) || bare[0].id != tail[0].id {
+		t.Fatalf("SSE with a bare Last-Event-ID: %v", bare)
+	}
+}
+
+// pollOnce2 is one poll from cursor with more query parameters.
+func (env *execEnv) pollOnce2(cursor int, query ...string) octavus.PollResult {
+	env.t.Helper()
+	resp, err := http.Get(env.url("poll", append([]string{"cursor=" + strconv.Itoa(cursor)}, query...)...))
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res octavus.PollResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
+		env.t.Fatalf("poll: %d %v", resp.StatusCode, err)
+	}
+	return res
 }
 
 func TestSSENoExecution(t *testing.T) {

@@ -78,7 +78,12 @@ const (
 //	                  (Executions.Start); answers {"executionId"} once it
 //	                  runs, or {"error": "..."} (429 SESSION_BUSY while
 //	                  another runs, 4xx for a malformed request)
-//	GET  .../poll?sessionId=&cursor=N: a PollResult
+//	GET  .../poll?sessionId=&cursor=N&executionId=: a PollResult; cursor N
+//	                  is one of execution executionId (optional): when
+//	                  another execution is the session's current one, the
+//	                  answer is from its cursor 0, and its executionId
+//	                  differs from the one sent: the page's cursor was
+//	                  not of this execution
 //	POST .../stop?sessionId=&executionId=: stops that execution
 //	                  (Executions.StopExecution; without executionId,
 //	                  whichever runs); {}
@@ -86,9 +91,12 @@ const (
 //	                  "cursor": N, "executionId"} (N: the log's length)
 //	GET  .../events?sessionId=&cursor=N: the log as Server-Sent Events
 //
-// The SSE route writes each event as "id: <cursor>\ndata: <JSON>\n\n", the
-// id being the cursor after it, from the cursor of the Last-Event-ID header
-// (an EventSource sends it when it reconnects), else of ?cursor=, else 0:
+// The SSE route writes each event as
+// "id: <executionId>:<cursor>\ndata: <JSON>\n\n", the cursor being the one
+// after it, from the cursor of the Last-Event-ID header (an EventSource
+// sends it when it reconnects), else of ?cursor=, else 0; an id that names
+// another execution than the session's current one starts at its cursor 0,
+// and a bare cursor is one of the current execution:
 // first what the browser missed, then the live tail, then "data: [DONE]"
 // once the execution ended (done or stopped; after a failure its error
 // event is the last, as ToSSEStream writes it). A session without an
@@ -115,7 +123,8 @@ const (
 //	    return res;
 //	  },
 //	  onPoll: async (cursor) => {
-//	    const res = await (await fetch(`${base}/poll?${q}&cursor=${cursor}`)).json();
+//	    const exec = executionId === null ? '' : `&executionId=${encodeURIComponent(executionId)}`;
+//	    const res = await (await fetch(`${base}/poll?${q}&cursor=${cursor}${exec}`)).json();
 //	    executionId = res.executionId ?? executionId;
 //	    return res;
 //	  },
@@ -296,7 +305,7 @@ func (h *pollingHandler) poll(w http.ResponseWriter, r *http.Request, sessionID 
 		}
 		cursor = n
 	}
-	p, err := h.execs.Read(r.Context(), LogRead{SessionID: sessionID, Cursor: cursor, Limit: h.maxEvents + 1, Wait: h.opts.PollWait})
+	p, err := h.readFrom(r.Context(), sessionID, r.URL.Query().Get("executionId"), cursor, h.maxEvents+1, h.opts.PollWait)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return
@@ -330,31 +339,71 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// parseCursor parses a cursor as the SSE route writes its ids,
+// "<executionId>:<cursor>", or a bare cursor (then execID is "").
+func parseCursor(c string) (execID string, cursor int, ok bool) {
+	if i := strings.LastIndexByte(c, ':'); i >= 0 {
+		execID, c = c[:i], c[i+1:]
+	}
+	n, err := strconv.Atoi(c)
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return execID, n, true
+}
+
 // resumeCursor is the cursor an SSE request resumes from: Last-Event-ID,
-// else ?cursor=, else 0.
-func resumeCursor(r *http.Request) (int, error) {
+// else ?cursor=, else 0, with the execution it names (or "").
+func resumeCursor(r *http.Request) (string, int, error) {
 	c := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
 	if c == "" {
 		c = r.URL.Query().Get("cursor")
 	}
 	if c == "" {
-		return 0, nil
+		return "", 0, nil
 	}
-	n, err := strconv.Atoi(c)
-	if err != nil || n < 0 {
-		return 0, badRequest("Last-Event-ID (or cursor) must be a non-negative integer")
+	execID, n, ok := parseCursor(c)
+	if !ok {
+		return "", 0, badRequest(`Last-Event-ID (or cursor) must be "<executionId>:<cursor>" or a cursor, a non-negative integer`)
 	}
-	return n, nil
+	return execID, n, nil
+}
+
+// readFrom reads the session's log from cursor, a cursor of execution
+// execID ("" for whichever is the current one): when another execution
+// is the current one, the cursor is not one of its own, and the page
+// starts at its cursor 0.
+func (h *pollingHandler) readFrom(ctx context.Context, sessionID, execID string, cursor, limit int, wait time.Duration) (LogPage, error) {
+	if execID == "" {
+		return h.execs.Read(ctx, LogRead{SessionID: sessionID, Cursor: cursor, Limit: limit, Wait: wait})
+	}
+	other := func(p LogPage) bool { return p.Execution.ID != "" && p.Execution.ID != execID }
+	// A first look without waiting: a cursor of another execution may be
+	// past the end of the current one.
+	p, err := h.execs.Read(ctx, LogRead{SessionID: sessionID, Cursor: cursor, Limit: limit})
+	if err != nil {
+		return p, err
+	}
+	if !other(p) {
+		if len(p.Entries) > 0 || p.Execution.Status != StatusRunning || wait <= 0 {
+			return p, nil
+		}
+		if p, err = h.execs.Read(ctx, LogRead{SessionID: sessionID, Cursor: cursor, Limit: limit, Wait: wait}); err != nil || !other(p) {
+			return p, err
+		}
+		wait = 0 // the execution changed while waiting: nothing to wait for
+	}
+	return h.execs.Read(ctx, LogRead{SessionID: sessionID, Limit: limit, Wait: wait})
 }
 
 func (h *pollingHandler) events(w http.ResponseWriter, r *http.Request, sessionID string) {
-	cursor, err := resumeCursor(r)
+	lastExec, cursor, err := resumeCursor(r)
 	if err != nil {
 		WriteRequestError(w, err)
 		return
 	}
 	ctx := r.Context()
-	p, err := h.execs.Read(ctx, LogRead{SessionID: sessionID, Cursor: cursor, Limit: h.maxEvents})
+	p, err := h.readFrom(ctx, sessionID, lastExec, cursor, h.maxEvents, 0)
 	if err != nil {
 		if ctx.Err() == nil {
 			h.serverError(w, err)
@@ -404,6 +453,8 @@ func (h *pollingHandler) events(w http.ResponseWriter, r *http.Request, sessionI
 		buf.Reset()
 		for i, e := range p.Entries {
 			buf.WriteString("id: ")
+			buf.WriteString(execID)
+			buf.WriteByte(':')
 			buf.WriteString(strconv.Itoa(p.Start + i + 1))
 			buf.WriteString("\ndata: ")
 			buf.Write(e.Data)

@@ -377,8 +377,8 @@ func TestTriggerOnAPollOnB(t *testing.T) {
 		t.Fatalf("SSE resume from 3: %d events, want %d", len(got), len(fromB)-3)
 	}
 	for i, ev := range got {
-		if ev.id != strconv.Itoa(3+i+1) || ev.data != string(fromB[3+i]) {
-			t.Fatalf("SSE resume event %d: id %s data %s, want id %d data %s", i, ev.id, ev.data, 3+i+1, fromB[3+i])
+		if want := res.ExecutionID + ":" + strconv.Itoa(3+i+1); ev.id != want || ev.data != string(fromB[3+i]) {
+			t.Fatalf("SSE resume event %d: id %s data %s, want id %s data %s", i, ev.id, ev.data, want, fromB[3+i])
 		}
 	}
 

@@ -25,7 +25,7 @@
 // calls observe() and waits until it settled. Its polls carry &page=2, so
 // that the server can tell them from the first page's.
 //
-// Every poll is GET {url}/api/chat/poll?sessionId=...&cursor=N[&page=2],
+// Every poll is GET {url}/api/chat/poll?sessionId=...&cursor=N[&executionId=...][&page=2],
 // the trigger POST {url}/api/chat/trigger {sessionId, triggerName, input},
 // the stop POST {url}/api/chat/stop?sessionId=...&executionId=... (the
 // execution the page watches, from the trigger's and the polls' answers;
@@ -120,7 +120,8 @@ runMain('polling-driver', async () => {
           return new Promise(() => {});
         }
         out.polls[page].push(cursor);
-        const res = await fetch(`${base}/poll?${q}&cursor=${cursor}${page === 2 ? '&page=2' : ''}`);
+        const exec = executionId === null ? '' : `&executionId=${encodeURIComponent(executionId)}`;
+        const res = await fetch(`${base}/poll?${q}&cursor=${cursor}${exec}${page === 2 ? '&page=2' : ''}`);
         if (!res.ok) {
           throw new Error(`poll: ${res.status} ${await res.text()}`);
         }

@@ -39,7 +39,7 @@
 //	GET  /api/sessions/{id}/messages   the session's UIMessages, for the browser to keep
 //	POST /api/sessions/{id}/confirm    the person's answer to confirm-refund: {"confirmed": bool}
 //	POST /api/chat/trigger             starts an execution: {sessionId, triggerName, input, rollbackAfterMessageId?} -> {executionId}
-//	GET  /api/chat/events?sessionId=   its events as SSE, each with its cursor as id; resumes from Last-Event-ID or ?cursor=
+//	GET  /api/chat/events?sessionId=   its events as SSE, each with <executionId>:<cursor> as id; resumes from Last-Event-ID or ?cursor=
 //	GET  /api/chat/status?sessionId=   {"status": "idle" | "streaming" | "error", "cursor", "executionId"}
 //	POST /api/chat/stop?sessionId=&executionId=   stops it
 //	GET  /api/chat/poll?sessionId=&cursor=   the polling transport's poll (createPollingTransport)

@@ -180,7 +180,10 @@ func (s *eventStream) next() bool {
 	for s.sc.Scan() {
 		line := s.sc.Text()
 		if v, ok := strings.CutPrefix(line, "id: "); ok {
-			n, err := strconv.Atoi(v)
+			// The id is "<executionId>:<cursor>".
+			i := strings.LastIndexByte(v, ':')
+			require.Positive(s.t, i, "an id without its execution: %s", line)
+			n, err := strconv.Atoi(v[i+1:])
 			require.NoError(s.t, err, line)
 			id = n
 			continue

@@ -6,8 +6,8 @@
 //   {sessionId, type: "trigger", triggerName: "user-message", input: {USER_MESSAGE}}
 // which starts an execution on the server, detached from the page, and
 // answers {executionId}, the id Stop names. The page then follows the execution's log with an EventSource
-// on /api/chat/events?sessionId=...&cursor=0: each event comes with its
-// cursor as its id, "data: [DONE]" ends it. When the connection drops, the
+// on /api/chat/events?sessionId=...&cursor=0: each event comes with
+// "<executionId>:<cursor>" as its id, "data: [DONE]" ends it. When the connection drops, the
 // EventSource reconnects by itself with Last-Event-ID, and the server sends
 // what was missed, then the live tail. Like OctavusChat the page builds the
 // assistant's message from the events (text, reasoning, tool calls), stops
