@@ -476,6 +476,28 @@ func TestSSENoExecution(t *testing.T) {
 	}
 }
 
+func TestSSEEndedExecutionAtItsEnd(t *testing.T) {
+	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
+		octavustest.Stream(octavustest.Text("whole")),
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Event(map[string]any{"type": "error", "errorType": "provider_error", "message": "boom"})))
+	for range 2 {
+		rec := env.start()
+		events, _ := env.pollAll(0)
+		for _, last := range []string{rec.ID + ":" + strconv.Itoa(len(events)), rec.ID + ":" + strconv.Itoa(len(events)+3)} {
+			req, _ := http.NewRequest(http.MethodGet, env.url("events"), nil)
+			req.Header.Set("Last-Event-ID", last)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("reconnect at the end (%s) of an ended execution: %d", last, resp.StatusCode)
+			}
+		}
+	}
+}
+
 func TestExecutionsStop(t *testing.T) {
 	env := newExecEnv(t, octavus.ExecutionsOptions{}, longPoll,
 		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))

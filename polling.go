@@ -100,7 +100,8 @@ const (
 // first what the browser missed, then the live tail, then "data: [DONE]"
 // once the execution ended (done or stopped; after a failure its error
 // event is the last, as ToSSEStream writes it). A session without an
-// execution is answered 204, which ends an EventSource's reconnects.
+// execution, and a cursor at or past the end of an execution that ended,
+// are answered 204, which ends an EventSource's reconnects.
 //
 // The browser side, with the official client (cursor 0 is the start of the
 // session's current or latest execution, so observe() after a reload
@@ -410,7 +411,9 @@ func (h *pollingHandler) events(w http.ResponseWriter, r *http.Request, sessionI
 		}
 		return
 	}
-	if p.Execution.ID == "" {
+	if p.Execution.ID == "" || (p.Execution.Status.Ended() && len(p.Entries) == 0) {
+		// Nothing to follow: no execution, or one that ended, read to its
+		// end. 204 ends an EventSource's reconnects.
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
