@@ -343,7 +343,11 @@ func (e *Executions) StopExecution(ctx context.Context, sessionID, id string) (b
 // Shutdown stops starting executions and waits for those this replica runs
 // to end by themselves; when ctx is done first it cancels them (their logs
 // end with a retryable internal_error event saying the server shut down)
-// and waits for them to be logged. It returns ctx's error in that case.
+// and waits for them to be logged, for at most a lease
+// (ExecutionsOptions.Lease): an execution that does not end by then (a
+// store call that ignores its ctx) is left running, and its log is
+// closed by a reader once its lease ran out. It returns ctx's error in
+// that case.
 func (e *Executions) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closed = true
@@ -363,12 +367,18 @@ func (e *Executions) Shutdown(ctx context.Context) error {
 		r.cancel(errShutdown)
 	}
 	e.mu.Unlock()
-	<-done
+	grace := time.NewTimer(e.lease)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		e.log.Warn("octavus: executions still running a lease after they were cancelled; left behind")
+	}
 	return ctx.Err()
 }
 
 // Close cancels the executions this replica runs, as Shutdown does once
-// its ctx is done, and waits for them to be logged.
+// its ctx is done, and waits for them to be logged, for at most a lease.
 func (e *Executions) Close() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -970,5 +971,38 @@ func TestNegativeMaxPollEventsMeansTheDefault(t *testing.T) {
 	all := env.openSSE(ctx, "").rest(t)
 	if len(all) != len(events)+1 || all[len(all)-1].data != "[DONE]" {
 		t.Fatalf("SSE with MaxPollEvents -1: %v", all)
+	}
+}
+
+// ignoringStore is a store whose Append blocks, ignoring its ctx, until
+// release is closed.
+type ignoringStore struct {
+	octavus.ExecutionStore
+	called, release chan struct{}
+	once            sync.Once
+}
+
+func (s *ignoringStore) Append(ctx context.Context, sessionID, id, owner string, entries []octavus.LoggedEvent) (int, error) {
+	s.once.Do(func() { close(s.called) })
+	<-s.release
+	return s.ExecutionStore.Append(ctx, sessionID, id, owner, entries)
+}
+
+func TestShutdownLeavesAnExecutionThatIgnoresItsCtx(t *testing.T) {
+	store := &ignoringStore{ExecutionStore: octavus.NewMemoryStore(octavus.MemoryStoreOptions{}), called: make(chan struct{}), release: make(chan struct{})}
+	env := newExecEnv(t, octavus.ExecutionsOptions{Store: store, Lease: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}, longPoll,
+		octavustest.Stream(octavustest.Text("blocked")))
+	env.start()
+	<-store.called
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := env.execs.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	// The straggler ends once the store answers: a Shutdown with time
+	// waits for it.
+	close(store.release)
+	if err := env.execs.Shutdown(waitCtx(t)); err != nil {
+		t.Fatal(err)
 	}
 }
