@@ -480,6 +480,9 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		held []LoggedEvent
 		// lost is set once the log cannot be written: no more writes.
 		lost bool
+		// storeFailed is set when it is for a store error, not a lost
+		// lease: the log is then still closed.
+		storeFailed bool
 		// discard drops the events after a client tool call ended the
 		// execution here (the finish {client-tool-calls} above all).
 		discard bool
@@ -504,6 +507,7 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 				r.cancel(errLeaseLost)
 			} else {
 				e.log.Error("octavus: execution log append failed; execution cancelled", "session", rec.SessionID, "execution", rec.ID, "error", err)
+				storeFailed = true
 				r.cancel(errStoreFailed)
 			}
 		}
@@ -592,6 +596,11 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		status = StatusFailed
 	}
 	switch cause := context.Cause(ctx); {
+	case storeFailed:
+		// The events past the failed write are not in the log: end it
+		// with the error, if the store takes it.
+		last = append(last, limitEntry("The execution log could not be written", true))
+		status = StatusFailed
 	case lost:
 		return
 	case errors.Is(cause, errMaxDuration):

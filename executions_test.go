@@ -1006,3 +1006,29 @@ func TestShutdownLeavesAnExecutionThatIgnoresItsCtx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// failingStore is a store whose Append fails with an error other than
+// ErrNotOwner.
+type failingStore struct{ octavus.ExecutionStore }
+
+func (failingStore) Append(context.Context, string, string, string, []octavus.LoggedEvent) (int, error) {
+	return 0, errors.New("the disk is full")
+}
+
+func TestStoreErrorStillClosesTheLog(t *testing.T) {
+	store := failingStore{octavus.NewMemoryStore(octavus.MemoryStoreOptions{})}
+	env := newExecEnv(t, octavus.ExecutionsOptions{Store: store, Lease: time.Hour, Logger: slog.New(slog.DiscardHandler)}, octavus.PollingOptions{},
+		octavustest.Stream(octavustest.Text("lost"), octavustest.Stall(nil)))
+	env.start()
+	if _, err := env.platform.WaitDone(waitCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	// The execution was cancelled; a Shutdown with time waits for its end.
+	if err := env.execs.Shutdown(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollError || len(events) != 1 || !strings.Contains(fmt.Sprint(events[0]["message"]), "could not be written") {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+}
