@@ -61,7 +61,12 @@ type endedLog struct {
 
 // NewMemoryStore returns an empty in-memory ExecutionStore.
 func NewMemoryStore(opts MemoryStoreOptions) *MemoryStore {
-	m := &MemoryStore{maxEntries: orDefault(opts.MaxEntries, defaultMaxLogEntries), maxAge: orDefault(opts.MaxAge, defaultMaxLogAge), now: opts.Now, logs: map[string]*memLog{}}
+	m := &MemoryStore{maxEntries: orDefault(opts.MaxEntries, defaultMaxLogEntries), maxAge: opts.MaxAge, now: opts.Now, logs: map[string]*memLog{}}
+	if m.maxAge == 0 {
+		// Negative stays negative: no sweep (orDefault would make it 0,
+		// which sweeps at once).
+		m.maxAge = defaultMaxLogAge
+	}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -177,7 +182,10 @@ func (m *MemoryStore) end(l *memLog, status ExecutionStatus, last []LoggedEvent)
 	m.append(l, last)
 	l.rec.Status = status
 	l.endedAt = m.now()
-	m.ended = append(m.ended, endedLog{l.rec.SessionID, l.rec.ID, l.endedAt})
+	if m.maxAge >= 0 {
+		// Kept for sweep; with no MaxAge nothing is swept: not recorded.
+		m.ended = append(m.ended, endedLog{l.rec.SessionID, l.rec.ID, l.endedAt})
+	}
 	m.changed(l)
 }
 
