@@ -325,7 +325,9 @@ func (e *Executions) Stop(ctx context.Context, sessionID string) (bool, error) {
 
 // StopExecution is Stop for the execution id only (ExecutionRecord.ID, as
 // Start returned it): a stop meant for an execution that already ended
-// does not stop the session's next one. id "" is Stop.
+// does not stop the session's next one. id "" is Stop. An execution of
+// this replica is cancelled at once only when the store has it running
+// (as the session's current execution, for id "").
 func (e *Executions) StopExecution(ctx context.Context, sessionID, id string) (bool, error) {
 	ok, err := e.store.RequestStop(ctx, sessionID, id)
 	if err != nil {
@@ -334,9 +336,23 @@ func (e *Executions) StopExecution(ctx context.Context, sessionID, id string) (b
 	e.mu.Lock()
 	r := e.runs[sessionID]
 	e.mu.Unlock()
-	if r != nil && (id == "" || r.rec.ID == id) {
-		r.cancel(errStopRequested)
+	if !ok || r == nil || (id != "" && r.rec.ID != id) {
+		// The store has no such execution running: a local run is not
+		// the session's current one (its lease ran out and another
+		// replica's execution may run now).
+		return ok, nil
 	}
+	if id == "" {
+		// Whichever runs: cancel here only if it is this replica's.
+		p, err := e.store.Read(ctx, LogRead{SessionID: sessionID, Cursor: math.MaxInt})
+		if err != nil {
+			return ok, fmt.Errorf("octavus: stop the execution of session %q: %w", sessionID, err)
+		}
+		if p.Execution.ID != r.rec.ID {
+			return ok, nil
+		}
+	}
+	r.cancel(errStopRequested)
 	return ok, nil
 }
 

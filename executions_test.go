@@ -1032,3 +1032,27 @@ func TestStoreErrorStillClosesTheLog(t *testing.T) {
 		t.Fatalf("status %s, events %v", last.Status, events)
 	}
 }
+
+// noStopStore is a store that has nothing running to stop.
+type noStopStore struct{ octavus.ExecutionStore }
+
+func (noStopStore) RequestStop(context.Context, string, string) (bool, error) { return false, nil }
+
+func TestStopCancelsLocallyOnlyWhatTheStoreRuns(t *testing.T) {
+	store := noStopStore{octavus.NewMemoryStore(octavus.MemoryStoreOptions{})}
+	env := newExecEnv(t, octavus.ExecutionsOptions{Store: store}, longPoll,
+		octavustest.Stream(octavustest.Text("partial"), octavustest.Stall(nil)))
+	rec := env.start()
+	for _, id := range []string{"", rec.ID} {
+		if ok, err := env.execs.StopExecution(context.Background(), env.session, id); ok || err != nil {
+			t.Fatalf("StopExecution(%q) = %v, %v", id, ok, err)
+		}
+	}
+	// Not cancelled by the stops: Close's cancellation ends it.
+	if err := env.execs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.status(); got.Status != octavus.StatusFailed {
+		t.Fatalf("after stops the store did not take, then Close: %+v", got)
+	}
+}
