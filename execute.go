@@ -67,7 +67,11 @@ const eventBuffer = 16
 // event stream; a leg with events but no [DONE] ends as before.
 //
 // Read the channel to the end, or cancel ctx: either way no goroutine is
-// left behind. Pass the HTTP request's context (r.Context()).
+// left behind. Pass the HTTP request's context (r.Context()). Read it
+// from one place: once ToSSEStream serves the channel, it takes the
+// events directly and other readers of the channel get nothing; to
+// observe them, relay them through your own channel and give
+// ToSSEStream that one.
 func (s *AgentSession) Execute(ctx context.Context, req SessionRequest) <-chan StreamEvent {
 	if ctx == nil {
 		ctx = context.Background()

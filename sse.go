@@ -39,8 +39,13 @@ import (
 // on, so a failed writer never keeps a platform stream and its tools
 // running for nothing. A nil channel is an empty stream: [DONE] alone.
 //
-// The handler serves one response: it consumes the channel. Pass at most
-// one SSEOptions; none means the defaults.
+// The handler serves one response: it consumes the channel. Once it
+// serves a channel of Execute, it takes the events from the execution
+// directly, and any other reader of the channel gets nothing until it is
+// closed: to observe the events (a log, a copy kept elsewhere), relay
+// them through your own channel and pass that one (a channel not of
+// Execute is read as it is). Pass at most one SSEOptions; none means the
+// defaults.
 func ToSSEStream(events <-chan StreamEvent, opts ...SSEOptions) http.Handler {
 	var o SSEOptions
 	if len(opts) > 0 {
