@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -90,7 +91,10 @@ type ExecutionsOptions struct {
 	// 30 minutes; negative means no limit.
 	MaxDuration time.Duration
 	// Lease is how long an execution counts as alive in the store without
-	// a renewal. Zero or negative means 10 s.
+	// a renewal. Zero or negative means 10 s. The lease is renewed on its
+	// own timer, apart from the writes of the events; each write and each
+	// renewal is bounded by half a lease (at most 10 s): a write that
+	// takes longer fails the execution.
 	Lease time.Duration
 	// RenewInterval is how often the running execution renews its lease
 	// and looks for a stop requested through another replica. Zero or
@@ -487,8 +491,40 @@ func clientToolMessage(ev *ClientToolRequestEvent) string {
 // the lease, then closes the log.
 func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 	e, rec := r.e, r.rec
-	renew := time.NewTicker(e.renewEvery)
-	defer renew.Stop()
+	// The store calls outlive the execution's cancellation (a stop is
+	// logged too), each bounded on its own.
+	base := context.WithoutCancel(ctx)
+	// The lease is renewed on its own, so that a slow Append does not
+	// let it run out.
+	var lostLease atomic.Bool
+	stopRenew, renewDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		renew := time.NewTicker(e.renewEvery)
+		defer renew.Stop()
+		for {
+			select {
+			case <-stopRenew:
+				return
+			case <-renew.C:
+			}
+			rctx, cancel := context.WithTimeout(base, e.storeTimeout())
+			stop, err := e.store.Renew(rctx, rec.SessionID, rec.ID, e.owner, time.Now().Add(e.lease))
+			cancel()
+			switch {
+			case errors.Is(err, ErrNotOwner):
+				lostLease.Store(true)
+				e.log.Warn("octavus: execution lost its lease; cancelled", "session", rec.SessionID, "execution", rec.ID)
+				r.cancel(errLeaseLost)
+				return
+			case err != nil:
+				// The lease outlives a few failed renewals.
+				e.log.Error("octavus: execution lease renewal failed", "session", rec.SessionID, "execution", rec.ID, "error", err)
+			case stop:
+				r.cancel(errStopRequested)
+			}
+		}
+	}()
 	var (
 		// held is a trailing error event, held back until the next
 		// event or the end: the status and the last error are written
@@ -506,14 +542,11 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		status  = StatusDone
 		batch   = make([]StreamEvent, 0, appendBatch)
 	)
-	// The store calls outlive the execution's cancellation (a stop is
-	// logged too), each bounded on its own.
-	base := context.WithoutCancel(ctx)
 	write := func(entries []LoggedEvent) {
-		if lost || len(entries) == 0 {
+		if lost || lostLease.Load() || len(entries) == 0 {
 			return
 		}
-		actx, cancel := context.WithTimeout(base, finishTimeout)
+		actx, cancel := context.WithTimeout(base, e.storeTimeout())
 		_, err := e.store.Append(actx, rec.SessionID, rec.ID, e.owner, entries)
 		cancel()
 		if err != nil {
@@ -529,44 +562,22 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		}
 	}
 	for open := true; open; {
-		select {
-		case <-renew.C:
-			if lost {
-				continue
-			}
-			rctx, cancel := context.WithTimeout(base, e.lease)
-			stop, err := e.store.Renew(rctx, rec.SessionID, rec.ID, e.owner, time.Now().Add(e.lease))
-			cancel()
-			switch {
-			case errors.Is(err, ErrNotOwner):
-				lost = true
-				e.log.Warn("octavus: execution lost its lease; cancelled", "session", rec.SessionID, "execution", rec.ID)
-				r.cancel(errLeaseLost)
-			case err != nil:
-				// The lease outlives a few failed renewals.
-				e.log.Error("octavus: execution lease renewal failed", "session", rec.SessionID, "execution", rec.ID, "error", err)
-			case stop:
-				r.cancel(errStopRequested)
-			}
-			continue
-		case ev, ok := <-events:
-			if !ok {
-				open = false
-				break
-			}
-			batch = append(batch[:0], ev)
-		fill:
-			for len(batch) < appendBatch {
-				select {
-				case ev, ok := <-events:
-					if !ok {
-						open = false
-						break fill
-					}
-					batch = append(batch, ev)
-				default:
+		ev, ok := <-events
+		if !ok {
+			break
+		}
+		batch = append(batch[:0], ev)
+	fill:
+		for len(batch) < appendBatch {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					open = false
 					break fill
 				}
+				batch = append(batch, ev)
+			default:
+				break fill
 			}
 		}
 		var entries []LoggedEvent
@@ -607,11 +618,15 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		batch = batch[:0]
 		write(entries)
 	}
+	close(stopRenew)
+	<-renewDone
 	last = held
 	if len(held) > 0 {
 		status = StatusFailed
 	}
 	switch cause := context.Cause(ctx); {
+	case lostLease.Load():
+		return
 	case storeFailed:
 		// The events past the failed write are not in the log: end it
 		// with the error, if the store takes it.
@@ -635,6 +650,12 @@ func (r *detachedRun) loop(ctx context.Context, events <-chan StreamEvent) {
 		return
 	}
 	e.log.Debug("octavus: execution ended", "session", rec.SessionID, "execution", rec.ID, "status", status)
+}
+
+// storeTimeout bounds an Append or a Renew of a running execution: well
+// under the lease, so that a renewal comes before it runs out.
+func (e *Executions) storeTimeout() time.Duration {
+	return min(finishTimeout, e.lease/2)
 }
 
 // limitEntry is the error event of an execution ended here.

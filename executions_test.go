@@ -1056,3 +1056,75 @@ func TestStopCancelsLocallyOnlyWhatTheStoreRuns(t *testing.T) {
 		t.Fatalf("after stops the store did not take, then Close: %+v", got)
 	}
 }
+
+// slowAppendStore is a store whose first Append blocks, ignoring its ctx,
+// until release is closed; passed is closed by a renewal made after the
+// claimed lease ran out while that Append was blocked.
+type slowAppendStore struct {
+	octavus.ExecutionStore
+	blocked, passed, release chan struct{}
+	once, passedOnce         sync.Once
+	mu                       sync.Mutex
+	claimLease               time.Time
+	appending                bool
+}
+
+func (s *slowAppendStore) Claim(ctx context.Context, c octavus.Claim) (octavus.ExecutionRecord, error) {
+	s.mu.Lock()
+	s.claimLease = c.LeaseUntil
+	s.mu.Unlock()
+	return s.ExecutionStore.Claim(ctx, c)
+}
+
+func (s *slowAppendStore) Append(ctx context.Context, sessionID, id, owner string, entries []octavus.LoggedEvent) (int, error) {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		s.mu.Lock()
+		s.appending = true
+		s.mu.Unlock()
+		close(s.blocked)
+		<-s.release
+		s.mu.Lock()
+		s.appending = false
+		s.mu.Unlock()
+		ctx = context.WithoutCancel(ctx) // it ignores its ctx, then succeeds
+	}
+	return s.ExecutionStore.Append(ctx, sessionID, id, owner, entries)
+}
+
+func (s *slowAppendStore) Renew(ctx context.Context, sessionID, id, owner string, leaseUntil time.Time) (bool, error) {
+	stop, err := s.ExecutionStore.Renew(ctx, sessionID, id, owner, leaseUntil)
+	s.mu.Lock()
+	if err == nil && s.appending && time.Now().After(s.claimLease) {
+		s.passedOnce.Do(func() { close(s.passed) })
+	}
+	s.mu.Unlock()
+	return stop, err
+}
+
+func TestSlowAppendKeepsTheLease(t *testing.T) {
+	shared := octavus.NewMemoryStore(octavus.MemoryStoreOptions{})
+	slow := &slowAppendStore{ExecutionStore: shared, blocked: make(chan struct{}), passed: make(chan struct{}), release: make(chan struct{})}
+	env := newExecEnv(t, octavus.ExecutionsOptions{Store: slow, Lease: 500 * time.Millisecond, RenewInterval: 10 * time.Millisecond}, longPoll,
+		octavustest.Stream(octavustest.Text("one ", "two")))
+	reader := octavus.NewExecutions(env.client, octavus.ExecutionsOptions{Store: shared, Lease: 500 * time.Millisecond})
+	defer reader.Close()
+	env.start()
+	<-slow.blocked
+	select {
+	case <-slow.passed: // renewed past the first lease while Append was blocked
+	case <-waitCtx(t).Done():
+		t.Fatal("no renewal while Append was blocked")
+	}
+	// A reader on another replica does not take the execution for dead.
+	p, err := reader.Read(context.Background(), octavus.LogRead{SessionID: env.session, Cursor: 1 << 30})
+	if err != nil || p.Execution.Status != octavus.StatusRunning {
+		t.Fatalf("while Append is slow: %+v, %v", p.Execution, err)
+	}
+	close(slow.release)
+	events, last := env.pollAll(0)
+	if last.Status != octavus.PollIdle || text(events) != "one two" {
+		t.Fatalf("status %s, events %v", last.Status, events)
+	}
+}
