@@ -143,6 +143,18 @@ var (
 	sseEnd    = []byte("\n\n")
 )
 
+// setSSEHeaders sets the headers of an event stream (see ToSSEStream):
+// its content type, no caching, keep-alive on HTTP/1 and no buffering by
+// a proxy such as nginx.
+func setSSEHeaders(hdr http.Header, r *http.Request) {
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	if r.ProtoMajor < 2 {
+		hdr.Set("Connection", "keep-alive")
+	}
+	hdr.Set("X-Accel-Buffering", "no")
+}
+
 func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	events := h.events
 	if events == nil {
@@ -150,13 +162,7 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		close(closed)
 		events = closed
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	if r.ProtoMajor < 2 {
-		hdr.Set("Connection", "keep-alive")
-	}
-	hdr.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(w.Header(), r)
 	rc := http.NewResponseController(w)
 	deadline := func() {}
 	if h.writeTimeout > 0 {

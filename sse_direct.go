@@ -62,13 +62,7 @@ func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOp
 		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
 		quiet:        true,
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	if r.ProtoMajor < 2 {
-		hdr.Set("Connection", "keep-alive")
-	}
-	hdr.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(w.Header(), r)
 	sw.deadline()
 	w.WriteHeader(http.StatusOK)
 	_ = sw.rc.Flush()
