@@ -418,13 +418,7 @@ func (h *pollingHandler) events(w http.ResponseWriter, r *http.Request, sessionI
 		return
 	}
 	execID := p.Execution.ID
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	if r.ProtoMajor < 2 {
-		hdr.Set("Connection", "keep-alive")
-	}
-	hdr.Set("X-Accel-Buffering", "no")
+	setSSEHeaders(w.Header(), r)
 	rc := http.NewResponseController(w)
 	deadline := func() {}
 	if h.writeTimeout > 0 {
