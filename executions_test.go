@@ -1128,3 +1128,41 @@ func TestSlowAppendKeepsTheLease(t *testing.T) {
 		t.Fatalf("status %s, events %v", last.Status, events)
 	}
 }
+
+// A browser's cross-site POST (a form on another site posting with the
+// user's cookies) is refused before it can stop or trigger anything; a
+// same-origin one, a non-browser client and a trusted origin pass.
+func TestPollingHandlerRefusesCrossSitePosts(t *testing.T) {
+	trusted := http.NewCrossOriginProtection()
+	if err := trusted.AddTrustedOrigin("https://app.example"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		opts    octavus.PollingOptions
+		headers map[string]string
+		status  int
+	}{
+		{"cross-site", octavus.PollingOptions{}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"cross-origin Origin header", octavus.PollingOptions{}, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"same-origin", octavus.PollingOptions{}, map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusOK},
+		{"not a browser", octavus.PollingOptions{}, nil, http.StatusOK},
+		{"trusted origin", octavus.PollingOptions{CrossOrigin: trusted}, map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://app.example"}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newExecEnv(t, octavus.ExecutionsOptions{}, tc.opts)
+			req, _ := http.NewRequest("POST", env.srv.URL+"/api/chat/stop?sessionId="+env.session, nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("POST stop with %v: %d, want %d", tc.headers, resp.StatusCode, tc.status)
+			}
+		})
+	}
+}

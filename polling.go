@@ -42,6 +42,15 @@ type PollingOptions struct {
 	// HandlerOptions.BodyReadTimeout (zero means 30 s, negative no
 	// bound).
 	BodyReadTimeout time.Duration
+	// CrossOrigin guards the routes that change state (trigger, stop)
+	// against cross-site requests a browser sends with the user's cookies
+	// (a form posted from another site). Nil means
+	// http.NewCrossOriginProtection(): a cross-origin POST from a browser
+	// is answered 403. A page served from another origin than this handler
+	// needs its origin trusted: pass a CrossOriginProtection with
+	// AddTrustedOrigin. Requests that are not from a browser (no
+	// Sec-Fetch-Site or Origin header) pass.
+	CrossOrigin *http.CrossOriginProtection
 }
 
 const defaultMaxPollEvents = 1000
@@ -144,14 +153,18 @@ func NewPollingHandler(execs *Executions, opts PollingOptions) http.Handler {
 		// 0 events a page would never advance: it means the default.
 		maxEvents = defaultMaxPollEvents
 	}
-	return &pollingHandler{
+	cop := opts.CrossOrigin
+	if cop == nil {
+		cop = http.NewCrossOriginProtection()
+	}
+	return cop.Handler(&pollingHandler{
 		execs:        execs,
 		opts:         opts,
 		maxEvents:    maxEvents,
 		heartbeat:    orDefault(opts.Heartbeat, defaultHeartbeat),
 		writeTimeout: orDefault(opts.WriteTimeout, defaultWriteTimeout),
 		readTimeout:  orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout),
-	}
+	})
 }
 
 type pollingHandler struct {
