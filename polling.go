@@ -431,16 +431,8 @@ func (h *pollingHandler) events(w http.ResponseWriter, r *http.Request, sessionI
 		return
 	}
 	execID := p.Execution.ID
-	setSSEHeaders(w.Header(), r)
-	rc := http.NewResponseController(w)
-	deadline := func() {}
-	if h.writeTimeout > 0 {
-		deadline = func() { _ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout)) }
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-	}
-	deadline()
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
+	rc, deadline, lift := startSSE(w, r, h.writeTimeout)
+	defer lift()
 	write := func(b []byte) bool {
 		deadline()
 		if _, err := w.Write(b); err != nil {

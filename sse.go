@@ -143,6 +143,25 @@ var (
 	sseEnd    = []byte("\n\n")
 )
 
+// startSSE begins an event stream: it sets the headers (setSSEHeaders),
+// writes and flushes the 200 under a write deadline, and returns the
+// response's controller, the deadline's mover (called before each write)
+// and lift, for the caller to defer: the deadline stays on a kept-alive
+// connection, so it is lifted, or it would cut the next response on it.
+func startSSE(w http.ResponseWriter, r *http.Request, writeTimeout time.Duration) (rc *http.ResponseController, deadline, lift func()) {
+	setSSEHeaders(w.Header(), r)
+	rc = http.NewResponseController(w)
+	deadline, lift = func() {}, func() {}
+	if writeTimeout > 0 {
+		deadline = func() { _ = rc.SetWriteDeadline(time.Now().Add(writeTimeout)) }
+		lift = func() { _ = rc.SetWriteDeadline(time.Time{}) }
+	}
+	deadline()
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return rc, deadline, lift
+}
+
 // setSSEHeaders sets the headers of an event stream (see ToSSEStream):
 // its content type, no caching, keep-alive on HTTP/1 and no buffering by
 // a proxy such as nginx.
@@ -162,18 +181,8 @@ func (h sseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		close(closed)
 		events = closed
 	}
-	setSSEHeaders(w.Header(), r)
-	rc := http.NewResponseController(w)
-	deadline := func() {}
-	if h.writeTimeout > 0 {
-		deadline = func() { _ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout)) }
-		// The deadline stays on a kept-alive connection: lift it, so
-		// that it does not cut the next response on it.
-		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
-	}
-	deadline()
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
+	rc, deadline, lift := startSSE(w, r, h.writeTimeout)
+	defer lift()
 
 	var buf bytes.Buffer
 	failed := false
