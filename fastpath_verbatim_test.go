@@ -76,9 +76,20 @@ func checkVerbatim(t testing.TB, line []byte) {
 	if len(line) == 0 {
 		want = want[1:] // an empty data line is no event
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("%q: the reader gave %q, want %q", line, got, want)
+	if fmt.Sprint(got) == fmt.Sprint(want) {
+		return
 	}
+	// nextVerbatim takes only a block that is whole in the buffer. A stream
+	// longer than the reader's first buffer arrives in pieces, and next
+	// may then read the block as a line (decoded and encoded again: the
+	// same bytes, only slower).
+	if ok && len(stream) > lineBufMin {
+		asLine := []string{"line " + string(line), "line [DONE]"}
+		if fmt.Sprint(got) == fmt.Sprint(asLine) {
+			return
+		}
+	}
+	t.Fatalf("%q: the reader gave %q, want %q", line, got, want)
 }
 
 // workerLine builds a flat event line of kind k (modulo the flat kinds)
