@@ -133,10 +133,10 @@ func runChatSide(t *testing.T, ctx context.Context, label, driver string, c chat
 	p, env := startCasePlatform(t, c.platform, c.script, c.scriptFor, c.retries)
 	app := start(t, ctx, env)
 	diag := func() string {
-		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.logs(), joinLines(requestLog(p)))
+		return fmt.Sprintf("%s\n%splatform requests:\n%s", label, app.Logs(), joinLines(requestLog(p)))
 	}
 	job := c.job
-	job.URL = app.url
+	job.URL = app.URL
 	out, raw := runChatClient(t, ctx, driver, job, diag)
 	triggers, err := triggerRequests(ctx, p)
 	if err != nil {
@@ -253,7 +253,7 @@ func checkChatSides(t *testing.T, c chatCase, gosdk, ref *chatSide) {
 		fmt.Fprintf(&b, "\n%s, end state (normalised):\n%s", side.label, pretty(side.view))
 		fmt.Fprintf(&b, "%s, chat client output:\n  %s\n", side.label, strings.TrimSpace(string(side.raw)))
 		fmt.Fprintf(&b, "%s, platform requests:\n%s", side.label, joinLines(requestLog(side.platform)))
-		b.WriteString(side.app.logs())
+		b.WriteString(side.app.Logs())
 	}
 	t.Error(b.String())
 }

@@ -5,20 +5,16 @@ package conformance
 // processes, and the official browser client driven by node/chat-client.mjs.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -32,190 +28,32 @@ const (
 	// chatClientTimeout is the chat client's own deadline; it prints its
 	// state on stderr when it gives up, which says more than a kill.
 	chatClientTimeout = 20 * time.Second
-	// stopGrace is how long a stopped app server may take to exit after
-	// SIGINT before it is killed.
-	stopGrace = 10 * time.Second
 )
-
-// raceEnabled reports whether this test binary was built with -race; the
-// Go example is then built with -race too, so that a data race in the SDK
-// under real HTTP traffic fails the test.
-func raceEnabled() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
 
 // buildExample builds the example program pkg (e.g. "examples/nethttp")
 // into a temporary folder of t (the parent test, so that every case reuses
 // the binary) and returns its path.
 func buildExample(t *testing.T, pkg string) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go is not on PATH to build %s: %v", pkg, err)
-	}
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
-	}
-	args = append(args, "./"+pkg)
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, args...)
-	cmd.Dir = ".." // the module root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := testproc.Build(ctx, "..", "./"+pkg, bin); err != nil { // ".." is the module root
+		t.Fatal(err)
 	}
 	return bin
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writer and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// listeningLine is what both app servers print once they accept requests.
-var listeningLine = regexp.MustCompile(`^Listening on (http://\S+)$`)
-
-// urlWatcher is a process's stdout: it keeps everything and reports the URL
-// of the first "Listening on <url>" line.
-type urlWatcher struct {
-	syncBuffer
-	mu      sync.Mutex
-	partial []byte
-	found   bool
-	url     chan string // receives the URL once
-}
-
-func (w *urlWatcher) Write(p []byte) (int, error) {
-	if _, err := w.syncBuffer.Write(p); err != nil {
-		return 0, err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := strings.TrimRight(string(w.partial[:i]), "\r")
-		w.partial = w.partial[i+1:]
-		if m := listeningLine.FindStringSubmatch(line); m != nil && !w.found {
-			w.found = true
-			w.url <- m[1]
-		}
-	}
-	return len(p), nil
-}
-
 // appServer is a running app server process with the HTTP-transport
 // routes.
-type appServer struct {
-	name   string
-	url    string
-	cmd    *exec.Cmd
-	stdout *urlWatcher
-	stderr *syncBuffer
-
-	exited  chan struct{} // closed once the process has exited
-	waitErr error         // set before exited is closed
-}
+type appServer = testproc.Process
 
 // startAppServer starts argv with env added to the environment and waits,
-// at most until ctx is done, for its "Listening on <url>" line. The process
-// is stopped (SIGINT, then SIGKILL after stopGrace) when t ends; a data race
-// report on its stderr then fails t.
+// at most until ctx is done, for its "Listening on <url>" line; it is
+// stopped when t ends (testproc.Start).
 func startAppServer(t *testing.T, ctx context.Context, name string, argv, env []string) *appServer {
 	t.Helper()
-	app := &appServer{
-		name:   name,
-		stdout: &urlWatcher{url: make(chan string, 1)},
-		stderr: &syncBuffer{},
-		exited: make(chan struct{}),
-	}
-	app.cmd = exec.Command(argv[0], argv[1:]...)
-	app.cmd.Env = append(os.Environ(), env...)
-	app.cmd.Stdout = app.stdout
-	app.cmd.Stderr = app.stderr
-	if err := app.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		app.waitErr = app.cmd.Wait()
-		close(app.exited)
-	}()
-	t.Cleanup(func() {
-		app.stop()
-		if strings.Contains(app.stderr.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s reported a data race:\n%s", name, app.logs())
-		}
-	})
-
-	select {
-	case app.url = <-app.stdout.url:
-		return app
-	case <-app.exited:
-		t.Fatalf("%s exited before it listened: %v\n%s", name, app.waitErr, app.logs())
-	case <-ctx.Done():
-		t.Fatalf("%s did not print its URL in time\n%s", name, app.logs())
-	}
-	return nil
-}
-
-// stop ends the process: SIGINT (the example shuts down on it), SIGKILL if
-// it is still there after stopGrace.
-func (a *appServer) stop() {
-	select {
-	case <-a.exited:
-		return
-	default:
-	}
-	if err := a.cmd.Process.Signal(os.Interrupt); err != nil {
-		_ = a.cmd.Process.Kill()
-	}
-	timer := time.NewTimer(stopGrace)
-	defer timer.Stop()
-	select {
-	case <-a.exited:
-	case <-timer.C:
-		_ = a.cmd.Process.Kill()
-		<-a.exited
-	}
-}
-
-// logs is the process's output so far, for failure reports.
-func (a *appServer) logs() string {
-	return fmt.Sprintf("%s stdout:\n%s%s stderr:\n%s", a.name, indentText(a.stdout.String()), a.name, indentText(a.stderr.String()))
-}
-
-func indentText(s string) string {
-	if s == "" {
-		return "  (empty)\n"
-	}
-	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+	return testproc.Start(t, ctx, name, argv, env)
 }
 
 // chatJob is what node/chat-client.mjs reads on stdin.
@@ -287,16 +125,16 @@ func runChatClient(t *testing.T, ctx context.Context, driver string, job chatJob
 	stdout, stderr, err := runNodeScript(ctx, driver, in)
 	if ctx.Err() != nil {
 		t.Fatalf("the chat client did not finish in time\nstdout:\n%s\nstderr:\n%s\n%s",
-			indentText(stdout.String()), indentText(stderr.String()), diag())
+			testproc.Indent(stdout.String()), testproc.Indent(stderr.String()), diag())
 	}
 	if err != nil {
 		t.Fatalf("the chat client failed: %v\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, indentText(stdout.String()), indentText(stderr.String()), diag())
+			err, testproc.Indent(stdout.String()), testproc.Indent(stderr.String()), diag())
 	}
 	var out chatOutput
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		t.Fatalf("the chat client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, indentText(stdout.String()), indentText(stderr.String()), diag())
+			err, testproc.Indent(stdout.String()), testproc.Indent(stderr.String()), diag())
 	}
 	return out, stdout.Bytes()
 }

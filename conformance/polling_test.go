@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/octavus-go/octavus"
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -191,7 +192,7 @@ func runPollingDriver(t *testing.T, ctx context.Context, app *pollingApp, mode s
 	stdout, stderr, err := runNodeScript(ctx, pollingDriver, job)
 	if err != nil {
 		t.Fatalf("%s (%s): %v\nstdout:\n%s\nstderr:\n%s\nplatform requests:\n%s", pollingDriver, mode, err,
-			indentText(stdout.String()), indentText(stderr.String()), joinLines(requestLog(app.platform)))
+			testproc.Indent(stdout.String()), testproc.Indent(stderr.String()), joinLines(requestLog(app.platform)))
 	}
 	var out pollingOutput
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -219,11 +220,11 @@ func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, 
 	p, env := startCasePlatform(t, c.platform, c.script, c.scriptFor, c.retries)
 	app := srv.start(t, ctx, env)
 	diag := func() string {
-		return fmt.Sprintf("%s\n%splatform requests:\n%s", srv.label, app.logs(), joinLines(requestLog(p)))
+		return fmt.Sprintf("%s\n%splatform requests:\n%s", srv.label, app.Logs(), joinLines(requestLog(p)))
 	}
 
 	job, err := json.Marshal(socketJob{
-		URL:         "ws" + strings.TrimPrefix(app.url, "http") + "/ws",
+		URL:         "ws" + strings.TrimPrefix(app.URL, "http") + "/ws",
 		Sends:       c.sends,
 		ClientTools: c.clientTools,
 		Transport:   transport,
@@ -241,16 +242,16 @@ func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, 
 	})
 	if ctx.Err() != nil || err != nil {
 		t.Fatalf("the socket client failed (%v, context: %v)\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, ctx.Err(), indentText(stdout), indentText(stderr), diag())
+			err, ctx.Err(), testproc.Indent(stdout), testproc.Indent(stderr), diag())
 	}
 	var out socketOutput
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("the socket client printed no result: %v\nstdout:\n%s\nstderr:\n%s\n%s",
-			err, indentText(stdout), indentText(stderr), diag())
+			err, testproc.Indent(stdout), testproc.Indent(stderr), diag())
 	}
 	// The client closed the socket and waited for the close handshake;
 	// stopping the app server now leaves its log complete.
-	app.stop()
+	app.Stop()
 
 	side := &socketSide{label: srv.label, out: out, raw: []byte(stdout), triggers: triggers}
 	got, err := out.view()
@@ -293,7 +294,7 @@ func runSocketSide(t *testing.T, ctx context.Context, driver, transport string, 
 			side.problems = append(side.problems, err.Error())
 		}
 	}
-	if strings.Contains(app.stderr.String(), "socket:") {
+	if strings.Contains(app.Stderr.String(), "socket:") {
 		side.problems = append(side.problems, "the app server logged a socket error (the close was not clean)")
 	}
 	side.diag = diag()
@@ -572,7 +573,7 @@ func socketChatCases() []socketCase {
 // request before its end, and whether it does is a race.
 func runSocketClient(ctx context.Context, driver string, job []byte, settled func() error) (stdout, stderr string, err error) {
 	cmd := exec.CommandContext(ctx, "node", driver)
-	var errBuf syncBuffer
+	var errBuf testproc.SyncBuffer
 	cmd.Stderr = &errBuf
 	cmd.WaitDelay = 5 * time.Second
 	in, err := cmd.StdinPipe()

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/octavus-go/octavus/octavustest"
 )
 
@@ -119,10 +120,10 @@ func (lb *balancer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	to := lb.route(r)
 	lb.mu.Lock()
-	lb.served[to.name]++
+	lb.served[to.Name]++
 	lb.mu.Unlock()
 
-	target, err := url.Parse(to.url)
+	target, err := url.Parse(to.URL)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -172,7 +173,7 @@ func runDriver(t *testing.T, ctx context.Context, oracle, script string, job map
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s\n%s", script, err, indentText(stdout.String()), indentText(stderr.String()), diag())
+		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s\n%s", script, err, testproc.Indent(stdout.String()), testproc.Indent(stderr.String()), diag())
 	}
 	var out map[string]json.RawMessage
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
@@ -242,12 +243,12 @@ func TestOfficialClientAcrossReplicas(t *testing.T) {
 	close(ungated)
 	plainAgent := c.platform.AddAgent(octavustest.Agent{Name: "Plain", Script: officialScript(ungated)})
 	a, b := c.start("replica-a", "OCTAVUS_AGENT_ID="+plainAgent), c.start("replica-b")
-	diag := func() string { return a.logs() + b.logs() }
+	diag := func() string { return a.Logs() + b.Logs() }
 	input := map[string]any{"USER_MESSAGE": "Who am I?"}
 
 	// The plain SSE chat, straight to replica A.
 	plainOut := runDriver(t, c.ctx, oracle, chatClient64, map[string]any{
-		"url":   a.url,
+		"url":   a.URL,
 		"sends": []map[string]any{{"triggerName": "user-message", "input": input, "userMessage": "Who am I?"}},
 	}, diag)
 	plain := endState(t, plainOut)

@@ -125,7 +125,7 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(c.ctx, method, r.url+"/api/chat/"+route+"?"+query.Encode(), rd)
+	req, err := http.NewRequestWithContext(c.ctx, method, r.URL+"/api/chat/"+route+"?"+query.Encode(), rd)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -134,12 +134,12 @@ func (c *cluster) do(r *replica, method, route string, query url.Values, body an
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s on %s: %v\n%s", method, route, r.name, err, r.logs())
+		c.t.Fatalf("%s %s on %s: %v\n%s", method, route, r.Name, err, r.Logs())
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		c.t.Fatalf("%s %s on %s: reading the answer: %v", method, route, r.name, err)
+		c.t.Fatalf("%s %s on %s: reading the answer: %v", method, route, r.Name, err)
 	}
 	return resp.StatusCode, b
 }
@@ -156,7 +156,7 @@ func (c *cluster) trigger(r *replica, sessionID string) string {
 		Error       *string `json:"error"`
 	}
 	if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Error != nil || res.ExecutionID == "" {
-		c.t.Fatalf("trigger on %s: %d %s\n%s", r.name, status, body, r.logs())
+		c.t.Fatalf("trigger on %s: %d %s\n%s", r.Name, status, body, r.Logs())
 	}
 	return res.ExecutionID
 }
@@ -167,7 +167,7 @@ func (c *cluster) stop(r *replica, sessionID, executionID string) {
 	c.t.Helper()
 	q := url.Values{"sessionId": {sessionID}, "executionId": {executionID}}
 	if status, body := c.do(r, http.MethodPost, "stop", q, nil); status != http.StatusOK {
-		c.t.Fatalf("stop on %s: %d %s", r.name, status, body)
+		c.t.Fatalf("stop on %s: %d %s", r.Name, status, body)
 	}
 }
 
@@ -183,11 +183,11 @@ func (c *cluster) poll(r *replica, sessionID string, cursor int) pollResult {
 	c.t.Helper()
 	status, body := c.do(r, http.MethodGet, "poll", url.Values{"sessionId": {sessionID}, "cursor": {strconv.Itoa(cursor)}}, nil)
 	if status != http.StatusOK {
-		c.t.Fatalf("poll on %s: %d %s\n%s", r.name, status, body, r.logs())
+		c.t.Fatalf("poll on %s: %d %s\n%s", r.Name, status, body, r.Logs())
 	}
 	var res pollResult
 	if err := json.Unmarshal(body, &res); err != nil {
-		c.t.Fatalf("poll on %s: %v in %s", r.name, err, body)
+		c.t.Fatalf("poll on %s: %v in %s", r.Name, err, body)
 	}
 	return res
 }
@@ -207,7 +207,7 @@ func (c *cluster) pollUntil(r *replica, sessionID string, cursor int, done func(
 			return events, res
 		}
 		if c.ctx.Err() != nil {
-			c.t.Fatalf("polling %s did not end in time: %d events so far", r.name, len(events))
+			c.t.Fatalf("polling %s did not end in time: %d events so far", r.Name, len(events))
 		}
 	}
 }
@@ -221,7 +221,7 @@ type sseEvent struct {
 // resume reads the SSE route of r with Last-Event-ID: lastEventID, as a
 // reconnecting EventSource does, to its end.
 func (c *cluster) resume(r *replica, sessionID string, lastEventID int) ([]sseEvent, error) {
-	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.url+"/api/chat/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, r.URL+"/api/chat/events?"+url.Values{"sessionId": {sessionID}}.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func (c *cluster) resume(r *replica, sessionID string, lastEventID int) ([]sseEv
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("events on %s: status %d", r.name, resp.StatusCode)
+		return nil, fmt.Errorf("events on %s: status %d", r.Name, resp.StatusCode)
 	}
 	var out []sseEvent
 	var cur sseEvent
@@ -479,7 +479,7 @@ func TestReplicaKilled(t *testing.T) {
 	if res.Status != "streaming" {
 		t.Fatalf("B's poll before the kill: status %q", res.Status)
 	}
-	a.kill(t)
+	a.Kill(t)
 	// B's polls end once A's lease ran out (the case's deadline bounds
 	// the wait; it is not measured).
 	rest, res := c.pollUntil(b, session, res.Cursor, nil)
@@ -521,8 +521,8 @@ func TestReplicaRestart(t *testing.T) {
 	if res.Status != "idle" {
 		t.Fatalf("the execution ended with status %q", res.Status)
 	}
-	a.stop()
-	b.stop()
+	a.Stop()
+	b.Stop()
 	a2 := c.start("replica-a")
 	after, res2 := c.pollUntil(a2, session, 0, nil)
 	sameEvents(t, "after the restart", after, before)
