@@ -215,6 +215,9 @@ type HandlerOptions struct {
 	// WriteTimeout/8, so each write has at least 7/8 of it.)
 	Heartbeat    time.Duration
 	WriteTimeout time.Duration
+	// Hijack serves HTTP/1.x streams on the connection taken from
+	// net/http (http.Hijacker). PROTOTYPE.
+	Hijack bool
 
 	// MaxRequestBody bounds the browser's request body, in bytes; a
 	// larger one is answered 413. A continue request carries back the
@@ -328,7 +331,7 @@ func (h *passthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if session == nil {
 		return
 	}
-	session.serveSSE(w, r, req, h.sse)
+	session.serveSSE(w, r, req, h.sse, h.opts.Hijack)
 }
 
 // prepare reads the request, runs the hooks and attaches (or starts) the

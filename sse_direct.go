@@ -1,8 +1,10 @@
 package octavus
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -21,7 +23,24 @@ import (
 // and no event waits for one not yet received. The heartbeat is a timer
 // (no goroutine while it waits). When a write fails or the browser goes
 // away, the execution's context is cancelled and nothing more is written.
-func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions) {
+func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions, hijack bool) {
+	if hijack && r.ProtoMajor == 1 {
+		if conn := hijackSSE(w, r); conn != nil {
+			// The stream is the connection's now: the handler returns
+			// and net/http lets go of its buffers and goroutines.
+			ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+			sw := newConnSSEWriter(conn, cancel, o)
+			go func() {
+				defer conn.Close()
+				defer cancel()
+				defer sw.close()
+				x := &execution{s: s, ctx: ctx}
+				x.direct.Store(&directSink{sync: sw})
+				x.run(req)
+			}()
+			return
+		}
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sw := newSSEWriter(w, r, cancel, o)
@@ -36,6 +55,7 @@ func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req Sess
 type sseWriter struct {
 	w            http.ResponseWriter
 	rc           *http.ResponseController
+	conn         net.Conn        // a hijacked connection, written instead of w
 	done         <-chan struct{} // the browser's request context
 	cancel       func()          // cancels the execution
 	writeTimeout time.Duration
@@ -87,7 +107,7 @@ func (sw *sseWriter) deadline() {
 		return
 	}
 	sw.deadlineSet = now
-	_ = sw.rc.SetWriteDeadline(now.Add(sw.writeTimeout))
+	sw.setWriteDeadline(now.Add(sw.writeTimeout))
 }
 
 // browserGone reports whether the browser's request is over.
@@ -129,8 +149,23 @@ func (sw *sseWriter) leave() {
 	sw.cancel()
 }
 
+func (sw *sseWriter) setWriteDeadline(t time.Time) {
+	if sw.conn != nil {
+		_ = sw.conn.SetWriteDeadline(t)
+		return
+	}
+	_ = sw.rc.SetWriteDeadline(t)
+}
+
 func (sw *sseWriter) writeLocked(b []byte) bool {
 	sw.deadline()
+	if sw.conn != nil {
+		if _, err := sw.conn.Write(b); err != nil {
+			sw.leave()
+			return false
+		}
+		return true
+	}
 	if _, err := sw.w.Write(b); err != nil {
 		sw.leave()
 		return false
@@ -147,6 +182,10 @@ func (sw *sseWriter) tick() {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	if sw.closed || sw.gone {
+		return
+	}
+	if sw.conn != nil && peerClosed(sw.conn) {
+		sw.leave()
 		return
 	}
 	if sw.quiet && !sw.failed && !sw.writeLocked(ssePing) {
@@ -169,7 +208,47 @@ func (sw *sseWriter) close() {
 	if !sw.gone && !sw.failed && !sw.browserGone() {
 		sw.writeLocked(sseDone)
 	}
-	if sw.writeTimeout > 0 {
+	if sw.writeTimeout > 0 && sw.conn == nil {
 		_ = sw.rc.SetWriteDeadline(time.Time{})
 	}
+}
+
+// hijackSSE takes the HTTP/1.x connection of w from net/http and writes
+// the SSE response head on it, or returns nil (nothing written) when w
+// cannot be hijacked.
+func hijackSSE(w http.ResponseWriter, r *http.Request) net.Conn {
+	hdr := w.Header()
+	setSSEHeaders(hdr, r)
+	hdr.Set("Connection", "close") // the body ends when the connection does
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		hdr.Set("Connection", "keep-alive")
+		return nil
+	}
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = hdr.Write(&head)
+	head.WriteString("\r\n")
+	_ = conn.SetWriteDeadline(time.Now().Add(defaultWriteTimeout))
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		_ = conn.Close()
+		return nil
+	}
+	return conn
+}
+
+func newConnSSEWriter(conn net.Conn, cancel func(), o SSEOptions) *sseWriter {
+	sw := &sseWriter{
+		conn: conn, cancel: cancel,
+		writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout),
+		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
+		quiet:        true,
+	}
+	sw.deadline()
+	if sw.heartbeat > 0 {
+		sw.mu.Lock()
+		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
+		sw.mu.Unlock()
+	}
+	return sw
 }

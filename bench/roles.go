@@ -197,7 +197,11 @@ func serve(platformURL string, h2c bool, profile string) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/trigger", c.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools()}))
+	if scaleOpts.raw {
+		mux.Handle("POST /api/trigger", rawProxy(platformURL, &http.Client{Transport: tr}))
+	} else {
+		mux.Handle("POST /api/trigger", c.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools(), Hijack: os.Getenv("BENCH_HIJACK") != ""}))
+	}
 	mux.HandleFunc("GET /debug/stats", func(w http.ResponseWriter, r *http.Request) {
 		// A collection, then the freed pages back to the OS: RSS is then
 		// what the live streams hold (the Node server runs gc() alike).
@@ -231,4 +235,51 @@ func serve(platformURL string, h2c bool, profile string) error {
 	fmt.Printf("listening http://%s\n", l.Addr())
 	_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
 	return nil
+}
+
+// rawProxy is the scale run's floor: what any app server on net/http pays
+// to pass the platform's bytes through, with no SDK. It posts the trigger,
+// copies every read of the answer to the browser and flushes it, and when a
+// leg ends with a tool call it posts again (the platform's scale script
+// takes any post as the next leg), so the platform plays the same script.
+func rawProxy(platformURL string, hc *http.Client) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			SessionID string `json:"sessionId"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		buf := make([]byte, 4096)
+		for {
+			req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, platformURL+"/api/agent-sessions/"+body.SessionID+"/trigger", bytes.NewReader(triggerBody()))
+			req.Header.Set("Authorization", "Bearer "+apiKey)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				return
+			}
+			again := false
+			for {
+				n, err := resp.Body.Read(buf)
+				if n > 0 {
+					again = again || bytes.Contains(buf[:n], []byte(`"finishReason":"tool-calls"`))
+					if _, werr := w.Write(buf[:n]); werr != nil || rc.Flush() != nil {
+						_ = resp.Body.Close()
+						return
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			_ = resp.Body.Close()
+			if !again {
+				return
+			}
+		}
+	})
 }

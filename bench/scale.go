@@ -102,6 +102,7 @@ var scaleOpts = struct {
 	cpuProfile   string
 	heapProfile  string
 	exactHeap    bool
+	raw          bool
 }{}
 
 func init() {
@@ -120,6 +121,7 @@ func init() {
 	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
 	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server to this file (streaming phase of an extra run at the largest -scale-n, after the table)")
 	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server to this file (streams open and idle, every allocation recorded; an extra run of its own)")
+	flag.BoolVar(&o.raw, "server-raw", false, "internal: the app server is the raw proxy")
 	flag.BoolVar(&o.exactHeap, "server-exact-heap", false, "internal: the app server records every allocation (MemProfileRate 1) for -server-heapprofile")
 }
 
@@ -250,15 +252,19 @@ func oracleDirOf(root string) string {
 func startAppServer(env scaleEnv, cfg scaleConfig, platformURL string, h2c bool) (*appServer, error) {
 	var cmd *exec.Cmd
 	switch cfg.server {
-	case "go":
+	case "go", "raw":
 		cmd = exec.Command(env.self, "-role", "server", "-platform", platformURL, "-h2c="+strconv.FormatBool(h2c),
-			"-server-cpuprofile", cfg.profile, "-server-exact-heap="+strconv.FormatBool(cfg.heapProfile != ""))
+			"-server-cpuprofile", cfg.profile, "-server-exact-heap="+strconv.FormatBool(cfg.heapProfile != ""),
+			"-server-raw="+strconv.FormatBool(cfg.server == "raw"))
 	case "node":
 		cmd = exec.Command(env.nodeBin, "--expose-gc", filepath.Join(env.root, "bench", "node", "app-server-6.4.mjs"), env.oracleDir, platformURL, apiKey)
 	default:
 		return nil, fmt.Errorf("unknown app server %q", cfg.server)
 	}
 	cmd.Stderr = os.Stderr
+	if v := os.Getenv("BENCH_SERVER_ENV"); v != "" {
+		cmd.Env = append(os.Environ(), strings.Fields(v)...)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -289,7 +295,7 @@ func (s *appServer) close() {
 func (s *appServer) settle() (procStats, serverStats, error) {
 	var gs serverStats
 	switch s.kind {
-	case "go":
+	case "go", "raw":
 		var err error
 		if gs, err = fetchStats(s.url); err != nil {
 			return procStats{}, gs, err
@@ -321,7 +327,7 @@ func (res *scaleResult) run(env scaleEnv) error {
 	cfg := res.cfg
 	every := time.Duration(float64(time.Second) * float64(cfg.batch) / cfg.rate)
 	res.eventsPerStream = int(cfg.rate*cfg.duration.Seconds() + 0.5)
-	h2c := cfg.proto == "h2c" && cfg.server == "go"
+	h2c := cfg.proto == "h2c" && cfg.server != "node"
 	p, err := startPlatform(true) // h1 and h2c both
 	if err != nil {
 		return err
@@ -536,7 +542,7 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 	}
 	for s := range strings.SplitSeq(o.servers, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "go", "node":
+		case "go", "node", "raw":
 			su.servers = append(su.servers, s)
 			su.runs[s] = map[int]*scaleResult{}
 		case "":
@@ -645,6 +651,7 @@ func nodeScaleMissing(env scaleEnv) string {
 
 var serverNames = map[string]string{
 	"go":   "octavus-go Handler",
+	"raw":  "raw proxy (net/http, no SDK)",
 	"node": "@octavus/server-sdk 6.4.0 (node:http)",
 }
 

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package octavus
+
+import "net"
+
+// peerClosed cannot look at the socket here: a hijacked stream learns that
+// the browser left from a failed write.
+func peerClosed(net.Conn) bool { return false }
