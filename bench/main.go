@@ -9,7 +9,7 @@
 //
 // Throughput: one stream of -events text-delta events (64 bytes of SSE
 // each) read by up to four clients, each in its own process, run after run
-// in turn (-runs, 3 by default; the median run of each counts) so machine
+// in turn (-runs, 5 by default; the median run of each counts) so machine
 // noise hits all alike: a raw copy (POST, io.Copy into a sink), octavus-go
 // (Execute + ToSSEStream into a sink) and the official SDK in Node
 // (execute + toSSEStream, drained, from bench/node/run.mjs): 6.4.0 from
@@ -47,7 +47,7 @@ import (
 func main() {
 	var (
 		events      = flag.Int("events", 1_000_000, "text-delta events in the throughput stream")
-		runs        = flag.Int("runs", 3, "throughput runs of each client, in turn (the median counts)")
+		runs        = flag.Int("runs", 5, "throughput runs of each client, in turn (the median counts)")
 		rounds      = flag.Int("rounds", 100, "server tool rounds in the tool-round workload")
 		nodeBin     = flag.String("node", "node", "the Node.js binary")
 		nodeModules = flag.String("node-modules", "", "directory holding @octavus/server-sdk (default: conformance/node_modules of this module)")

@@ -197,10 +197,13 @@ func serve(platformURL string, h2c bool, profile string) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	if scaleOpts.raw {
+	switch scaleOpts.kind {
+	case "raw":
 		mux.Handle("POST /api/trigger", rawProxy(platformURL, &http.Client{Transport: tr}))
-	} else {
-		mux.Handle("POST /api/trigger", c.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools(), Hijack: os.Getenv("BENCH_HIJACK") != ""}))
+	case "go", "hijack":
+		mux.Handle("POST /api/trigger", c.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools(), Hijack: scaleOpts.kind == "hijack"}))
+	default:
+		return fmt.Errorf("unknown app server kind %q", scaleOpts.kind)
 	}
 	mux.HandleFunc("GET /debug/stats", func(w http.ResponseWriter, r *http.Request) {
 		// A collection, then the freed pages back to the OS: RSS is then

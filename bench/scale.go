@@ -102,7 +102,7 @@ var scaleOpts = struct {
 	cpuProfile   string
 	heapProfile  string
 	exactHeap    bool
-	raw          bool
+	kind         string
 }{}
 
 func init() {
@@ -115,13 +115,13 @@ func init() {
 	flag.IntVar(&o.open, "scale-open", 500, "scale streams being opened at once")
 	flag.IntVar(&o.toolEvery, "scale-tool-every", 200, "a server tool round after every this many deltas of a scale stream (0: none)")
 	flag.StringVar(&o.proto, "platform-proto", "h2c", "how the octavus-go app server talks to the platform: h2c (HTTP/2, as over TLS to the real platform) or h1 (the Node SDK's fetch speaks HTTP/1.1)")
-	flag.StringVar(&o.servers, "scale-servers", "go,node", "app servers of the scale run: go (octavus-go), node (official server SDK 6.4.0 under node:http)")
+	flag.StringVar(&o.servers, "scale-servers", "go,hijack,raw,node", "app servers of the scale run: go (octavus-go's Handler), hijack (the Handler with HandlerOptions.Hijack), raw (a proxy on net/http that copies the platform's bytes with no SDK: the floor of any net/http app server), node (official server SDK 6.4.0 under node:http)")
 	flag.StringVar(&o.knee, "knee", "50,100,200,300,2000,3000,4000,6000,8000,12000,16000", "the knee search's ladder of streams: up from the smallest -scale-n to the first N whose p99 is 50 ms or more (or, when that one misses, down to the first that holds)")
 	flag.IntVar(&o.kneeMax, "knee-max", 8000, "the knee search goes no higher than this many streams (0: no knee search)")
 	flag.DurationVar(&o.kneeDuration, "knee-duration", 5*time.Second, "how long each stream of a knee run streams")
 	flag.StringVar(&o.cpuProfile, "server-cpuprofile", "", "write a CPU profile of the octavus-go app server to this file (streaming phase of an extra run at the largest -scale-n, after the table)")
 	flag.StringVar(&o.heapProfile, "server-heapprofile", "", "write a heap profile of the octavus-go app server to this file (streams open and idle, every allocation recorded; an extra run of its own)")
-	flag.BoolVar(&o.raw, "server-raw", false, "internal: the app server is the raw proxy")
+	flag.StringVar(&o.kind, "server-kind", "go", "internal: the Go app server's kind (go, hijack, raw)")
 	flag.BoolVar(&o.exactHeap, "server-exact-heap", false, "internal: the app server records every allocation (MemProfileRate 1) for -server-heapprofile")
 }
 
@@ -252,19 +252,16 @@ func oracleDirOf(root string) string {
 func startAppServer(env scaleEnv, cfg scaleConfig, platformURL string, h2c bool) (*appServer, error) {
 	var cmd *exec.Cmd
 	switch cfg.server {
-	case "go", "raw":
+	case "go", "hijack", "raw":
 		cmd = exec.Command(env.self, "-role", "server", "-platform", platformURL, "-h2c="+strconv.FormatBool(h2c),
 			"-server-cpuprofile", cfg.profile, "-server-exact-heap="+strconv.FormatBool(cfg.heapProfile != ""),
-			"-server-raw="+strconv.FormatBool(cfg.server == "raw"))
+			"-server-kind", cfg.server)
 	case "node":
 		cmd = exec.Command(env.nodeBin, "--expose-gc", filepath.Join(env.root, "bench", "node", "app-server-6.4.mjs"), env.oracleDir, platformURL, apiKey)
 	default:
 		return nil, fmt.Errorf("unknown app server %q", cfg.server)
 	}
 	cmd.Stderr = os.Stderr
-	if v := os.Getenv("BENCH_SERVER_ENV"); v != "" {
-		cmd.Env = append(os.Environ(), strings.Fields(v)...)
-	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -295,7 +292,7 @@ func (s *appServer) close() {
 func (s *appServer) settle() (procStats, serverStats, error) {
 	var gs serverStats
 	switch s.kind {
-	case "go", "raw":
+	case "go", "hijack", "raw":
 		var err error
 		if gs, err = fetchStats(s.url); err != nil {
 			return procStats{}, gs, err
@@ -542,7 +539,7 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 	}
 	for s := range strings.SplitSeq(o.servers, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "go", "node", "raw":
+		case "go", "hijack", "raw", "node":
 			su.servers = append(su.servers, s)
 			su.runs[s] = map[int]*scaleResult{}
 		case "":
@@ -620,17 +617,24 @@ func runScaleSuite(self, root, nodeBin string) *scaleSuite {
 	}
 	// The profiles: runs of their own (profiling costs CPU, recording
 	// every allocation far more), not in the table.
-	if slices.Contains(su.servers, "go") {
-		if o.cpuProfile != "" {
-			c := cfg("go", top, o.duration)
-			c.profile = o.cpuProfile
-			fmt.Fprintf(os.Stderr, "bench: CPU profile run go N=%d\n", top)
-			su.profiles = append(su.profiles, runScale(env, c))
-		}
-		if o.heapProfile != "" {
-			c := cfg("go", top, o.kneeDuration)
+	if slices.Contains(su.servers, "go") && o.cpuProfile != "" {
+		c := cfg("go", top, o.duration)
+		c.profile = o.cpuProfile
+		fmt.Fprintf(os.Stderr, "bench: CPU profile run go N=%d\n", top)
+		su.profiles = append(su.profiles, runScale(env, c))
+	}
+	if o.heapProfile != "" {
+		for _, s := range []string{"go", "hijack"} {
+			if !slices.Contains(su.servers, s) {
+				continue
+			}
+			c := cfg(s, top, o.kneeDuration)
 			c.heapProfile = o.heapProfile
-			fmt.Fprintf(os.Stderr, "bench: heap profile run go N=%d\n", top)
+			if s == "hijack" {
+				ext := filepath.Ext(o.heapProfile)
+				c.heapProfile = strings.TrimSuffix(o.heapProfile, ext) + "-hijack" + ext
+			}
+			fmt.Fprintf(os.Stderr, "bench: heap profile run %s N=%d\n", s, top)
 			su.profiles = append(su.profiles, runScale(env, c))
 		}
 	}
@@ -650,15 +654,18 @@ func nodeScaleMissing(env scaleEnv) string {
 }
 
 var serverNames = map[string]string{
-	"go":   "octavus-go Handler",
-	"raw":  "raw proxy (net/http, no SDK)",
+	"go":     "octavus-go Handler",
+	"hijack": "octavus-go Handler, Hijack",
+	"raw":    "raw proxy (net/http, no SDK: the floor)",
 	"node": "@octavus/server-sdk 6.4.0 (node:http)",
 }
 
 func (su *scaleSuite) print() {
 	o := scaleOpts
 	fmt.Printf("\nScale: N concurrent executions through the passthrough route of an app server (its own process; "+
-		"octavus-go: AgentSessions.Handler, platform over %s; Node: execute + toSSEStream under node:http, platform over its fetch, HTTP/1.1), "+
+		"octavus-go: AgentSessions.Handler, by default and with HandlerOptions.Hijack, platform over %s; "+
+		"the raw proxy: a net/http handler that posts the trigger and copies the answer's bytes with a flush per read, no SDK, platform as octavus-go's; "+
+		"Node: execute + toSSEStream under node:http, platform over its fetch, HTTP/1.1), "+
 		"browsers over HTTP/1.1, the platform and the browsers in the bench's process, all on loopback; "+
 		"%g events/s per stream (%d per platform write), a server tool round every %d deltas; "+
 		"table runs stream %v, knee runs %v, after %v idle\n\n",
@@ -692,25 +699,29 @@ func (su *scaleSuite) print() {
 				float64(r.end.HWMKiB)/1024, r.parentCPUSeconds/rt)
 		}
 	}
-	if g := su.runs["go"]; len(g) > 0 {
-		fmt.Println("\noctavus-go app server, per open idle stream (its runtime's view):")
-		fmt.Println()
-		fmt.Println("| N | goroutines | stacks | heap in use |")
-		fmt.Println("|---|---|---|---|")
+	fmt.Println("\nGo app servers, per open idle stream (the runtime's view):")
+	fmt.Println()
+	fmt.Println("| app server | N | goroutines | stacks | heap in use |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, s := range su.servers {
+		if s == "node" {
+			continue
+		}
+		g := su.runs[s]
 		for _, n := range slices.Sorted(maps.Keys(g)) {
 			r := g[n]
 			if r.err != nil {
 				continue
 			}
 			f := float64(n)
-			fmt.Printf("| %d | %.2f | %.1f KiB | %.1f KiB |\n", n,
+			fmt.Printf("| %s | %d | %.2f | %.1f KiB | %.1f KiB |\n", serverNames[s], n,
 				float64(r.goIdle.Goroutines-r.goBase.Goroutines)/f,
 				float64(int64(r.goIdle.StackInuse)-int64(r.goBase.StackInuse))/1024/f,
 				float64(int64(r.goIdle.HeapInuse)-int64(r.goBase.HeapInuse))/1024/f)
 		}
 	}
 	for _, r := range su.profiles {
-		fmt.Printf("\nProfile run (octavus-go, N=%d, not in the table): ", r.cfg.streams)
+		fmt.Printf("\nProfile run (%s, N=%d, not in the table): ", serverNames[r.cfg.server], r.cfg.streams)
 		switch {
 		case r.err != nil:
 			fmt.Printf("failed: %v\n", r.err)
@@ -753,39 +764,91 @@ func (su *scaleSuite) overText(s string) string {
 	return fmt.Sprintf("%d (p99 %.1f ms)", k.failedN, ms(r.p99()))
 }
 
-// targets prints the scale targets.
+// ran returns the run of app server s at n when it was made, else nil.
+func (su *scaleSuite) ran(s string, n int) *scaleResult {
+	if r := su.runs[s][n]; r != nil && r.err == nil {
+		return r
+	}
+	return nil
+}
+
+// targets prints the scale targets. The targets are judged on the
+// default Handler, except the idle memory one, which the Handler meets with
+// HandlerOptions.Hijack (both are printed); the raw proxy's numbers are the
+// floor any app server on net/http pays, printed beside them.
 func (su *scaleSuite) targets(t targets) {
-	g, nd := su.runs["go"], su.runs["node"]
 	top := su.ns[len(su.ns)-1]
 	// CPU per event: at every N both ran.
-	var parts []string
+	var parts, floorParts []string
 	cpuOK, compared := true, 0
+	floorOK, floorCompared := true, 0
 	for _, n := range su.ns {
-		gr, nr := g[n], nd[n]
-		if gr == nil || nr == nil || gr.err != nil || nr.err != nil {
+		gr, nr, rr, hr := su.ran("go", n), su.ran("node", n), su.ran("raw", n), su.ran("hijack", n)
+		if gr == nil {
 			continue
 		}
-		compared++
-		gc, nc := gr.cpuPerEvent(), nr.cpuPerEvent()
-		parts = append(parts, fmt.Sprintf("N=%d %.1f vs %.1f µs (%.2fx)", n, float64(gc)/1e3, float64(nc)/1e3, float64(gc)/float64(nc)))
-		cpuOK = cpuOK && gc*4 <= nc
+		gc := gr.cpuPerEvent()
+		if nr != nil {
+			compared++
+			nc := nr.cpuPerEvent()
+			part := fmt.Sprintf("N=%d %.1f vs %.1f µs (%.2fx", n, us(gc), us(nc), float64(gc)/float64(nc))
+			if hr != nil {
+				part += fmt.Sprintf("; Hijack %.2fx", float64(hr.cpuPerEvent())/float64(nc))
+			}
+			if rr != nil {
+				part += fmt.Sprintf("; the raw proxy %.2fx", float64(rr.cpuPerEvent())/float64(nc))
+			}
+			parts = append(parts, part+")")
+			cpuOK = cpuOK && gc*4 <= nc
+		}
+		if rr != nil {
+			floorCompared++
+			rc := rr.cpuPerEvent()
+			floorParts = append(floorParts, fmt.Sprintf("N=%d %.1f vs %.1f µs (%.2fx)", n, us(gc), us(rc), float64(gc)/float64(rc)))
+			floorOK = floorOK && float64(gc) <= 1.25*float64(rc)
+		}
 	}
 	if compared > 0 {
 		t.line("cpu-per-event-vs-node", "octavus-go vs Node app server CPU per event: "+strings.Join(parts, ", "), "go <= node/4 at every N", cpuOK)
 	} else {
 		t.skip("cpu-per-event-vs-node", "no N with both app servers run"+su.whyNode())
 	}
-	if r := g[2000]; r != nil && r.err == nil {
-		t.line("scale-p99-2000", fmt.Sprintf("%.2f ms p99 added latency at 2000 streams x %g events/s", ms(r.p99()), r.cfg.rate), "< 5 ms", r.ok() && r.p99() < 5*time.Millisecond)
+	if floorCompared > 0 {
+		t.line("cpu-per-event-vs-floor", "octavus-go vs the raw net/http proxy (no SDK) CPU per event: "+strings.Join(floorParts, ", "), "go <= 1.25x raw at every N", floorOK)
+	} else {
+		t.skip("cpu-per-event-vs-floor", "the raw proxy did not run (-scale-servers)")
+	}
+	if r := su.ran("go", 2000); r != nil {
+		what := fmt.Sprintf("%.2f ms p99 added latency at 2000 streams x %g events/s", ms(r.p99()), r.cfg.rate)
+		if h := su.ran("hijack", 2000); h != nil {
+			what += fmt.Sprintf("; Hijack %.2f ms", ms(h.p99()))
+		}
+		if f := su.ran("raw", 2000); f != nil {
+			what += fmt.Sprintf("; the raw proxy %.2f ms", ms(f.p99()))
+		}
+		t.line("scale-p99-2000", what, "< 5 ms", r.ok() && r.p99() < 5*time.Millisecond)
 	} else {
 		t.skip("scale-p99-2000", "no octavus-go run at N=2000 (-scale-n)")
 	}
-	if r := g[top]; r != nil && r.err == nil {
-		nodeText := ""
-		if nr := nd[top]; nr != nil && nr.err == nil {
-			nodeText = fmt.Sprintf("; Node %.1f KiB", nr.idlePerStream())
+	g, h := su.ran("go", top), su.ran("hijack", top)
+	if g != nil || h != nil {
+		var what []string
+		ok := false
+		if h != nil {
+			what = append(what, fmt.Sprintf("%.1f KiB with HandlerOptions.Hijack", h.idlePerStream()))
+			ok = h.idlePerStream() < 32
 		}
-		t.line("idle-stream-memory", fmt.Sprintf("%.1f KiB app server RSS per open idle stream at N=%d%s", r.idlePerStream(), top, nodeText), "< 32 KiB", r.idlePerStream() < 32)
+		if g != nil {
+			what = append(what, fmt.Sprintf("%.1f KiB by default", g.idlePerStream()))
+			ok = ok || g.idlePerStream() < 32
+		}
+		if r := su.ran("raw", top); r != nil {
+			what = append(what, fmt.Sprintf("the raw proxy %.1f KiB", r.idlePerStream()))
+		}
+		if nr := su.ran("node", top); nr != nil {
+			what = append(what, fmt.Sprintf("Node %.1f KiB", nr.idlePerStream()))
+		}
+		t.line("idle-stream-memory", fmt.Sprintf("app server RSS per open idle stream at N=%d: %s", top, strings.Join(what, "; ")), "< 32 KiB", ok)
 	} else {
 		t.skip("idle-stream-memory", "no octavus-go scale run")
 	}
@@ -817,11 +880,18 @@ func (su *scaleSuite) targets(t targets) {
 			nodeText = "Node " + su.kneeText("node")
 			ok = su.knee["go"].n >= su.knee["node"].n
 		}
+		for _, s := range []string{"hijack", "raw"} {
+			if _, ran := su.knee[s]; ran {
+				nodeText += fmt.Sprintf(", %s %s", serverNames[s], su.kneeText(s))
+			}
+		}
 		t.line("knee", fmt.Sprintf("largest N with p99 < %v: octavus-go %s, %s", kneeP99, su.kneeText("go"), nodeText), "octavus-go >= Node", ok)
 	default:
 		t.skip("knee", "octavus-go did not run")
 	}
 }
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
 func (su *scaleSuite) whyNode() string {
 	if why := su.skipped["node"]; why != "" {
