@@ -580,3 +580,34 @@ func TestHijackShutdown(t *testing.T) {
 		assert.NotContains(t, string(rest), "[DONE]")
 	})
 }
+
+// The server's ReadTimeout, which a negative BodyReadTimeout leaves on the
+// connection, does not end a hijacked stream that stays open past it (the
+// hijack clears it): the heartbeat's look for the browser's end does not
+// take it for one.
+func TestHijackOutlivesTheServersReadTimeout(t *testing.T) {
+	noLeaks(t)
+	f := newFakePlatform(t)
+	resume, done := make(chan struct{}), make(chan struct{})
+	f.addLegs(idleLeg(resume, done))
+	const readTimeout, heartbeat = 20 * time.Millisecond, 5 * time.Millisecond
+	h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: heartbeat, BodyReadTimeout: -1, Hijack: true})
+	app := startApp(t, h, func(s *httptest.Server) { s.Config.ReadTimeout = readTimeout })
+	resp, err := app.Client().Post(app.URL, "application/json", strings.NewReader(hijackTrigger))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	// The ticks are a heartbeat apart at least: this many pings take
+	// longer than the read timeout.
+	for n := 0; n < int(2*readTimeout/heartbeat); {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err)
+		if line == ": heartbeat\n" {
+			n++
+		}
+	}
+	close(resume)
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	assert.True(t, strings.HasSuffix(string(rest), "data: [DONE]\n\n"), string(rest))
+}

@@ -249,9 +249,12 @@ type HandlerOptions struct {
 	//     tick (within Heartbeat, which must then stay on), not at once:
 	//     net/http's background read is gone. The execution's context
 	//     keeps the request context's values, not its cancellation.
-	//   - WriteTimeout bounds each write as usual; a panic that escapes
-	//     the execution is logged to http.Server.ErrorLog and closes the
-	//     connection, as net/http does for a handler.
+	//   - WriteTimeout bounds each write as usual, but a negative one
+	//     leaves no deadline at all: the hijack clears the server's
+	//     (http.Server.WriteTimeout, ReadTimeout).
+	//   - A panic that escapes the execution is logged to
+	//     http.Server.ErrorLog and closes the connection, as net/http
+	//     does for a handler's.
 	Hijack bool
 
 	// MaxRequestBody bounds the browser's request body, in bytes; a

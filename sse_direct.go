@@ -235,6 +235,8 @@ func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http
 		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
 		quiet:        true,
 	}
+	// net/http cleared the connection's deadlines (the server's
+	// ReadTimeout and WriteTimeout): the write deadline is sw's.
 	sw.deadline()
 	if _, err := conn.Write(hijackedHead(w.Header(), r)); err != nil {
 		// The browser is gone already: nothing is sent to the platform.
