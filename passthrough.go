@@ -245,10 +245,13 @@ type HandlerOptions struct {
 	//   - A middleware that wraps the ResponseWriter (to log the status
 	//     or count bytes, to compress) sees no status and no body; the
 	//     headers it set before calling the Handler are sent.
-	//   - The browser leaving is noticed at the next write or heartbeat
-	//     tick (within Heartbeat, which must then stay on), not at once:
-	//     net/http's background read is gone. The execution's context
-	//     keeps the request context's values, not its cancellation.
+	//   - The browser leaving (a closed tab, the client's stop()) is
+	//     noticed at the next write or heartbeat tick (within Heartbeat,
+	//     which must then stay on), not at once: net/http's background
+	//     read is gone. Until then the platform request runs on and the
+	//     session is busy for a next trigger; a Heartbeat of a few
+	//     seconds shortens that. The execution's context keeps the
+	//     request context's values, not its cancellation.
 	//   - WriteTimeout bounds each write as usual, but a negative one
 	//     leaves no deadline at all: the hijack clears the server's
 	//     (http.Server.WriteTimeout, ReadTimeout).

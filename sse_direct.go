@@ -27,7 +27,7 @@ import (
 // away, the execution's context is cancelled and nothing more is written.
 //
 // With hj set (HandlerOptions.Hijack), an HTTP/1.x stream is served on the
-// hijacked connection instead (see serveHijacked); a request that cannot be
+// hijacked connection instead (see hijackedStreams.serve); one that cannot be
 // hijacked is served as above.
 func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions, hj *hijackedStreams) {
 	if hj != nil && r.ProtoMajor == 1 && hj.serve(s, w, r, req, o) {
