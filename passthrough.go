@@ -215,8 +215,49 @@ type HandlerOptions struct {
 	// WriteTimeout/8, so each write has at least 7/8 of it.)
 	Heartbeat    time.Duration
 	WriteTimeout time.Duration
-	// Hijack serves HTTP/1.x streams on the connection taken from
-	// net/http (http.Hijacker). PROTOTYPE.
+	// Hijack makes an open stream cheaper: an HTTP/1.x request's
+	// connection is taken from net/http (http.ResponseController.Hijack)
+	// once the request is read and checked, the response head is written
+	// on it, the handler returns and a goroutine of the SDK writes the
+	// stream straight to the connection. net/http then lets go of the
+	// connection's read and write buffers, the response's buffer and its
+	// goroutines: about 12 KiB and one goroutine less per open stream.
+	// The body is byte for byte the usual one, and the errors
+	// answered before the stream starts (400, 403, 408, 413, ...) are
+	// answered as usual, on a connection net/http keeps.
+	//
+	// The trade-offs:
+	//   - HTTP/1.x only: HTTP/2 requests, and ResponseWriters that cannot
+	//     hijack (httptest.ResponseRecorder, a middleware whose writer
+	//     hides http.Hijacker), are served the usual way.
+	//   - The response is close-delimited (Connection: close, no
+	//     chunking): the connection is closed after [DONE], not reused.
+	//   - http.Server.Shutdown neither waits for nor closes hijacked
+	//     streams, as for any hijacked connection, and Close does not
+	//     close them: the Handler's own Shutdown method drains them. Call
+	//     it after the server's:
+	//
+	//	h := client.AgentSessions.Handler(octavus.HandlerOptions{Hijack: true})
+	//	...
+	//	_ = srv.Shutdown(ctx)
+	//	_ = h.(interface{ Shutdown(context.Context) error }).Shutdown(ctx)
+	//
+	//   - A middleware that wraps the ResponseWriter (to log the status
+	//     or count bytes, to compress) sees no status and no body; the
+	//     headers it set before calling the Handler are sent.
+	//   - The browser leaving (a closed tab, the client's stop()) is
+	//     noticed at the next write or heartbeat tick (within Heartbeat,
+	//     which must then stay on), not at once: net/http's background
+	//     read is gone. Until then the platform request runs on and the
+	//     session is busy for a next trigger; a Heartbeat of a few
+	//     seconds shortens that. The execution's context keeps the
+	//     request context's values, not its cancellation.
+	//   - WriteTimeout bounds each write as usual, but a negative one
+	//     leaves no deadline at all: the hijack clears the server's
+	//     (http.Server.WriteTimeout, ReadTimeout).
+	//   - A panic that escapes the execution is logged to
+	//     http.Server.ErrorLog and closes the connection, as net/http
+	//     does for a handler's.
 	Hijack bool
 
 	// MaxRequestBody bounds the browser's request body, in bytes; a
@@ -309,7 +350,11 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 	sse := SSEOptions{Heartbeat: opts.Heartbeat, WriteTimeout: opts.WriteTimeout}
 	maxBody := continueBodyLimit(a.c, opts.MaxRequestBody)
 	readTimeout := orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout)
-	return &passthroughHandler{a: a, opts: opts, attach: attach, sse: sse, maxBody: maxBody, readTimeout: readTimeout}
+	h := &passthroughHandler{a: a, opts: opts, attach: attach, sse: sse, maxBody: maxBody, readTimeout: readTimeout}
+	if opts.Hijack {
+		h.hijacked = &hijackedStreams{}
+	}
+	return h
 }
 
 // passthroughHandler is what Handler returns.
@@ -320,6 +365,7 @@ type passthroughHandler struct {
 	sse         SSEOptions
 	maxBody     int
 	readTimeout time.Duration
+	hijacked    *hijackedStreams // with HandlerOptions.Hijack
 }
 
 // ServeHTTP reads and checks the request (prepare), then streams its
@@ -331,7 +377,7 @@ func (h *passthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if session == nil {
 		return
 	}
-	session.serveSSE(w, r, req, h.sse, h.opts.Hijack)
+	session.serveSSE(w, r, req, h.sse, h.hijacked)
 }
 
 // prepare reads the request, runs the hooks and attaches (or starts) the

@@ -5,5 +5,5 @@ package octavus
 import "net"
 
 // peerClosed cannot look at the socket here: a hijacked stream learns that
-// the browser left from a failed write.
+// the browser left from a failed write (a heartbeat's or an event's).
 func peerClosed(net.Conn) bool { return false }

@@ -7,12 +7,19 @@ import (
 	"syscall"
 )
 
-// peerClosed reports whether the browser closed conn (its end of a
-// hijacked stream), without blocking: a peek at the socket that finds the
-// end of the stream or an error other than "nothing yet".
+// peerClosed reports whether the browser closed conn, its end of a
+// hijacked stream, without blocking: a non-blocking read of the socket
+// that finds the end of the stream or an error other than "nothing yet".
+// What the browser sent is read and discarded (the request was read
+// before the hijack, and nothing more of it is served on a
+// close-delimited stream): data waiting, such as the close_notify alert a
+// TLS client sends before it closes, would otherwise hide the end of the
+// stream behind it, and would make the final close a reset that can cost
+// the browser the end of the response. A *tls.Conn is looked under
+// (NetConn).
 func peerClosed(conn net.Conn) bool {
 	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
-		conn = t.NetConn() // a *tls.Conn: look at the TCP connection under it
+		conn = t.NetConn()
 	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -20,13 +27,25 @@ func peerClosed(conn net.Conn) bool {
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return true // closed
 	}
 	closed := false
 	err = raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = err == nil && n == 0 || err != nil && err != syscall.EAGAIN && err != syscall.EWOULDBLOCK && err != syscall.EINTR
+		var buf [512]byte
+		// A bounded discard: a browser sends nothing after its request,
+		// so more than this is left for the next tick.
+		for range 64 {
+			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+				return true
+			case err != nil || n == 0:
+				closed = true
+				return true
+			}
+		}
 		return true
 	})
 	return closed || err != nil

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -23,23 +25,13 @@ import (
 // and no event waits for one not yet received. The heartbeat is a timer
 // (no goroutine while it waits). When a write fails or the browser goes
 // away, the execution's context is cancelled and nothing more is written.
-func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions, hijack bool) {
-	if hijack && r.ProtoMajor == 1 {
-		if conn := hijackSSE(w, r); conn != nil {
-			// The stream is the connection's now: the handler returns
-			// and net/http lets go of its buffers and goroutines.
-			ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-			sw := newConnSSEWriter(conn, cancel, o)
-			go func() {
-				defer conn.Close()
-				defer cancel()
-				defer sw.close()
-				x := &execution{s: s, ctx: ctx}
-				x.direct.Store(&directSink{sync: sw})
-				x.run(req)
-			}()
-			return
-		}
+//
+// With hj set (HandlerOptions.Hijack), an HTTP/1.x stream is served on the
+// hijacked connection instead (see hijackedStreams.serve); one that cannot be
+// hijacked is served as above.
+func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions, hj *hijackedStreams) {
+	if hj != nil && r.ProtoMajor == 1 && hj.serve(s, w, r, req, o) {
+		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -213,42 +205,196 @@ func (sw *sseWriter) close() {
 	}
 }
 
-// hijackSSE takes the HTTP/1.x connection of w from net/http and writes
-// the SSE response head on it, or returns nil (nothing written) when w
-// cannot be hijacked.
-func hijackSSE(w http.ResponseWriter, r *http.Request) net.Conn {
-	hdr := w.Header()
-	setSSEHeaders(hdr, r)
-	hdr.Set("Connection", "close") // the body ends when the connection does
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		hdr.Set("Connection", "keep-alive")
-		return nil
-	}
-	var head bytes.Buffer
-	head.WriteString("HTTP/1.1 200 OK\r\n")
-	_ = hdr.Write(&head)
-	head.WriteString("\r\n")
-	_ = conn.SetWriteDeadline(time.Now().Add(defaultWriteTimeout))
-	if _, err := conn.Write(head.Bytes()); err != nil {
-		_ = conn.Close()
-		return nil
-	}
-	return conn
+// hijackedStreams are the open hijacked streams of one Handler (see
+// HandlerOptions.Hijack): net/http no longer tracks their connections, so
+// the Handler does, for its Shutdown.
+type hijackedStreams struct {
+	mu   sync.Mutex
+	open map[*sseWriter]struct{}
+	// drained, when set, is closed once open is empty (a Shutdown waits).
+	drained chan struct{}
 }
 
-func newConnSSEWriter(conn net.Conn, cancel func(), o SSEOptions) *sseWriter {
+// serve takes the HTTP/1.x connection of w from net/http, writes the SSE
+// response head on it and runs req on s in a goroutine of its own that
+// writes the stream to the connection and closes it. The handler then
+// returns, and net/http lets go of the connection's buffers and
+// goroutines. It returns false, having written nothing, when w cannot be
+// hijacked: the caller serves the stream as usual.
+func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions) bool {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false // http.ErrNotSupported: HTTP/2, a recorder, a wrapper
+	}
+	// The execution keeps the request's values, not its cancellation:
+	// net/http cancels the request's context when the handler returns.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	sw := &sseWriter{
 		conn: conn, cancel: cancel,
 		writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout),
 		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
 		quiet:        true,
 	}
+	// net/http cleared the connection's deadlines (the server's
+	// ReadTimeout and WriteTimeout): the write deadline is sw's.
 	sw.deadline()
+	if _, err := conn.Write(hijackedHead(w.Header(), r)); err != nil {
+		// The browser is gone already: nothing is sent to the platform.
+		cancel()
+		_ = conn.Close()
+		return true
+	}
+	hj.add(sw)
 	if sw.heartbeat > 0 {
 		sw.mu.Lock()
 		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
 		sw.mu.Unlock()
 	}
-	return sw
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	go hj.run(ctx, s, sw, req, srv, r.RemoteAddr)
+	return true
+}
+
+// run is the goroutine of a hijacked stream. A panic that leaves the
+// execution (the SDK recovers those of tool handlers, hooks and its own
+// code; this is one it could not) is what net/http would have recovered
+// from the handler: it is logged as net/http logs it and the connection is
+// closed, with no [DONE].
+func (hj *hijackedStreams) run(ctx context.Context, s *AgentSession, sw *sseWriter, req SessionRequest, srv *http.Server, remote string) {
+	defer func() {
+		if v := recover(); v != nil {
+			sw.abort()
+			logHandlerPanic(srv, remote, v)
+		}
+		sw.close()
+		sw.cancel()
+		// Discard what the browser sent, so that the close is a FIN and
+		// not a reset (see peerClosed).
+		_ = peerClosed(sw.conn)
+		_ = sw.conn.Close()
+		hj.remove(sw)
+	}()
+	x := &execution{s: s, ctx: ctx}
+	x.direct.Store(&directSink{sync: sw})
+	x.run(req)
+}
+
+// hijackedHead is the response head of a hijacked stream: the status line
+// of the request's protocol version, then the headers of the usual path
+// (setSSEHeaders plus those set on w before, e.g. by middleware, and Date)
+// but with Connection: close, as the body ends when the connection does.
+func hijackedHead(hdr http.Header, r *http.Request) []byte {
+	setSSEHeaders(hdr, r)
+	hdr.Set("Connection", "close")
+	hdr.Del("Content-Length")
+	hdr.Del("Transfer-Encoding")
+	if _, ok := hdr["Date"]; !ok {
+		hdr.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	var head bytes.Buffer
+	if r.ProtoAtLeast(1, 1) {
+		head.WriteString("HTTP/1.1 200 OK\r\n")
+	} else {
+		head.WriteString("HTTP/1.0 200 OK\r\n")
+	}
+	_ = hdr.Write(&head)
+	head.WriteString("\r\n")
+	return head.Bytes()
+}
+
+// abort marks the stream as over without its [DONE]: the execution
+// panicked.
+func (sw *sseWriter) abort() {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.gone = true
+}
+
+// cut ends a hijacked stream at once, as http.Server.Close ends a stream
+// of the usual path: the connection is closed (which also ends a write
+// that blocks) and the execution cancelled.
+func (sw *sseWriter) cut() {
+	_ = sw.conn.Close()
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.leave()
+}
+
+func (hj *hijackedStreams) add(sw *sseWriter) {
+	hj.mu.Lock()
+	defer hj.mu.Unlock()
+	if hj.open == nil {
+		hj.open = map[*sseWriter]struct{}{}
+	}
+	hj.open[sw] = struct{}{}
+}
+
+func (hj *hijackedStreams) remove(sw *sseWriter) {
+	hj.mu.Lock()
+	defer hj.mu.Unlock()
+	delete(hj.open, sw)
+	if len(hj.open) == 0 && hj.drained != nil {
+		close(hj.drained)
+		hj.drained = nil
+	}
+}
+
+// shutdown waits until no hijacked stream is open or ctx is done; then it
+// cuts those still open and returns ctx.Err().
+func (hj *hijackedStreams) shutdown(ctx context.Context) error {
+	hj.mu.Lock()
+	if len(hj.open) == 0 {
+		hj.mu.Unlock()
+		return nil
+	}
+	if hj.drained == nil {
+		hj.drained = make(chan struct{})
+	}
+	drained := hj.drained
+	hj.mu.Unlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+	}
+	hj.mu.Lock()
+	open := make([]*sseWriter, 0, len(hj.open))
+	for sw := range hj.open {
+		open = append(open, sw)
+	}
+	hj.mu.Unlock()
+	for _, sw := range open {
+		sw.cut()
+	}
+	return ctx.Err()
+}
+
+// Shutdown drains the streams that HandlerOptions.Hijack took from
+// net/http, which http.Server.Shutdown neither waits for nor closes: it
+// waits until they have ended or ctx is done, then closes the connections
+// of those still open (cancelling their executions) and returns
+// ctx.Err(). Without Hijack it returns nil at once. Call it after
+// http.Server.Shutdown returned, when no handler can start another stream.
+func (h *passthroughHandler) Shutdown(ctx context.Context) error {
+	if h.hijacked == nil {
+		return nil
+	}
+	return h.hijacked.shutdown(ctx)
+}
+
+// logHandlerPanic logs v, a panic of a hijacked stream, as net/http logs a
+// handler's panic: to srv.ErrorLog (the log package's standard logger
+// when it is nil), with the stack, and nothing for http.ErrAbortHandler.
+func logHandlerPanic(srv *http.Server, remote string, v any) {
+	if v == http.ErrAbortHandler {
+		return
+	}
+	const size = 64 << 10
+	buf := make([]byte, size)
+	buf = buf[:runtime.Stack(buf, false)]
+	if srv != nil && srv.ErrorLog != nil {
+		srv.ErrorLog.Printf("http: panic serving %v: %v\n%s", remote, v, buf)
+		return
+	}
+	log.Printf("http: panic serving %v: %v\n%s", remote, v, buf)
 }
