@@ -657,7 +657,7 @@ var serverNames = map[string]string{
 	"go":     "octavus-go Handler",
 	"hijack": "octavus-go Handler, Hijack",
 	"raw":    "raw proxy (net/http, no SDK: the floor)",
-	"node": "@octavus/server-sdk 6.4.0 (node:http)",
+	"node":   "@octavus/server-sdk 6.4.0 (node:http)",
 }
 
 func (su *scaleSuite) print() {
