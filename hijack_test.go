@@ -38,14 +38,9 @@ func noLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
-// shutdowner is what Handler returns beside http.Handler.
-type shutdowner interface {
-	Shutdown(ctx context.Context) error
-}
-
 // startApp serves h over HTTP/1.1 on loopback; at the test's end the
 // server is closed and h's hijacked streams are drained.
-func startApp(t *testing.T, h http.Handler, configure ...func(*httptest.Server)) *httptest.Server {
+func startApp(t *testing.T, h *PassthroughHandler, configure ...func(*httptest.Server)) *httptest.Server {
 	t.Helper()
 	app := httptest.NewUnstartedServer(h)
 	for _, c := range configure {
@@ -60,7 +55,7 @@ func startApp(t *testing.T, h http.Handler, configure ...func(*httptest.Server))
 		app.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		assert.NoError(t, h.(shutdowner).Shutdown(ctx), "hijacked streams still open at the end")
+		assert.NoError(t, h.Shutdown(ctx), "hijacked streams still open at the end")
 	})
 	return app
 }
@@ -542,8 +537,8 @@ func TestHijackShutdown(t *testing.T) {
 	noLeaks(t)
 	f := newFakePlatform(t)
 	h := f.client(t).AgentSessions.Handler(HandlerOptions{Hijack: true})
-	require.NoError(t, h.(shutdowner).Shutdown(context.Background()), "nothing open")
-	require.NoError(t, f.client(t).AgentSessions.Handler(HandlerOptions{}).(shutdowner).Shutdown(context.Background()), "not hijacking")
+	require.NoError(t, h.Shutdown(context.Background()), "nothing open")
+	require.NoError(t, f.client(t).AgentSessions.Handler(HandlerOptions{}).Shutdown(context.Background()), "not hijacking")
 	app := startApp(t, h)
 
 	t.Run("waits", func(t *testing.T) {
@@ -555,7 +550,7 @@ func TestHijackShutdown(t *testing.T) {
 		br := bufio.NewReader(resp.Body)
 		readUntil(t, br, `"type":"start"`)
 		shut := make(chan error, 1)
-		go func() { shut <- h.(shutdowner).Shutdown(context.Background()) }()
+		go func() { shut <- h.Shutdown(context.Background()) }()
 		close(resume)
 		require.NoError(t, <-shut)
 		rest, err := io.ReadAll(br)
@@ -574,7 +569,7 @@ func TestHijackShutdown(t *testing.T) {
 		readUntil(t, br, `"type":"start"`)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		require.ErrorIs(t, h.(shutdowner).Shutdown(ctx), context.Canceled)
+		require.ErrorIs(t, h.Shutdown(ctx), context.Canceled)
 		waitDone(t, done, "the platform request's end")
 		rest, _ := io.ReadAll(br)
 		assert.NotContains(t, string(rest), "[DONE]")

@@ -240,7 +240,7 @@ type HandlerOptions struct {
 	//	h := client.AgentSessions.Handler(octavus.HandlerOptions{Hijack: true})
 	//	...
 	//	_ = srv.Shutdown(ctx)
-	//	_ = h.(interface{ Shutdown(context.Context) error }).Shutdown(ctx)
+	//	_ = h.Shutdown(ctx)
 	//
 	//   - A middleware that wraps the ResponseWriter (to log the status
 	//     or count bytes, to compress) sees no status and no body; the
@@ -338,7 +338,7 @@ func (o AttachOptions) withDefaults(d AttachOptions) AttachOptions {
 // a status outside 400-499 is answered 403.
 //
 //	http.Handle("POST /api/trigger", client.AgentSessions.Handler(octavus.HandlerOptions{Tools: tools}))
-func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
+func (a *AgentSessionsAPI) Handler(opts HandlerOptions) *PassthroughHandler {
 	attach := AttachOptions{
 		Tools:              opts.Tools,
 		Resources:          opts.Resources,
@@ -350,15 +350,17 @@ func (a *AgentSessionsAPI) Handler(opts HandlerOptions) http.Handler {
 	sse := SSEOptions{Heartbeat: opts.Heartbeat, WriteTimeout: opts.WriteTimeout}
 	maxBody := continueBodyLimit(a.c, opts.MaxRequestBody)
 	readTimeout := orDefault(opts.BodyReadTimeout, defaultBodyReadTimeout)
-	h := &passthroughHandler{a: a, opts: opts, attach: attach, sse: sse, maxBody: maxBody, readTimeout: readTimeout}
+	h := &PassthroughHandler{a: a, opts: opts, attach: attach, sse: sse, maxBody: maxBody, readTimeout: readTimeout}
 	if opts.Hijack {
 		h.hijacked = &hijackedStreams{}
 	}
 	return h
 }
 
-// passthroughHandler is what Handler returns.
-type passthroughHandler struct {
+// PassthroughHandler is the passthrough route that
+// AgentSessionsAPI.Handler returns: an http.Handler, whose Shutdown drains
+// the streams HandlerOptions.Hijack took from net/http.
+type PassthroughHandler struct {
 	a           *AgentSessionsAPI
 	opts        HandlerOptions
 	attach      AttachOptions
@@ -372,7 +374,7 @@ type passthroughHandler struct {
 // execution. The two are apart so that the request's decoding is off the
 // goroutine's stack while it streams (an idle stream's stack is what its
 // deepest wait holds).
-func (h *passthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *PassthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	session, req := h.prepare(w, r)
 	if session == nil {
 		return
@@ -382,7 +384,7 @@ func (h *passthroughHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // prepare reads the request, runs the hooks and attaches (or starts) the
 // session. A nil session means the request was answered (an error).
-func (h *passthroughHandler) prepare(w http.ResponseWriter, r *http.Request) (*AgentSession, SessionRequest) {
+func (h *PassthroughHandler) prepare(w http.ResponseWriter, r *http.Request) (*AgentSession, SessionRequest) {
 	sessionID, req, err := readBody(w, r, h.opts.Start != nil, h.maxBody, h.readTimeout)
 	if err != nil {
 		WriteRequestError(w, err)

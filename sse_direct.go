@@ -375,7 +375,7 @@ func (hj *hijackedStreams) shutdown(ctx context.Context) error {
 // of those still open (cancelling their executions) and returns
 // ctx.Err(). Without Hijack it returns nil at once. Call it after
 // http.Server.Shutdown returned, when no handler can start another stream.
-func (h *passthroughHandler) Shutdown(ctx context.Context) error {
+func (h *PassthroughHandler) Shutdown(ctx context.Context) error {
 	if h.hijacked == nil {
 		return nil
 	}

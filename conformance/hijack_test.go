@@ -68,7 +68,7 @@ func startHijackApp(t *testing.T, p *octavustest.Server, agentID string, hijack 
 		app.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := trigger.(interface{ Shutdown(context.Context) error }).Shutdown(ctx); err != nil {
+		if err := trigger.Shutdown(ctx); err != nil {
 			t.Errorf("hijacked streams still open at the end: %v", err)
 		}
 	})
