@@ -18,35 +18,46 @@ import (
 // the browser the end of the response. A *tls.Conn is looked under
 // (NetConn).
 func peerClosed(conn net.Conn) bool {
+	closed, _ := peerLook(conn)
+	return closed
+}
+
+// peerLook is peerClosed that also reports whether more may be waiting:
+// the bounded discard stopped before the socket had nothing more to read.
+func peerLook(conn net.Conn) (closed, more bool) {
 	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
 		conn = t.NetConn()
 	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return false
+		return false, false
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return true // closed
+		return true, false // closed
 	}
-	closed := false
+	more = true
 	err = raw.Read(func(fd uintptr) bool {
 		var buf [512]byte
 		// A bounded discard: a browser sends nothing after its request,
-		// so more than this is left for the next tick.
+		// so more than this is left for the next look.
 		for range 64 {
 			n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_DONTWAIT)
 			switch {
 			case err == syscall.EINTR:
 				continue
 			case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
+				more = false
 				return true
 			case err != nil || n == 0:
-				closed = true
+				closed, more = true, false
 				return true
 			}
 		}
 		return true
 	})
-	return closed || err != nil
+	if err != nil {
+		return true, false
+	}
+	return closed, more
 }

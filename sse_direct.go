@@ -207,12 +207,16 @@ func (sw *sseWriter) close() {
 
 // hijackedStreams are the open hijacked streams of one Handler (see
 // HandlerOptions.Hijack): net/http no longer tracks their connections, so
-// the Handler does, for its Shutdown.
+// the Handler does, for its Shutdown. On Linux their connections are
+// watched for the browser's leaving (hangupWatcher).
 type hijackedStreams struct {
-	mu   sync.Mutex
-	open map[*sseWriter]struct{}
+	mu sync.Mutex
+	// open maps each open stream to its registration in hangups (0:
+	// none).
+	open map[*sseWriter]uint64
 	// drained, when set, is closed once open is empty (a Shutdown waits).
 	drained chan struct{}
+	hangups hangupWatcher
 }
 
 // serve takes the HTTP/1.x connection of w from net/http, writes the SSE
@@ -268,6 +272,7 @@ func (hj *hijackedStreams) run(ctx context.Context, s *AgentSession, sw *sseWrit
 		}
 		sw.close()
 		sw.cancel()
+		hj.unwatch(sw) // before the close: the fd number may be reused
 		// Discard what the browser sent, so that the close is a FIN and
 		// not a reset (see peerClosed).
 		_ = peerClosed(sw.conn)
@@ -324,9 +329,21 @@ func (hj *hijackedStreams) add(sw *sseWriter) {
 	hj.mu.Lock()
 	defer hj.mu.Unlock()
 	if hj.open == nil {
-		hj.open = map[*sseWriter]struct{}{}
+		hj.open = map[*sseWriter]uint64{}
 	}
-	hj.open[sw] = struct{}{}
+	hj.open[sw] = hj.hangups.watch(sw)
+}
+
+// unwatch deregisters sw's connection from hangups; it is called before
+// the connection is closed.
+func (hj *hijackedStreams) unwatch(sw *sseWriter) {
+	hj.mu.Lock()
+	id, ok := hj.open[sw]
+	if ok {
+		hj.open[sw] = 0
+	}
+	hj.mu.Unlock()
+	hj.hangups.forget(id)
 }
 
 func (hj *hijackedStreams) remove(sw *sseWriter) {
@@ -364,6 +381,7 @@ func (hj *hijackedStreams) shutdown(ctx context.Context) error {
 	}
 	hj.mu.Unlock()
 	for _, sw := range open {
+		hj.unwatch(sw) // before the cut closes the connection
 		sw.cut()
 	}
 	return ctx.Err()
