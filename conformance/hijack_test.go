@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,9 +27,13 @@ type hijackApp struct {
 	hijacked atomic.Int32
 }
 
-func startHijackApp(t *testing.T, p *octavustest.Server, agentID string, hijack bool) *hijackApp {
+func startHijackApp(t *testing.T, p *octavustest.Server, agentID string, hijack, retries bool) *hijackApp {
 	t.Helper()
-	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL, APIKey: p.APIKey, MaxRetries: -1})
+	maxRetries := -1
+	if retries {
+		maxRetries = 0 // the default
+	}
+	client, err := octavus.NewClient(octavus.ClientOptions{BaseURL: p.URL, APIKey: p.APIKey, MaxRetries: maxRetries})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +85,14 @@ func startHijackApp(t *testing.T, p *octavustest.Server, agentID string, hijack 
 // node/chat-client-6.4.mjs) against an app server whose Handler hijacks its
 // streams (HandlerOptions.Hijack), and against the same app server with the
 // usual Handler: both end with the case's end state (UIMessages, statuses,
-// requests, callbacks) and send the platform the same trigger bodies.
+// requests, callbacks), send the platform the same trigger bodies and
+// abort the same platform requests.
+//
+// The stop cases are the browser's stop(): the hijacked stream must notice
+// at once that the browser left (on Linux the Handler's epoll watcher; the
+// default 15 s heartbeat would come too late), or stop-then-busy's
+// platform, which runs the stopped execution on until the app server
+// cancels it, answers SESSION_BUSY to every retry of the next send.
 func TestClientChatHijack(t *testing.T) {
 	requireNode(t)
 	requireOracle(t)
@@ -88,7 +100,11 @@ func TestClientChatHijack(t *testing.T) {
 	for _, c := range clientChatCases64() {
 		cases[c.name] = c
 	}
-	for _, name := range []string{"server-tool", "mixed-tools"} {
+	names := []string{"server-tool", "mixed-tools"}
+	if runtime.GOOS == "linux" {
+		names = append(names, "stop", "stop-then-busy")
+	}
+	for _, name := range names {
 		c, ok := cases[name]
 		if !ok {
 			t.Fatalf("no chat case %q", name)
@@ -106,7 +122,7 @@ func TestClientChatHijack(t *testing.T) {
 						agentID = v
 					}
 				}
-				app := startHijackApp(t, p, agentID, hijack)
+				app := startHijackApp(t, p, agentID, hijack, c.retries)
 				diag := func() string {
 					return fmt.Sprintf("%s\nplatform requests:\n%s", label, joinLines(requestLog(p)))
 				}
@@ -116,6 +132,14 @@ func TestClientChatHijack(t *testing.T) {
 				triggers, err := triggerRequests(ctx, p)
 				if err != nil {
 					t.Fatalf("%v\n%s", err, diag())
+				}
+				for _, problem := range abortedProblems(triggers, c.aborted) {
+					t.Errorf("%s: %s\n%s", label, problem, diag())
+				}
+				if c.check != nil {
+					if err := c.check(triggers); err != nil {
+						t.Errorf("%s: %v\n%s", label, err, diag())
+					}
 				}
 				v, err := out.view()
 				if err != nil {
