@@ -245,13 +245,17 @@ type HandlerOptions struct {
 	//   - A middleware that wraps the ResponseWriter (to log the status
 	//     or count bytes, to compress) sees no status and no body; the
 	//     headers it set before calling the Handler are sent.
-	//   - The browser leaving (a closed tab, the client's stop()) is
+	//   - net/http's background read, which notices that the browser
+	//     left (a closed tab, the client's stop()), is gone. On Linux the
+	//     Handler watches the hijacked connections itself, with an epoll
+	//     set and one goroutine while any stream is open: the leaving is
+	//     noticed at once and the platform request cancelled, as on the
+	//     usual path. Elsewhere (or if epoll cannot be set up) it is
 	//     noticed at the next write or heartbeat tick (within Heartbeat,
-	//     which must then stay on), not at once: net/http's background
-	//     read is gone. Until then the platform request runs on and the
-	//     session is busy for a next trigger; a Heartbeat of a few
-	//     seconds shortens that. The execution's context keeps the
-	//     request context's values, not its cancellation.
+	//     which must then stay on): until then the platform request runs
+	//     on and the session is busy for a next trigger. The execution's
+	//     context keeps the request context's values, not its
+	//     cancellation.
 	//   - WriteTimeout bounds each write as usual, but a negative one
 	//     leaves no deadline at all: the hijack clears the server's
 	//     (http.Server.WriteTimeout, ReadTimeout).
