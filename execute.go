@@ -564,15 +564,15 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 	// watchdog firing during a retry wait cancels nothing that runs.
 	var at attempt
 	defer at.end()
-	var idle *time.Timer
+	var idle *watchdog
 	if c.idleTimeout > 0 {
-		idle = time.AfterFunc(c.idleTimeout, at.idle)
-		defer idle.Stop()
+		idle = newWatchdog(c.idleTimeout, at.idle)
+		defer idle.stop()
 	}
 	resp, err := c.send(x.ctx, retryAny, func(ctx context.Context) (*http.Request, error) {
 		ctx = at.next(ctx)
 		if idle != nil {
-			idle.Reset(c.idleTimeout)
+			idle.reset()
 		}
 		req, err := c.newRequest(ctx, http.MethodPost, path, nil)
 		if err != nil {
@@ -626,7 +626,7 @@ func (x *execution) runLeg(path string, b []byte, executionID *string) (l leg, e
 	head := &headReader{r: resp.Body, max: 4*notStreamPrefix + len(x.secret)}
 	var r io.Reader = head
 	if idle != nil {
-		r = &idleReader{r: head, t: idle, d: c.idleTimeout}
+		r = &idleReader{r: head, w: idle}
 	}
 	l, err = x.readLeg(r, executionID)
 	switch {
@@ -692,19 +692,63 @@ func (a *attempt) end() {
 	}
 }
 
-// idleReader resets the idle watchdog t on every byte read.
+// idleReader tells the idle watchdog w of every byte read.
 type idleReader struct {
 	r io.Reader
-	t *time.Timer
-	d time.Duration
+	w *watchdog
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
-		r.t.Reset(r.d)
+		r.w.touch()
 	}
 	return n, err
+}
+
+// watchdog calls fire once nothing was read for d. A read only notes its
+// time (touch: an atomic store); the timer, when it goes off, looks at that
+// note and sleeps again for what is left of d, so that the hot path pays
+// no timer update per read (a Timer.Reset per read was 3% of an app
+// server's CPU at 2,000 streams).
+type watchdog struct {
+	t       *time.Timer
+	d       time.Duration
+	fire    func()
+	base    time.Time    // the monotonic origin of last
+	last    atomic.Int64 // when the last byte was read (or the watchdog armed), since base
+	stopped atomic.Bool
+}
+
+func newWatchdog(d time.Duration, fire func()) *watchdog {
+	w := &watchdog{d: d, fire: fire, base: time.Now()}
+	w.t = time.AfterFunc(d, w.check)
+	return w
+}
+
+// touch notes a read: the watchdog fires no sooner than d from now.
+func (w *watchdog) touch() { w.last.Store(int64(time.Since(w.base))) }
+
+// reset arms the watchdog for d from now (a new attempt).
+func (w *watchdog) reset() {
+	w.touch()
+	w.t.Reset(w.d)
+}
+
+func (w *watchdog) check() {
+	if w.stopped.Load() {
+		return
+	}
+	if left := w.d - (time.Since(w.base) - time.Duration(w.last.Load())); left > 0 {
+		w.t.Reset(left)
+		return
+	}
+	w.fire()
+}
+
+func (w *watchdog) stop() {
+	w.stopped.Store(true)
+	w.t.Stop()
 }
 
 // failed ends the execution after a failed leg: one error event, logged.

@@ -1,6 +1,7 @@
 package octavus
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -489,9 +491,37 @@ func TestBrowserTrickledBodyTimesOut(t *testing.T) {
 	waitDone(t, done, "the handler's return")
 	assert.Equal(t, http.StatusRequestTimeout, w.Code)
 	assert.JSONEq(t, `{"error":"body was not received in time"}`, w.Body.String())
-	require.Len(t, deadlines, 2)
+	require.Len(t, deadlines, 1, "the passed deadline stays: net/http's read of the rest of the body then fails at once")
 	assert.WithinDuration(t, time.Now().Add(defaultBodyReadTimeout), deadlines[0], defaultBodyReadTimeout/2, "the default bound is 30 s")
-	assert.True(t, deadlines[1].IsZero(), "the deadline is cleared once the body is read")
+	assert.Equal(t, "close", w.Header().Get("Connection"))
+	assert.Empty(t, f.reqs())
+}
+
+// Over real HTTP, a browser that sends part of its body and then nothing
+// gets the 408, and the connection is closed: net/http does not wait,
+// with no deadline, for the rest of the body before it answers.
+func TestBrowserTrickledBodyTimesOutOverHTTP(t *testing.T) {
+	f := newFakePlatform(t)
+	app := httptest.NewServer(f.client(t).AgentSessions.Handler(HandlerOptions{BodyReadTimeout: 20 * time.Millisecond}))
+	defer app.Close()
+	conn, err := net.Dial("tcp", app.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	// A bound for the whole test, so that the old behaviour fails it
+	// instead of hanging: the 408 is due after 20 ms.
+	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+	_, err = io.WriteString(conn, "POST /api/trigger HTTP/1.1\r\nHost: app\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"sessionId\":")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err, "the 408 arrives while the rest of the body is still due")
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"body was not received in time"}`, string(body))
+	assert.True(t, resp.Close, "Connection: close")
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "the server closed the connection")
 	assert.Empty(t, f.reqs())
 }
 

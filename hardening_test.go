@@ -290,6 +290,32 @@ func TestIdleWatchdog(t *testing.T) {
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		requireJSONList(t, []string{`{"type":"finish","finishReason":"stop"}`}, got)
 	})
+	t.Run("a stream that keeps sending outlives it", func(t *testing.T) {
+		// 20 events 40 ms apart: 800 ms of stream, more than twice the
+		// timeout, each gap far below it. The watchdog notes each read
+		// and sleeps again for the rest (watchdog.check).
+		f := newFakePlatform(t)
+		f.addLegs(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			rc := http.NewResponseController(w)
+			tick := time.NewTicker(40 * time.Millisecond)
+			defer tick.Stop()
+			for i := range 20 {
+				fmt.Fprintf(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"%d\"}\n\n", i)
+				_ = rc.Flush()
+				select {
+				case <-tick.C:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			fmt.Fprint(w, "data: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n")
+		})
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
+		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+		require.Len(t, got, 21, "every delta and the finish, no idle error")
+		assert.JSONEq(t, `{"type":"finish","finishReason":"stop"}`, got[20])
+	})
 	t.Run("the watchdog does not cut a retry wait", func(t *testing.T) {
 		// The wait is real and three times the idle timeout: a watchdog
 		// still running during it would end the leg. The timeout is

@@ -435,11 +435,23 @@ func (h *PassthroughHandler) prepare(w http.ResponseWriter, r *http.Request) (*A
 // is zero or the writer cannot set one), cleared once the body is read so
 // that the stream that follows is not cut.
 func readBody(w http.ResponseWriter, r *http.Request, optionalSession bool, maxBody int, timeout time.Duration) (string, SessionRequest, error) {
-	if timeout > 0 {
-		rc := http.NewResponseController(w)
-		if rc.SetReadDeadline(time.Now().Add(timeout)) == nil {
-			defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
-		}
+	if timeout <= 0 {
+		return readRequest(r, optionalSession, maxBody)
 	}
-	return readRequest(r, optionalSession, maxBody)
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(timeout)) != nil {
+		return readRequest(r, optionalSession, maxBody)
+	}
+	sessionID, req, err := readRequest(r, optionalSession, maxBody)
+	var re *RequestError
+	if errors.As(err, &re) && re.Status == http.StatusRequestTimeout {
+		// The 408 closes the connection, and the passed deadline stays:
+		// net/http would otherwise wait, with no deadline, for the rest
+		// of the body before it writes the answer (to keep the
+		// connection), and the trickling browser would never get it.
+		w.Header().Set("Connection", "close")
+		return sessionID, req, err
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return sessionID, req, err
 }

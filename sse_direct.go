@@ -36,10 +36,20 @@ func (s *AgentSession) serveSSE(w http.ResponseWriter, r *http.Request, req Sess
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	sw := newSSEWriter(w, r, cancel, o)
-	defer sw.close()
+	ended := false
+	defer func() {
+		if !ended {
+			// A panic left the execution: no [DONE] (net/http recovers
+			// it and cuts the response, so the browser sees a cut
+			// stream, not a finished one).
+			sw.abort()
+		}
+		sw.close()
+	}()
 	x := &execution{s: s, ctx: ctx}
 	x.direct.Store(&directSink{sync: sw})
 	x.run(req)
+	ended = true
 }
 
 // sseWriter is the event sink of serveSSE: the part of sseHandler.ServeHTTP

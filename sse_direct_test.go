@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -194,4 +196,34 @@ func TestHandlerWriteDeadlines(t *testing.T) {
 	}
 	assert.True(t, w.deadline.IsZero(), "the deadline is lifted at the end")
 	assert.Contains(t, w.Body.String(), "data: [DONE]")
+}
+
+// A panic that leaves the execution on the usual path (here the logger's,
+// as it logs the recovered panic of an OnToolResults hook) writes no
+// [DONE]: net/http recovers it and cuts the response, so the browser sees
+// a cut stream and not a finished one.
+func TestHandlerPanicWritesNoDone(t *testing.T) {
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(`{"type":"start","executionId":"e1"}`,
+		`{"type":"tool-request","toolCalls":[{"toolCallId":"c1","toolName":"boom","args":{}}]}`,
+		`{"type":"finish","finishReason":"tool-calls"}`))
+	c, err := NewClient(ClientOptions{BaseURL: f.srv.URL, APIKey: testKey, HTTPClient: f.srv.Client(), MaxRetries: -1, Logger: slog.New(panickyLogs{})})
+	require.NoError(t, err)
+	h := c.AgentSessions.Handler(HandlerOptions{
+		Tools:         ToolHandlers{"boom": func(context.Context, map[string]any) (any, error) { return 1, nil }},
+		OnToolResults: func(context.Context, []ToolResult) error { panic("hook broken") },
+	})
+	app := httptest.NewUnstartedServer(h)
+	var errorLog syncBuffer
+	app.Config.ErrorLog = log.New(&errorLog, "", 0)
+	app.Start()
+	defer app.Close()
+	resp, err := app.Client().Post(app.URL, "application/json", strings.NewReader(`{"sessionId":"s","type":"trigger","triggerName":"t"}`))
+	require.NoError(t, err)
+	body, readErr := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	assert.Error(t, readErr, "the response is cut")
+	assert.Contains(t, string(body), `"type":"start"`)
+	assert.NotContains(t, string(body), "[DONE]")
+	assert.Contains(t, errorLog.String(), "logger broken")
 }
