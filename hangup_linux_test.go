@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -201,5 +202,33 @@ func TestWatchStartsAndEnds(t *testing.T) {
 		require.NoError(t, conn.Close())
 		require.NoError(t, h.Shutdown(t.Context()))
 		assert.Zero(t, watched(h.hijacked))
+	}
+}
+
+// Without the watcher (as where there is no epoll) the heartbeat tick's
+// look at the socket notices the browser's close, over TLS too.
+func TestWatchOffTheTickNotices(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "TCP", true: "TLS"}[useTLS], func(t *testing.T) {
+			noLeaks(t)
+			f := newFakePlatform(t)
+			resume, done := make(chan struct{}), make(chan struct{})
+			defer close(resume)
+			f.addLegs(idleLeg(resume, done))
+			h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: 5 * time.Millisecond, Hijack: true})
+			h.hijacked.hangups.off = true
+			var app *httptest.Server
+			if useTLS {
+				app = startApp(t, h, func(s *httptest.Server) { s.TLS = &tls.Config{} })
+			} else {
+				app = startApp(t, h)
+			}
+			conn := dialApp(t, app)
+			br, _ := rawStream(t, conn, "x")
+			readUntil(t, br, `"type":"start"`)
+			assert.Zero(t, watched(h.hijacked), "not watched")
+			require.NoError(t, conn.Close())
+			waitDone(t, done, "the platform request's end")
+		})
 	}
 }

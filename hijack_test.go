@@ -366,7 +366,8 @@ func TestHijackPreStreamErrorsAsUsual(t *testing.T) {
 }
 
 // A browser that closes its connection while the stream is idle is
-// noticed at a heartbeat tick: the platform request is cancelled.
+// noticed (on Linux by the Handler's watcher at once, elsewhere at a
+// heartbeat tick): the platform request is cancelled.
 func TestHijackIdleDisconnectCancelsThePlatform(t *testing.T) {
 	for _, useTLS := range []bool{false, true} {
 		name := "TCP"
