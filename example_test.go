@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/octavus-go/octavus"
 	"github.com/octavus-go/octavus/octavustest"
@@ -110,6 +111,54 @@ func ExampleAgentSessionsAPI_Handler() {
 	// text/event-stream
 	// data: {"type":"tool-output-available","toolCallId":"call_1","output":{"name":"Grace"}}
 	// data: [DONE]
+}
+
+// With Hijack, an HTTP/1.x stream is written on the connection taken from
+// net/http: the body is the same, the connection closes after [DONE], and
+// the Handler's Shutdown drains such streams after the server's own.
+func ExamplePassthroughHandler_Shutdown() {
+	platform := newDemoPlatform()
+	defer platform.Close()
+	client, _ := octavus.NewClient(octavus.ClientOptions{BaseURL: platform.URL, APIKey: platform.APIKey})
+	sessionID := platform.AddSession(octavustest.Session{})
+
+	trigger := client.AgentSessions.Handler(octavus.HandlerOptions{
+		Hijack: true,
+		Tools: octavus.ToolHandlers{
+			"get-user-account": func(context.Context, map[string]any) (any, error) {
+				return map[string]any{"name": "Grace"}, nil
+			},
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/trigger", trigger)
+	app := httptest.NewServer(mux)
+
+	body := `{"sessionId":"` + sessionID + `","type":"trigger","triggerName":"user-message","input":{"USER_MESSAGE":"Hi"}}`
+	resp, err := http.Post(app.URL+"/api/trigger", "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(resp.Header.Get("Content-Type"), "close:", resp.Close)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "tool-output") || strings.Contains(sc.Text(), "DONE") {
+			fmt.Println(sc.Text())
+		}
+	}
+	resp.Body.Close()
+
+	// Shutting down: the server first (no new streams), then the
+	// hijacked streams it no longer sees.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	app.Close()
+	fmt.Println(trigger.Shutdown(ctx))
+	// Output:
+	// text/event-stream close: true
+	// data: {"type":"tool-output-available","toolCallId":"call_1","output":{"name":"Grace"}}
+	// data: [DONE]
+	// <nil>
 }
 
 // Every REST call returns *APIError for a non-2xx answer.
