@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // hangupWatcher notices at once that a browser left a hijacked stream
@@ -41,6 +42,11 @@ type hangupWatcher struct {
 // of its stream, edge-triggered so that data left unread does not wake the
 // watcher again.
 const hangupEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLET&0xffffffff // EPOLLET is negative in syscall
+
+// maxBusyLooks bounds the looks that find more data than one look
+// discards (32 KiB each): past them the stream is ended as if the browser
+// had left.
+const maxBusyLooks = 8
 
 // hangupGone are the events that say the browser's end is over for
 // reading whatever data waits before it.
@@ -221,12 +227,26 @@ func (w *hangupWatcher) check(id uint64, events uint32) (more bool) {
 	}
 	closed, more := peerLook(sw.conn)
 	closed = closed || events&hangupGone != 0
+	if more {
+		// A browser sends nothing after its request but a TLS
+		// close_notify: one that keeps uploading would keep this
+		// goroutine busy (and lose TCP's backpressure). After 8 looks
+		// of 32 KiB it is served no more.
+		sw.busyLooks++
+		if sw.busyLooks > maxBusyLooks {
+			closed, more = true, false
+		}
+	}
 	if w.checked != nil && !more {
 		defer w.checked(closed)
 	}
 	if !closed {
 		return more
 	}
+	// A write that blocks (a browser that stopped reading, then left)
+	// holds sw.mu: a passed deadline ends it, so that this goroutine,
+	// which watches every stream of the Handler, does not wait for it.
+	_ = sw.conn.SetWriteDeadline(time.Unix(1, 0))
 	sw.mu.Lock()
 	if !sw.gone {
 		sw.leave()

@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,9 +132,11 @@ func TestWatchDataKeepsTheStream(t *testing.T) {
 				readUntil(t, br, `"delta":"step"`)
 			}
 			require.NoError(t, conn.Close())
-			for closed := range checked {
-				if closed {
-					break
+			for closed := false; !closed; {
+				select {
+				case closed = <-checked:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the close was never looked at")
 				}
 			}
 			waitDone(t, done, "the platform request's end")
@@ -231,4 +236,120 @@ func TestWatchOffTheTickNotices(t *testing.T) {
 			waitDone(t, done, "the platform request's end")
 		})
 	}
+}
+
+// stuckConn is a server connection whose writes, once block is set, wait
+// until a write deadline in the past is set, as a write to a browser that
+// stopped reading waits until its deadline: entered is told when one
+// waits. It is still a *net.TCPConn underneath (SyscallConn), so the
+// watcher watches it.
+type stuckConn struct {
+	*net.TCPConn
+	block   atomic.Bool
+	entered chan struct{}
+	freed   chan struct{}
+	once    sync.Once
+}
+
+func (c *stuckConn) Write(b []byte) (int, error) {
+	if c.block.Load() {
+		c.entered <- struct{}{}
+		<-c.freed
+		return 0, os.ErrDeadlineExceeded
+	}
+	return c.TCPConn.Write(b)
+}
+
+func (c *stuckConn) SetWriteDeadline(d time.Time) error {
+	if !d.IsZero() && d.Before(time.Now()) && c.block.Load() {
+		c.once.Do(func() { close(c.freed) })
+	}
+	return c.TCPConn.SetWriteDeadline(d)
+}
+
+func (c *stuckConn) Close() error {
+	c.once.Do(func() { close(c.freed) })
+	return c.TCPConn.Close()
+}
+
+// stuckListener hands its connections to conns as it accepts them.
+type stuckListener struct {
+	net.Listener
+	conns chan *stuckConn
+}
+
+func (l stuckListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	sc := &stuckConn{TCPConn: c.(*net.TCPConn), entered: make(chan struct{}, 1), freed: make(chan struct{})}
+	l.conns <- sc
+	return sc, nil
+}
+
+// A stream whose write blocks (its browser stopped reading, then left)
+// does not hold the watcher, which watches every stream of the Handler:
+// the stuck stream is ended (its write given a passed deadline) and
+// another browser's leaving is still noticed, even with no write deadline
+// at all.
+func TestWatchAStuckStreamHoldsNoOther(t *testing.T) {
+	noLeaks(t)
+	f := newFakePlatform(t)
+	stepsA, doneA := make(chan struct{}), make(chan struct{})
+	resumeB, doneB := make(chan struct{}), make(chan struct{})
+	defer close(resumeB)
+	f.addLegs(stepLeg(stepsA, doneA), idleLeg(resumeB, doneB))
+	h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: -1, WriteTimeout: -1, Hijack: true})
+	conns := make(chan *stuckConn, 2)
+	app := startApp(t, h, func(s *httptest.Server) { s.Listener = stuckListener{s.Listener, conns} })
+	connA := dialApp(t, app)
+	defer connA.Close()
+	brA, _ := rawStream(t, connA, "a")
+	readUntil(t, brA, `"type":"start"`)
+	serverA := <-conns
+	connB := dialApp(t, app)
+	defer connB.Close()
+	brB, _ := rawStream(t, connB, "b")
+	readUntil(t, brB, `"type":"start"`)
+
+	serverA.block.Store(true)
+	stepsA <- struct{}{} // A's next event: its write waits
+	waitDone(t, serverA.entered, "A's write")
+	require.NoError(t, connA.Close())
+	waitDone(t, doneA, "A's platform request's end")
+	require.NoError(t, connB.Close())
+	waitDone(t, doneB, "B's platform request's end")
+}
+
+// A browser that keeps sending on its stream is served no more once the
+// watcher has discarded a few looks' worth (it would keep the watcher
+// busy and lose TCP's backpressure); a close_notify or a pipelined
+// request is far below that (TestWatchDataKeepsTheStream).
+func TestWatchAnUploadingBrowserIsEnded(t *testing.T) {
+	noLeaks(t)
+	f := newFakePlatform(t)
+	resume, done := make(chan struct{}), make(chan struct{})
+	defer close(resume)
+	f.addLegs(idleLeg(resume, done))
+	h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: -1, Hijack: true})
+	app := startApp(t, h)
+	conn := dialApp(t, app)
+	defer conn.Close()
+	br, _ := rawStream(t, conn, "x")
+	readUntil(t, br, `"type":"start"`)
+	sent := make(chan error, 1)
+	go func() {
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for range 64 { // 4 MiB, more than maxBusyLooks looks discard
+			if _, err := conn.Write(chunk); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	waitDone(t, done, "the platform request's end")
+	_ = conn.Close()
+	<-sent // nil, or the write the closed stream refused
 }

@@ -498,31 +498,69 @@ func TestBrowserTrickledBodyTimesOut(t *testing.T) {
 }
 
 // Over real HTTP, a browser that sends part of its body and then nothing
-// gets the 408, and the connection is closed: net/http does not wait,
-// with no deadline, for the rest of the body before it answers.
+// gets its answer, and the connection is closed: net/http does not wait,
+// with no deadline, for the rest of the body before it answers. So for
+// the answers given before the body was read: the wrong method, the wrong
+// Content-Type, a body over the limit, the body read's deadline.
 func TestBrowserTrickledBodyTimesOutOverHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, contentType, sent string
+		status                          int
+		message                         string
+	}{
+		{"408", "POST", "application/json", `{"sessionId":`, http.StatusRequestTimeout, `{"error":"body was not received in time"}`},
+		{"405", "GET", "application/json", `{"se`, http.StatusMethodNotAllowed, `{"error":"method must be POST"}`},
+		{"415", "POST", "text/plain", `{"se`, http.StatusUnsupportedMediaType, `{"error":"Content-Type must be application/json"}`},
+		{"413", "POST", "application/json", strings.Repeat(" ", 40), http.StatusRequestEntityTooLarge, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakePlatform(t)
+			app := httptest.NewServer(f.client(t).AgentSessions.Handler(HandlerOptions{BodyReadTimeout: 20 * time.Millisecond, MaxRequestBody: 32}))
+			defer app.Close()
+			conn, err := net.Dial("tcp", app.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			// A bound for the whole test, so that the old behaviour fails
+			// it instead of hanging: the answer is due at once (408:
+			// after 20 ms).
+			require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+			_, err = io.WriteString(conn, tc.method+" /api/trigger HTTP/1.1\r\nHost: app\r\nContent-Type: "+tc.contentType+"\r\nContent-Length: 100\r\n\r\n"+tc.sent)
+			require.NoError(t, err)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err, "the answer arrives while the rest of the body is still due")
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			assert.Equal(t, tc.status, resp.StatusCode)
+			if tc.message != "" {
+				assert.JSONEq(t, tc.message, string(body))
+			}
+			assert.True(t, resp.Close, "Connection: close")
+			_, err = br.ReadByte()
+			assert.ErrorIs(t, err, io.EOF, "the server closed the connection")
+			assert.Empty(t, f.reqs())
+		})
+	}
+}
+
+// Over HTTP/2 the 408 says nothing of the connection: Connection: close
+// there would end the browser's whole connection (a GOAWAY), and the
+// stream's reset is all it takes.
+func TestBrowserTrickledBodyTimesOutOverHTTP2(t *testing.T) {
 	f := newFakePlatform(t)
-	app := httptest.NewServer(f.client(t).AgentSessions.Handler(HandlerOptions{BodyReadTimeout: 20 * time.Millisecond}))
-	defer app.Close()
-	conn, err := net.Dial("tcp", app.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	// A bound for the whole test, so that the old behaviour fails it
-	// instead of hanging: the 408 is due after 20 ms.
-	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
-	_, err = io.WriteString(conn, "POST /api/trigger HTTP/1.1\r\nHost: app\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"sessionId\":")
-	require.NoError(t, err)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err, "the 408 arrives while the rest of the body is still due")
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
-	assert.JSONEq(t, `{"error":"body was not received in time"}`, string(body))
-	assert.True(t, resp.Close, "Connection: close")
-	_, err = br.ReadByte()
-	assert.ErrorIs(t, err, io.EOF, "the server closed the connection")
-	assert.Empty(t, f.reqs())
+	set := make(chan struct{})
+	var once sync.Once
+	w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder(), read: func(d time.Time) {
+		if !d.IsZero() {
+			once.Do(func() { close(set) })
+		}
+	}}
+	r := httptest.NewRequest(http.MethodPost, "/api/trigger", deadlineBody{set})
+	r.ProtoMajor, r.ProtoMinor, r.Proto = 2, 0, "HTTP/2.0"
+	r.Header.Set("Content-Type", "application/json")
+	f.client(t).AgentSessions.Handler(HandlerOptions{}).ServeHTTP(w, r)
+	assert.Equal(t, http.StatusRequestTimeout, w.Code)
+	assert.Empty(t, w.Header().Get("Connection"))
 }
 
 // Item 14: the SSE writer gives every write its own deadline, so a server

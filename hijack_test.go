@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,8 +553,17 @@ func TestHijackShutdown(t *testing.T) {
 		readUntil(t, br, `"type":"start"`)
 		shut := make(chan error, 1)
 		go func() { shut <- h.Shutdown(context.Background()) }()
+		select {
+		case err := <-shut:
+			t.Fatalf("Shutdown returned %v with a stream open", err)
+		default:
+		}
 		close(resume)
 		require.NoError(t, <-shut)
+		h.hijacked.mu.Lock()
+		open := len(h.hijacked.open)
+		h.hijacked.mu.Unlock()
+		assert.Zero(t, open, "Shutdown returned once the stream had ended")
 		rest, err := io.ReadAll(br)
 		require.NoError(t, err)
 		assert.True(t, strings.HasSuffix(string(rest), "data: [DONE]\n\n"), string(rest))
@@ -606,4 +616,57 @@ func TestHijackOutlivesTheServersReadTimeout(t *testing.T) {
 	rest, err := io.ReadAll(br)
 	require.NoError(t, err)
 	assert.True(t, strings.HasSuffix(string(rest), "data: [DONE]\n\n"), string(rest))
+}
+
+// A stream whose response a middleware means to compress (it set
+// Content-Encoding and will compress what its writer is given) is not
+// hijacked: the usual path writes through the middleware's writer.
+func TestHijackLeavesEncodedResponsesAlone(t *testing.T) {
+	noLeaks(t)
+	f := newFakePlatform(t)
+	f.addLegs(eventsLeg(`{"type":"start","executionId":"e1"}`, `{"type":"finish","finishReason":"stop"}`))
+	h := f.client(t).AgentSessions.Handler(HandlerOptions{Hijack: true})
+	var hijacks atomic.Int32
+	app := startApp(t, h, func(s *httptest.Server) {
+		s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "x-test") // the writer passes Hijack through
+			h.ServeHTTP(w, r)
+		})
+		s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateHijacked {
+				hijacks.Add(1)
+			}
+		}
+	})
+	resp, body := post(t, app.Client(), app.URL, hijackTrigger)
+	assert.False(t, resp.Close, "the usual path keeps the connection")
+	assert.Equal(t, "x-test", resp.Header.Get("Content-Encoding"))
+	assert.True(t, strings.HasSuffix(body, "data: [DONE]\n\n"), body)
+	assert.Zero(t, hijacks.Load())
+}
+
+// A Shutdown whose context ends while a stream is between its hijack and
+// its start (net/http no longer sees it, the Handler's list not yet) cuts
+// that stream too: it reports it, and the stream never reaches the
+// platform.
+func TestHijackShutdownSeesAStartingStream(t *testing.T) {
+	noLeaks(t)
+	f := newFakePlatform(t)
+	h := f.client(t).AgentSessions.Handler(HandlerOptions{Hijack: true})
+	shut := make(chan error, 1)
+	app := startApp(t, h, func(s *httptest.Server) {
+		s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateHijacked {
+				// Inside the hijack: the stream is starting.
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				shut <- h.Shutdown(ctx)
+			}
+		}
+	})
+	resp, body := post(t, app.Client(), app.URL, hijackTrigger)
+	assert.True(t, resp.Close)
+	assert.ErrorIs(t, <-shut, context.Canceled, "a stream was starting")
+	assert.NotContains(t, body, "data:", "cut before it started")
+	assert.Empty(t, f.triggerBodies(), "never sent to the platform")
 }

@@ -225,7 +225,7 @@ type HandlerOptions struct {
 	// by default, 28 KiB with Hijack, at 2,000 idle streams in go run ./bench).
 	// The body is byte for byte the usual one, and the errors
 	// answered before the stream starts (400, 403, 408, 413, ...) are
-	// answered as usual, on a connection net/http keeps.
+	// answered as usual, by net/http.
 	//
 	// The trade-offs:
 	//   - HTTP/1.x only: HTTP/2 requests, and ResponseWriters that cannot
@@ -244,19 +244,25 @@ type HandlerOptions struct {
 	//	_ = h.Shutdown(ctx)
 	//
 	//   - A middleware that wraps the ResponseWriter (to log the status
-	//     or count bytes, to compress) sees no status and no body; the
-	//     headers it set before calling the Handler are sent.
+	//     or count bytes) sees no status and no body; the headers it set
+	//     before calling the Handler are sent. A response a middleware
+	//     set a Content-Encoding for (to compress it) is not hijacked.
 	//   - net/http's background read, which notices that the browser
 	//     left (a closed tab, the client's stop()), is gone. On Linux the
 	//     Handler watches the hijacked connections itself, with an epoll
 	//     set and one goroutine while any stream is open: the leaving is
 	//     noticed at once and the platform request cancelled, as on the
-	//     usual path. Elsewhere (or if epoll cannot be set up) it is
-	//     noticed at the next write or heartbeat tick (within Heartbeat,
-	//     which must then stay on): until then the platform request runs
-	//     on and the session is busy for a next trigger. The execution's
-	//     context keeps the request context's values, not its
-	//     cancellation.
+	//     usual path. That needs the connection (or the one under a
+	//     *tls.Conn, NetConn) to be a syscall.Conn: behind a listener
+	//     wrapper whose connections are not (netutil.LimitListener, a
+	//     PROXY-protocol listener), on other Unix systems, or if epoll
+	//     cannot be set up, it is noticed at the next write or heartbeat
+	//     tick, by a look at the socket (within Heartbeat, which must then
+	//     stay on); on Windows only at a failed write. Until then the
+	//     platform request runs on and the session is busy for a next
+	//     trigger. On Linux a browser that keeps sending on its stream
+	//     (past 256 KiB) is served no more. The execution's context keeps
+	//     the request context's values, not its cancellation.
 	//   - WriteTimeout bounds each write as usual, but a negative one
 	//     leaves no deadline at all: the hijack clears the server's
 	//     (http.Server.WriteTimeout, ReadTimeout).
@@ -444,15 +450,22 @@ func readBody(w http.ResponseWriter, r *http.Request, optionalSession bool, maxB
 		return readRequest(r, optionalSession, maxBody)
 	}
 	sessionID, req, err := readRequest(r, optionalSession, maxBody)
-	var re *RequestError
-	if errors.As(err, &re) && re.Status == http.StatusRequestTimeout {
-		// The 408 closes the connection, and the passed deadline stays:
-		// net/http would otherwise wait, with no deadline, for the rest
-		// of the body before it writes the answer (to keep the
-		// connection), and the trickling browser would never get it.
-		w.Header().Set("Connection", "close")
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
 		return sessionID, req, err
 	}
-	_ = rc.SetReadDeadline(time.Time{})
+	// The deadline stays: net/http reads what is left of the body before
+	// it writes an answer on a connection it keeps, and with no deadline
+	// a trickling browser would hold it and never get the answer. An
+	// answer given before the whole body was read (405, 408, 413, 415)
+	// closes an HTTP/1.x connection instead of reading on (HTTP/2 resets
+	// the stream alone: the header would end the browser's connection).
+	var re *RequestError
+	if errors.As(err, &re) && r.ProtoMajor == 1 {
+		switch re.Status {
+		case http.StatusMethodNotAllowed, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+			w.Header().Set("Connection", "close")
+		}
+	}
 	return sessionID, req, err
 }

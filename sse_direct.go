@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -75,6 +76,10 @@ type sseWriter struct {
 	timer  *time.Timer
 	// deadlineSet is when the write deadline was last moved.
 	deadlineSet time.Time
+	// busyLooks counts the watcher's looks at a hijacked stream's
+	// connection that found more sent than one look discards (only the
+	// watcher's goroutine touches it; see hangupWatcher.check).
+	busyLooks int
 }
 
 func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOptions) *sseWriter {
@@ -224,7 +229,15 @@ type hijackedStreams struct {
 	// open maps each open stream to its registration in hangups (0:
 	// none).
 	open map[*sseWriter]uint64
-	// drained, when set, is closed once open is empty (a Shutdown waits).
+	// starting counts the streams between their hijack and add: net/http
+	// no longer sees their connections, and open not yet.
+	starting int
+	// cuts counts the Shutdowns whose context ended and that cut the
+	// open streams: a stream that was starting then is cut as it would be
+	// added.
+	cuts uint64
+	// drained, when set, is closed once open is empty and none is
+	// starting (a Shutdown waits).
 	drained chan struct{}
 	hangups hangupWatcher
 }
@@ -236,9 +249,23 @@ type hijackedStreams struct {
 // goroutines. It returns false, having written nothing, when w cannot be
 // hijacked: the caller serves the stream as usual.
 func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http.Request, req SessionRequest, o SSEOptions) bool {
+	if ce := w.Header().Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// A compressing middleware set it and will not see the body:
+		// the usual path, through its writer.
+		return false
+	}
+	since := hj.begin()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
+		hj.abandon()
 		return false // http.ErrNotSupported: HTTP/2, a recorder, a wrapper
+	}
+	if r.Context().Err() != nil {
+		// The browser left while the request was read (net/http's
+		// background read saw it): nothing is sent to the platform.
+		hj.abandon()
+		_ = conn.Close()
+		return true
 	}
 	// The execution keeps the request's values, not its cancellation:
 	// net/http cancels the request's context when the handler returns.
@@ -252,13 +279,16 @@ func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http
 	// net/http cleared the connection's deadlines (the server's
 	// ReadTimeout and WriteTimeout): the write deadline is sw's.
 	sw.deadline()
-	if _, err := conn.Write(hijackedHead(w.Header(), r)); err != nil {
-		// The browser is gone already: nothing is sent to the platform.
+	if _, err := conn.Write(hijackedHead(w.Header(), r)); err != nil || !hj.add(sw, since) {
+		// The browser is gone already, or Shutdown is cutting the
+		// streams: nothing is sent to the platform.
+		if err != nil {
+			hj.abandon()
+		}
 		cancel()
 		_ = conn.Close()
 		return true
 	}
-	hj.add(sw)
 	if sw.heartbeat > 0 {
 		sw.mu.Lock()
 		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
@@ -275,10 +305,13 @@ func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http
 // from the handler: it is logged as net/http logs it and the connection is
 // closed, with no [DONE].
 func (hj *hijackedStreams) run(ctx context.Context, s *AgentSession, sw *sseWriter, req SessionRequest, srv *http.Server, remote string) {
+	ended := false
 	defer func() {
 		if v := recover(); v != nil {
-			sw.abort()
 			logHandlerPanic(srv, remote, v)
+		}
+		if !ended {
+			sw.abort() // a panic or a Goexit: no [DONE]
 		}
 		sw.close()
 		sw.cancel()
@@ -292,6 +325,7 @@ func (hj *hijackedStreams) run(ctx context.Context, s *AgentSession, sw *sseWrit
 	x := &execution{s: s, ctx: ctx}
 	x.direct.Store(&directSink{sync: sw})
 	x.run(req)
+	ended = true
 }
 
 // hijackedHead is the response head of a hijacked stream: the status line
@@ -329,19 +363,58 @@ func (sw *sseWriter) abort() {
 // of the usual path: the connection is closed (which also ends a write
 // that blocks) and the execution cancelled.
 func (sw *sseWriter) cut() {
+	if t, ok := sw.conn.(interface{ NetConn() net.Conn }); ok {
+		// A *tls.Conn: closing the socket under it first spares the
+		// close_notify alert, which its Close would try to send for up
+		// to 5 s to a browser that may not read.
+		_ = t.NetConn().Close()
+	}
 	_ = sw.conn.Close()
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	sw.leave()
 }
 
-func (hj *hijackedStreams) add(sw *sseWriter) {
+// begin counts a stream about to be hijacked and returns the count of
+// cuts so far, for add.
+func (hj *hijackedStreams) begin() uint64 {
 	hj.mu.Lock()
 	defer hj.mu.Unlock()
+	hj.starting++
+	return hj.cuts
+}
+
+// abandon uncounts a stream that begin counted and that will not run.
+func (hj *hijackedStreams) abandon() {
+	hj.mu.Lock()
+	defer hj.mu.Unlock()
+	hj.starting--
+	hj.settleLocked()
+}
+
+// add makes the stream begin counted an open one; false when a Shutdown
+// cut the streams since (it is then uncounted, and must not run).
+func (hj *hijackedStreams) add(sw *sseWriter, since uint64) bool {
+	hj.mu.Lock()
+	defer hj.mu.Unlock()
+	hj.starting--
+	if hj.cuts != since {
+		hj.settleLocked()
+		return false
+	}
 	if hj.open == nil {
 		hj.open = map[*sseWriter]uint64{}
 	}
 	hj.open[sw] = hj.hangups.watch(sw)
+	return true
+}
+
+// settleLocked closes drained once no stream is open or starting.
+func (hj *hijackedStreams) settleLocked() {
+	if len(hj.open) == 0 && hj.starting == 0 && hj.drained != nil {
+		close(hj.drained)
+		hj.drained = nil
+	}
 }
 
 // unwatch deregisters sw's connection from hangups; it is called before
@@ -360,17 +433,14 @@ func (hj *hijackedStreams) remove(sw *sseWriter) {
 	hj.mu.Lock()
 	defer hj.mu.Unlock()
 	delete(hj.open, sw)
-	if len(hj.open) == 0 && hj.drained != nil {
-		close(hj.drained)
-		hj.drained = nil
-	}
+	hj.settleLocked()
 }
 
 // shutdown waits until no hijacked stream is open or ctx is done; then it
 // cuts those still open and returns ctx.Err().
 func (hj *hijackedStreams) shutdown(ctx context.Context) error {
 	hj.mu.Lock()
-	if len(hj.open) == 0 {
+	if len(hj.open) == 0 && hj.starting == 0 {
 		hj.mu.Unlock()
 		return nil
 	}
@@ -385,6 +455,7 @@ func (hj *hijackedStreams) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	hj.mu.Lock()
+	hj.cuts++
 	open := make([]*sseWriter, 0, len(hj.open))
 	for sw := range hj.open {
 		open = append(open, sw)
@@ -402,7 +473,8 @@ func (hj *hijackedStreams) shutdown(ctx context.Context) error {
 // waits until they have ended or ctx is done, then closes the connections
 // of those still open (cancelling their executions) and returns
 // ctx.Err(). Without Hijack it returns nil at once. Call it after
-// http.Server.Shutdown returned, when no handler can start another stream.
+// http.Server.Shutdown returned, when no handler can start another stream;
+// a stream hijacked but not yet started when ctx ends is cut too.
 func (h *PassthroughHandler) Shutdown(ctx context.Context) error {
 	if h.hijacked == nil {
 		return nil
