@@ -316,6 +316,30 @@ func TestIdleWatchdog(t *testing.T) {
 		require.Len(t, got, 21, "every delta and the finish, no idle error")
 		assert.JSONEq(t, `{"type":"finish","finishReason":"stop"}`, got[20])
 	})
+	t.Run("a stream that sent for longer than it, then stalls, is cut", func(t *testing.T) {
+		// 10 events 40 ms apart (400 ms, more than the timeout), then
+		// nothing: the watchdog, re-armed by every read, still fires.
+		f := newFakePlatform(t)
+		aborted := make(chan struct{})
+		f.addLegs(func(w http.ResponseWriter, r *http.Request) {
+			defer close(aborted)
+			w.Header().Set("Content-Type", "text/event-stream")
+			rc := http.NewResponseController(w)
+			tick := time.NewTicker(40 * time.Millisecond)
+			defer tick.Stop()
+			for i := range 10 {
+				fmt.Fprintf(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"%d\"}\n\n", i)
+				_ = rc.Flush()
+				<-tick.C
+			}
+			<-r.Context().Done()
+		})
+		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
+		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
+		require.Len(t, got, 11, "the deltas, then the idle error")
+		assert.JSONEq(t, `{"type":"error","errorType":"internal_error","message":"Platform connection dropped: no data for 300ms","source":"platform","retryable":true}`, got[10])
+		<-aborted
+	})
 	t.Run("the watchdog does not cut a retry wait", func(t *testing.T) {
 		// The wait is real and three times the idle timeout: a watchdog
 		// still running during it would end the leg. The timeout is
