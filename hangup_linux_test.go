@@ -82,12 +82,7 @@ func TestWatchIdleHangup(t *testing.T) {
 			defer close(resume)
 			f.addLegs(idleLeg(resume, done))
 			h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: -1, Hijack: true})
-			var app *httptest.Server
-			if tc.tls {
-				app = startApp(t, h, func(s *httptest.Server) { s.TLS = &tls.Config{} })
-			} else {
-				app = startApp(t, h)
-			}
+			app := startAppOver(t, h, tc.tls)
 			conn := dialApp(t, app)
 			br, head := rawStream(t, conn, "x")
 			assert.Contains(t, head, "Connection: close\r\n")
@@ -115,12 +110,7 @@ func TestWatchDataKeepsTheStream(t *testing.T) {
 			h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: -1, Hijack: true})
 			checked := make(chan bool, 16)
 			h.hijacked.hangups.checked = func(closed bool) { checked <- closed }
-			var app *httptest.Server
-			if useTLS {
-				app = startApp(t, h, func(s *httptest.Server) { s.TLS = &tls.Config{} })
-			} else {
-				app = startApp(t, h)
-			}
+			app := startAppOver(t, h, useTLS)
 			conn := dialApp(t, app)
 			br, _ := rawStream(t, conn, "x")
 			readUntil(t, br, `"type":"start"`)
@@ -222,12 +212,7 @@ func TestWatchOffTheTickNotices(t *testing.T) {
 			f.addLegs(idleLeg(resume, done))
 			h := f.client(t).AgentSessions.Handler(HandlerOptions{Heartbeat: 5 * time.Millisecond, Hijack: true})
 			h.hijacked.hangups.off = true
-			var app *httptest.Server
-			if useTLS {
-				app = startApp(t, h, func(s *httptest.Server) { s.TLS = &tls.Config{} })
-			} else {
-				app = startApp(t, h)
-			}
+			app := startAppOver(t, h, useTLS)
 			conn := dialApp(t, app)
 			br, _ := rawStream(t, conn, "x")
 			readUntil(t, br, `"type":"start"`)

@@ -256,6 +256,27 @@ func TestConnectionDropMidStreamIsOneRetryableError(t *testing.T) {
 	assert.False(t, done, "a failed stream ends without [DONE]")
 }
 
+// pacedLeg writes n text deltas, gap apart, then runs then (unless the
+// request ended first).
+func pacedLeg(n int, gap time.Duration, then http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		tick := time.NewTicker(gap)
+		defer tick.Stop()
+		for i := range n {
+			fmt.Fprintf(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"%d\"}\n\n", i)
+			_ = rc.Flush()
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		then(w, r)
+	}
+}
+
 func TestIdleWatchdog(t *testing.T) {
 	t.Run("mid-stream", func(t *testing.T) {
 		f := newFakePlatform(t)
@@ -295,22 +316,9 @@ func TestIdleWatchdog(t *testing.T) {
 		// timeout, each gap far below it. The watchdog notes each read
 		// and sleeps again for the rest (watchdog.check).
 		f := newFakePlatform(t)
-		f.addLegs(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/event-stream")
-			rc := http.NewResponseController(w)
-			tick := time.NewTicker(40 * time.Millisecond)
-			defer tick.Stop()
-			for i := range 20 {
-				fmt.Fprintf(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"%d\"}\n\n", i)
-				_ = rc.Flush()
-				select {
-				case <-tick.C:
-				case <-r.Context().Done():
-					return
-				}
-			}
+		f.addLegs(pacedLeg(20, 40*time.Millisecond, func(w http.ResponseWriter, _ *http.Request) {
 			fmt.Fprint(w, "data: {\"type\":\"finish\",\"finishReason\":\"stop\"}\n\n")
-		})
+		}))
 		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))
 		require.Len(t, got, 21, "every delta and the finish, no idle error")
@@ -321,18 +329,10 @@ func TestIdleWatchdog(t *testing.T) {
 		// nothing: the watchdog, re-armed by every read, still fires.
 		f := newFakePlatform(t)
 		aborted := make(chan struct{})
+		leg := pacedLeg(10, 40*time.Millisecond, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 		f.addLegs(func(w http.ResponseWriter, r *http.Request) {
 			defer close(aborted)
-			w.Header().Set("Content-Type", "text/event-stream")
-			rc := http.NewResponseController(w)
-			tick := time.NewTicker(40 * time.Millisecond)
-			defer tick.Stop()
-			for i := range 10 {
-				fmt.Fprintf(w, "data: {\"type\":\"text-delta\",\"id\":\"t\",\"delta\":\"%d\"}\n\n", i)
-				_ = rc.Flush()
-				<-tick.C
-			}
-			<-r.Context().Done()
+			leg(w, r)
 		})
 		c, _ := clientWith(t, f, ClientOptions{StreamIdleTimeout: 300 * time.Millisecond})
 		got := wireJSON(t, run(c, AttachOptions{}, userMessage))

@@ -61,6 +61,15 @@ func startApp(t *testing.T, h *PassthroughHandler, configure ...func(*httptest.S
 	return app
 }
 
+// startAppOver is startApp over TLS (HTTP/1.1) when useTLS is set.
+func startAppOver(t *testing.T, h *PassthroughHandler, useTLS bool) *httptest.Server {
+	t.Helper()
+	if useTLS {
+		return startApp(t, h, func(s *httptest.Server) { s.TLS = &tls.Config{} })
+	}
+	return startApp(t, h)
+}
+
 // post posts body to app and returns the response with its whole body.
 func post(t *testing.T, client *http.Client, url, body string) (*http.Response, string) {
 	t.Helper()
