@@ -2,7 +2,6 @@ package octavus
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,11 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -475,25 +474,6 @@ func (panickyLogs) Handle(_ context.Context, r slog.Record) error {
 func (h panickyLogs) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h panickyLogs) WithGroup(string) slog.Handler      { return h }
 
-// syncBuffer is a bytes.Buffer for a log.Logger written from another
-// goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A panicking tool handler does not take the server down: the call fails,
 // the round goes on and the stream ends. A panic that leaves the execution
 // (here OnToolResults' panic, then the logger's) is logged to the server's
@@ -527,7 +507,7 @@ func TestHijackPanics(t *testing.T) {
 		c, err := NewClient(ClientOptions{BaseURL: f.srv.URL, APIKey: testKey, HTTPClient: f.srv.Client(), MaxRetries: -1, Logger: slog.New(panickyLogs{})})
 		require.NoError(t, err)
 		onResults := func(context.Context, []ToolResult) error { panic("hook broken") }
-		var errorLog syncBuffer
+		var errorLog testproc.SyncBuffer
 		app := startApp(t, c.AgentSessions.Handler(HandlerOptions{Tools: ToolHandlers{"boom": func(context.Context, map[string]any) (any, error) { return 1, nil }},
 			OnToolResults: onResults, Hijack: true}), func(s *httptest.Server) { s.Config.ErrorLog = log.New(&errorLog, "", 0) })
 		resp, body := post(t, app.Client(), app.URL, hijackTrigger)

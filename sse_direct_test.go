@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octavus-go/octavus/internal/testproc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -214,7 +215,7 @@ func TestHandlerPanicWritesNoDone(t *testing.T) {
 		OnToolResults: func(context.Context, []ToolResult) error { panic("hook broken") },
 	})
 	app := httptest.NewUnstartedServer(h)
-	var errorLog syncBuffer
+	var errorLog testproc.SyncBuffer
 	app.Config.ErrorLog = log.New(&errorLog, "", 0)
 	app.Start()
 	defer app.Close()
