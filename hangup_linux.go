@@ -2,7 +2,6 @@ package octavus
 
 import (
 	"encoding/binary"
-	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -52,26 +51,10 @@ const maxBusyLooks = 8
 // reading whatever data waits before it.
 const hangupGone = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 
-// rawConn returns the socket under conn, a *tls.Conn's included, or nil.
-func rawConn(conn net.Conn) syscall.RawConn {
-	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
-		conn = t.NetConn()
-	}
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return raw
-}
-
 // watch registers sw's connection and returns its registration id, or 0
 // when it is not watched (no socket, epoll unavailable).
 func (w *hangupWatcher) watch(sw *sseWriter) uint64 {
-	raw := rawConn(sw.conn)
+	raw, _ := rawConn(sw.conn)
 	if raw == nil || w.off {
 		return 0
 	}
@@ -133,7 +116,7 @@ func (w *hangupWatcher) forget(id uint64) {
 		return
 	}
 	delete(w.streams, id)
-	if raw := rawConn(sw.conn); raw != nil {
+	if raw, _ := rawConn(sw.conn); raw != nil {
 		_ = raw.Control(func(fd uintptr) {
 			_ = syscall.EpollCtl(w.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 		})

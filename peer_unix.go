@@ -25,16 +25,12 @@ func peerClosed(conn net.Conn) bool {
 // peerLook is peerClosed that also reports whether more may be waiting:
 // the bounded discard stopped before the socket had nothing more to read.
 func peerLook(conn net.Conn) (closed, more bool) {
-	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
-		conn = t.NetConn()
-	}
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return false, false
-	}
-	raw, err := sc.SyscallConn()
+	raw, err := rawConn(conn)
 	if err != nil {
 		return true, false // closed
+	}
+	if raw == nil {
+		return false, false
 	}
 	more = true
 	err = raw.Read(func(fd uintptr) bool {
@@ -60,4 +56,18 @@ func peerLook(conn net.Conn) (closed, more bool) {
 		return true, false
 	}
 	return closed, more
+}
+
+// rawConn returns the socket under conn, a *tls.Conn's included (NetConn);
+// nil and no error when conn is not a syscall.Conn, and the error of
+// SyscallConn (a closed connection) otherwise.
+func rawConn(conn net.Conn) (syscall.RawConn, error) {
+	if t, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = t.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, nil
+	}
+	return sc.SyscallConn()
 }
