@@ -83,23 +83,36 @@ type sseWriter struct {
 }
 
 func newSSEWriter(w http.ResponseWriter, r *http.Request, cancel func(), o SSEOptions) *sseWriter {
-	sw := &sseWriter{
-		w: w, rc: http.NewResponseController(w), done: r.Context().Done(), cancel: cancel,
-		writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout),
-		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
-		quiet:        true,
-	}
+	sw := baseSSEWriter(cancel, o)
+	sw.w, sw.rc, sw.done = w, http.NewResponseController(w), r.Context().Done()
 	setSSEHeaders(w.Header(), r)
 	sw.deadline()
 	w.WriteHeader(http.StatusOK)
 	_ = sw.rc.Flush()
-	if sw.heartbeat > 0 {
-		// Under the lock: a first tick may come before the assignment.
-		sw.mu.Lock()
-		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
-		sw.mu.Unlock()
-	}
+	sw.startHeartbeat()
 	return sw
+}
+
+// baseSSEWriter is the part of an sseWriter both paths share, not yet writing
+// anywhere: the caller sets w and rc, or conn.
+func baseSSEWriter(cancel func(), o SSEOptions) *sseWriter {
+	return &sseWriter{
+		cancel:       cancel,
+		writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout),
+		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
+		quiet:        true,
+	}
+}
+
+// startHeartbeat arms the heartbeat's first tick, once the head is out.
+func (sw *sseWriter) startHeartbeat() {
+	if sw.heartbeat <= 0 {
+		return
+	}
+	// Under the lock: a first tick may come before the assignment.
+	sw.mu.Lock()
+	sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
+	sw.mu.Unlock()
 }
 
 func (sw *sseWriter) deadline() {
@@ -270,12 +283,8 @@ func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http
 	// The execution keeps the request's values, not its cancellation:
 	// net/http cancels the request's context when the handler returns.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	sw := &sseWriter{
-		conn: conn, cancel: cancel,
-		writeTimeout: orDefault(o.WriteTimeout, defaultWriteTimeout),
-		heartbeat:    orDefault(o.Heartbeat, defaultHeartbeat),
-		quiet:        true,
-	}
+	sw := baseSSEWriter(cancel, o)
+	sw.conn = conn
 	// net/http cleared the connection's deadlines (the server's
 	// ReadTimeout and WriteTimeout): the write deadline is sw's.
 	sw.deadline()
@@ -289,11 +298,7 @@ func (hj *hijackedStreams) serve(s *AgentSession, w http.ResponseWriter, r *http
 		_ = conn.Close()
 		return true
 	}
-	if sw.heartbeat > 0 {
-		sw.mu.Lock()
-		sw.timer = time.AfterFunc(sw.heartbeat, sw.tick)
-		sw.mu.Unlock()
-	}
+	sw.startHeartbeat()
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	go hj.run(ctx, s, sw, req, srv, r.RemoteAddr)
 	return true
