@@ -116,12 +116,10 @@ func runGo(url, sid, cpuProfile string) result {
 // runRaw posts the same trigger and copies the answer, unparsed, into a
 // sink with io.Copy.
 func runRaw(url, sid string) result {
-	req, err := http.NewRequest(http.MethodPost, url+"/api/agent-sessions/"+sid+"/trigger", bytes.NewReader(triggerBody()))
+	req, err := rawTrigger(context.Background(), url, sid)
 	if err != nil {
 		return result{Err: err.Error()}
 	}
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	req.Header.Set("Content-Type", "application/json")
 	w := newSink()
 	t0 := time.Now()
 	resp, err := http.DefaultClient.Do(req)
@@ -135,6 +133,18 @@ func runRaw(url, sid string) result {
 		return result{Err: err.Error()}
 	}
 	return result{Seconds: dt.Seconds(), Bytes: w.n, CRC: w.sum(), MaxRSSKiB: procStatus("VmHWM")}
+}
+
+// rawTrigger is the trigger POST of session sid as the SDKs send it,
+// for the clients that send it by hand (the raw copy, the raw proxy).
+func rawTrigger(ctx context.Context, url, sid string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/agent-sessions/"+sid+"/trigger", bytes.NewReader(triggerBody()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
 }
 
 // procStatus reads a "kB" field of /proc/self/status (VmHWM, VmRSS), or -1.
@@ -258,9 +268,10 @@ func rawProxy(platformURL string, hc *http.Client) http.Handler {
 		rc := http.NewResponseController(w)
 		buf := make([]byte, 4096)
 		for {
-			req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, platformURL+"/api/agent-sessions/"+body.SessionID+"/trigger", bytes.NewReader(triggerBody()))
-			req.Header.Set("Authorization", "Bearer "+apiKey)
-			req.Header.Set("Content-Type", "application/json")
+			req, err := rawTrigger(r.Context(), platformURL, body.SessionID)
+			if err != nil {
+				return
+			}
 			resp, err := hc.Do(req)
 			if err != nil {
 				return
