@@ -471,30 +471,44 @@ func (b deadlineBody) Read([]byte) (int, error) {
 // Item 14: Handler bounds the body read with its own read deadline (and
 // clears it for the stream); a trickled body is answered 408.
 func TestBrowserTrickledBodyTimesOut(t *testing.T) {
-	f := newFakePlatform(t)
-	set := make(chan struct{})
-	var once sync.Once
-	var deadlines []time.Time
-	w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder(), read: func(d time.Time) {
-		deadlines = append(deadlines, d)
-		if !d.IsZero() {
-			once.Do(func() { close(set) })
-		}
-	}}
-	r := httptest.NewRequest(http.MethodPost, "/api/trigger", deadlineBody{set})
-	r.Header.Set("Content-Type", "application/json")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.client(t).AgentSessions.Handler(HandlerOptions{}).ServeHTTP(w, r)
-	}()
-	waitDone(t, done, "the handler's return")
-	assert.Equal(t, http.StatusRequestTimeout, w.Code)
-	assert.JSONEq(t, `{"error":"body was not received in time"}`, w.Body.String())
-	require.Len(t, deadlines, 1, "the passed deadline stays: net/http's read of the rest of the body then fails at once")
-	assert.WithinDuration(t, time.Now().Add(defaultBodyReadTimeout), deadlines[0], defaultBodyReadTimeout/2, "the default bound is 30 s")
-	assert.Equal(t, "close", w.Header().Get("Connection"))
-	assert.Empty(t, f.reqs())
+	// Over HTTP/2 the 408 says nothing of the connection: Connection:
+	// close there would end the browser's whole connection (a GOAWAY),
+	// and the stream's reset is all it takes.
+	for _, proto := range []int{1, 2} {
+		t.Run(fmt.Sprintf("HTTP/%d", proto), func(t *testing.T) {
+			f := newFakePlatform(t)
+			set := make(chan struct{})
+			var once sync.Once
+			var deadlines []time.Time
+			w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder(), read: func(d time.Time) {
+				deadlines = append(deadlines, d)
+				if !d.IsZero() {
+					once.Do(func() { close(set) })
+				}
+			}}
+			r := httptest.NewRequest(http.MethodPost, "/api/trigger", deadlineBody{set})
+			if proto == 2 { // httptest.NewRequest's is HTTP/1.1
+				r.ProtoMajor, r.ProtoMinor, r.Proto = 2, 0, "HTTP/2.0"
+			}
+			r.Header.Set("Content-Type", "application/json")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				f.client(t).AgentSessions.Handler(HandlerOptions{}).ServeHTTP(w, r)
+			}()
+			waitDone(t, done, "the handler's return")
+			assert.Equal(t, http.StatusRequestTimeout, w.Code)
+			assert.JSONEq(t, `{"error":"body was not received in time"}`, w.Body.String())
+			require.Len(t, deadlines, 1, "the passed deadline stays: net/http's read of the rest of the body then fails at once")
+			assert.WithinDuration(t, time.Now().Add(defaultBodyReadTimeout), deadlines[0], defaultBodyReadTimeout/2, "the default bound is 30 s")
+			if proto == 1 {
+				assert.Equal(t, "close", w.Header().Get("Connection"))
+			} else {
+				assert.Empty(t, w.Header().Get("Connection"))
+			}
+			assert.Empty(t, f.reqs())
+		})
+	}
 }
 
 // Over real HTTP, a browser that sends part of its body and then nothing
@@ -541,26 +555,6 @@ func TestBrowserTrickledBodyTimesOutOverHTTP(t *testing.T) {
 			assert.Empty(t, f.reqs())
 		})
 	}
-}
-
-// Over HTTP/2 the 408 says nothing of the connection: Connection: close
-// there would end the browser's whole connection (a GOAWAY), and the
-// stream's reset is all it takes.
-func TestBrowserTrickledBodyTimesOutOverHTTP2(t *testing.T) {
-	f := newFakePlatform(t)
-	set := make(chan struct{})
-	var once sync.Once
-	w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder(), read: func(d time.Time) {
-		if !d.IsZero() {
-			once.Do(func() { close(set) })
-		}
-	}}
-	r := httptest.NewRequest(http.MethodPost, "/api/trigger", deadlineBody{set})
-	r.ProtoMajor, r.ProtoMinor, r.Proto = 2, 0, "HTTP/2.0"
-	r.Header.Set("Content-Type", "application/json")
-	f.client(t).AgentSessions.Handler(HandlerOptions{}).ServeHTTP(w, r)
-	assert.Equal(t, http.StatusRequestTimeout, w.Code)
-	assert.Empty(t, w.Header().Get("Connection"))
 }
 
 // Item 14: the SSE writer gives every write its own deadline, so a server
