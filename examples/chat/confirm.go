@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/octavus-go/octavus"
 )
@@ -30,10 +31,18 @@ import (
 type confirmations struct {
 	mu      sync.Mutex
 	waiting map[string]chan bool // session id -> the call waiting for the person
+	// arrived is closed (and replaced) each time a call starts to wait.
+	arrived chan struct{}
 }
 
+// confirmWait is how long an answer waits for its confirm-refund call: the
+// page shows the question as soon as the platform streams the tool's
+// input, a moment before the SDK calls the tool, so a quick click can come
+// first.
+const confirmWait = 2 * time.Second
+
 func newConfirmations() *confirmations {
-	return &confirmations{waiting: map[string]chan bool{}}
+	return &confirmations{waiting: map[string]chan bool{}, arrived: make(chan struct{})}
 }
 
 // tool is the confirm-refund handler of session sessionID: it returns
@@ -43,6 +52,8 @@ func (c *confirmations) tool(sessionID string) octavus.ToolHandler {
 		answer := make(chan bool, 1)
 		c.mu.Lock()
 		c.waiting[sessionID] = answer
+		close(c.arrived)
+		c.arrived = make(chan struct{})
 		c.mu.Unlock()
 		defer func() {
 			c.mu.Lock()
@@ -60,18 +71,30 @@ func (c *confirmations) tool(sessionID string) octavus.ToolHandler {
 	}
 }
 
-// answer gives the person's answer to the call waiting in sessionID; false
-// when none waits.
-func (c *confirmations) answer(sessionID string, confirmed bool) bool {
-	c.mu.Lock()
-	answer := c.waiting[sessionID]
-	delete(c.waiting, sessionID)
-	c.mu.Unlock()
-	if answer == nil {
-		return false
+// answer gives the person's answer to the call waiting in sessionID, or
+// to the one that starts to wait within confirmWait; false when none does
+// (or ctx ends first).
+func (c *confirmations) answer(ctx context.Context, sessionID string, confirmed bool) bool {
+	timer := time.NewTimer(confirmWait)
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		answer := c.waiting[sessionID]
+		delete(c.waiting, sessionID)
+		arrived := c.arrived
+		c.mu.Unlock()
+		if answer != nil {
+			answer <- confirmed
+			return true
+		}
+		select {
+		case <-arrived:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
-	answer <- confirmed
-	return true
 }
 
 // confirm answers POST /api/sessions/{id}/confirm {"confirmed": bool}: the
@@ -84,7 +107,7 @@ func (a *app) confirm(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"confirmed": true|false}`})
 		return
 	}
-	if !a.confirmations.answer(r.PathValue("id"), *body.Confirmed) {
+	if !a.confirmations.answer(r.Context(), r.PathValue("id"), *body.Confirmed) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "nothing waits for a confirmation in this chat"})
 		return
 	}

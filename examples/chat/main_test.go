@@ -626,3 +626,18 @@ func TestRetryAfterError(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Messages, 2, "the failed turn was rolled back")
 }
+
+// An answer that comes before the SDK has called confirm-refund (the page
+// shows the question when the platform streams the tool's input, a moment
+// before the tool runs) waits for the call and reaches it.
+func TestConfirmationBeforeTheCall(t *testing.T) {
+	c := newConfirmations()
+	delivered := make(chan bool, 1)
+	go func() { delivered <- c.answer(context.Background(), "sess_1", true) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := c.tool("sess_1")(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"confirmed": true}, out)
+	assert.True(t, <-delivered)
+}
